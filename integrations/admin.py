@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+
+from integrations import services
+from integrations.connectors import registry
+from integrations.models import ArtifactPair, Collection, Integration, RepositoryConnection, Route
+
+
+class ServiceAdmin(admin.ModelAdmin):
+    """Saves and deletes through integrations.services so the admin is validated and audited."""
+
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        services.save(obj, request.user, {name: True for name in form.changed_data} if change else None)
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        services.delete(obj, request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for obj in queryset:
+            services.delete(obj, request.user)
+
+
+class ConnectionForm(forms.ModelForm):
+    kind = forms.ChoiceField(choices=())
+
+    class Meta:
+        model = RepositoryConnection
+        fields = ["name", "kind", "url", "options", "change_detection_interval", "full_scan_enabled", "full_scan_interval"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = registry.choices()
+
+
+@admin.register(RepositoryConnection)
+class ConnectionAdmin(ServiceAdmin):
+    form = ConnectionForm
+    list_display = ["name", "kind", "url", "status", "status_checked_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["name", "url"]
+
+
+@admin.register(Collection)
+class CollectionAdmin(ServiceAdmin):
+    list_display = ["name", "connection", "artifact_type", "projects"]
+    list_filter = ["connection"]
+
+
+class RouteInline(admin.TabularInline):
+    model = Route
+    extra = 0
+
+
+@admin.register(Integration)
+class IntegrationAdmin(ServiceAdmin):
+    list_display = ["name", "template", "left_collection", "right_collection", "run_state"]
+    list_filter = ["run_state", "template"]
+    readonly_fields = ["run_state"]
+    inlines = [RouteInline]
+    actions = ["run_integrations", "stop_integrations"]
+
+    @admin.action(description="Run selected integrations")
+    def run_integrations(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for integration in queryset:
+            services.set_run_state(integration, Integration.RunState.RUNNING, request.user)
+        self.message_user(request, f"{queryset.count()} integration(s) running.")
+
+    @admin.action(description="Stop selected integrations")
+    def stop_integrations(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for integration in queryset:
+            services.set_run_state(integration, Integration.RunState.STOPPED, request.user)
+        self.message_user(request, f"{queryset.count()} integration(s) stopped.")
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        instances = formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            services.delete(obj, request.user)
+        for obj in instances:
+            services.save(obj, request.user)
+
+
+@admin.register(Route)
+class RouteAdmin(ServiceAdmin):
+    list_display = ["integration", "left_project", "right_project"]
+    list_filter = ["integration"]
+
+
+@admin.register(ArtifactPair)
+class ArtifactPairAdmin(ServiceAdmin):
+    list_display = ["integration", "left_id", "right_id", "updated_at"]
+    list_filter = ["integration"]
+    search_fields = ["left_id", "right_id"]

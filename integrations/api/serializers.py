@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from integrations.connectors import registry
+from integrations.models import ArtifactPair, Collection, Integration, RepositoryConnection, Route
+from tasktop_hub.api.serializers import StrictModelSerializer
+
+
+class ConnectionSerializer(StrictModelSerializer):
+    kind = serializers.ChoiceField(choices=[])
+
+    class Meta:
+        model = RepositoryConnection
+        fields = [
+            "id", "name", "kind", "url", "options", "change_detection_interval", "full_scan_enabled",
+            "full_scan_interval", "status", "status_message", "status_checked_at", "created_at", "updated_at",
+        ]
+        read_only_fields = ["status", "status_message", "status_checked_at", "created_at", "updated_at"]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # Choices are read per request: connectors register at start-up and in tests.
+        self.fields["kind"].choices = registry.choices()
+
+
+class CollectionSerializer(StrictModelSerializer):
+    class Meta:
+        model = Collection
+        fields = [
+            "id", "name", "connection", "artifact_type", "projects", "field_mapping", "person_strategy",
+            "default_person", "transitions", "created_at", "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class IntegrationSerializer(StrictModelSerializer):
+    class Meta:
+        model = Integration
+        fields = [
+            "id", "name", "template", "left_collection", "right_collection", "run_state", "field_flow",
+            "conflict_strategy", "conflict_overrides", "change_detection_interval", "full_scan_enabled",
+            "full_scan_interval", "created_at", "updated_at",
+        ]
+        # Run state changes through the run/stop actions, which gate on license and audit.
+        read_only_fields = ["run_state", "created_at", "updated_at"]
+
+
+class RouteSerializer(StrictModelSerializer):
+    class Meta:
+        model = Route
+        fields = ["id", "integration", "left_project", "right_project", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class ArtifactPairSerializer(StrictModelSerializer):
+    class Meta:
+        model = ArtifactPair
+        fields = [
+            "id", "integration", "route", "left_id", "right_id", "base", "left_version", "right_version",
+            "created_at", "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class EffectiveSettingsSerializer(serializers.Serializer):
+    change_detection_interval = serializers.IntegerField()
+    change_detection_source = serializers.CharField()
+    full_scan_interval = serializers.IntegerField(allow_null=True)
+    full_scan_source = serializers.CharField()
+    max_concurrency = serializers.IntegerField()
+
+
+class ConnectorKindSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    label = serializers.CharField()
+    parameters = serializers.ListField(child=serializers.DictField())

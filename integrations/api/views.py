@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from django.db.models import Model
+from drf_spectacular.utils import extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from integrations import services
+from integrations.api import serializers as s
+from integrations.connectors import registry
+from integrations.models import ArtifactPair, Collection, Integration, RepositoryConnection, Route
+from settings_app.services import effective_settings
+
+
+class ServiceModelViewSet(viewsets.ModelViewSet):
+    """CRUD whose writes go through integrations.services (validated, audited)."""
+
+    def perform_create(self, serializer: Any) -> None:
+        instance = serializer.Meta.model(**serializer.validated_data)
+        serializer.instance = services.save(instance, self.request.user)
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = services.update(serializer.instance, self.request.user, **serializer.validated_data)
+
+    def perform_destroy(self, instance: Model) -> None:
+        services.delete(instance, self.request.user)
+
+
+class ConnectionViewSet(ServiceModelViewSet):
+    queryset = RepositoryConnection.objects.all()
+    serializer_class = s.ConnectionSerializer
+    filterset_fields = ["kind"]
+
+
+class CollectionViewSet(ServiceModelViewSet):
+    queryset = Collection.objects.select_related("connection")
+    serializer_class = s.CollectionSerializer
+
+
+class IntegrationViewSet(ServiceModelViewSet):
+    queryset = Integration.objects.select_related("left_collection__connection", "right_collection__connection")
+    serializer_class = s.IntegrationSerializer
+
+    @extend_schema(request=None, responses=s.IntegrationSerializer)
+    @action(detail=True, methods=["post"])
+    def run(self, request: Request, pk: str | None = None) -> Response:
+        integration = services.set_run_state(self.get_object(), Integration.RunState.RUNNING, request.user)
+        return Response(s.IntegrationSerializer(integration).data)
+
+    @extend_schema(request=None, responses=s.IntegrationSerializer)
+    @action(detail=True, methods=["post"])
+    def stop(self, request: Request, pk: str | None = None) -> Response:
+        integration = services.set_run_state(self.get_object(), Integration.RunState.STOPPED, request.user)
+        return Response(s.IntegrationSerializer(integration).data)
+
+    @extend_schema(responses=s.EffectiveSettingsSerializer)
+    @action(detail=True, methods=["get"], url_path="effective-settings")
+    def effective_settings(self, request: Request, pk: str | None = None) -> Response:
+        return Response(asdict(effective_settings(self.get_object())))
+
+
+class RouteViewSet(ServiceModelViewSet):
+    queryset = Route.objects.select_related("integration")
+    serializer_class = s.RouteSerializer
+
+
+class ArtifactPairViewSet(ServiceModelViewSet):
+    queryset = ArtifactPair.objects.all()
+    serializer_class = s.ArtifactPairSerializer
+
+    def get_queryset(self) -> Any:
+        qs = super().get_queryset()
+        integration = self.request.query_params.get("integration")
+        if integration and integration.isdigit():
+            qs = qs.filter(integration_id=int(integration))
+        return qs
+
+
+class ConnectorKindViewSet(viewsets.ViewSet):
+    """The connector kinds this hub can connect to, with their parameters."""
+
+    serializer_class = s.ConnectorKindSerializer
+
+    def list(self, request: Request) -> Response:
+        data = [
+            {"kind": kind, "label": cls.label,
+             "parameters": [asdict(p) | {"choices": list(p.choices)} for p in cls.parameters]}
+            for kind, cls in ((k, registry.get(k)) for k in registry.kinds())
+        ]
+        return Response(data)

@@ -1,0 +1,1 @@
+"""Connectors: one sub-package per kind of tool (``integrations/connectors/<kind>/``)."""

@@ -1,0 +1,272 @@
+"""The domain: connections, collections, integrations, routes and artifact pairs.
+
+Validation that concerns one row lives in ``clean()`` so the admin and the API refuse the
+same input with the same message; state changes go through ``integrations/services.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from integrations.connectors import registry
+from settings_app import limits
+
+
+def _validate_kind(value: str) -> None:
+    try:
+        registry.get(value)
+    except KeyError as exc:
+        raise ValidationError(str(exc.args[0])) from None
+
+
+class PollingOverrides(models.Model):
+    """Change-detection and full-scan overrides (null = inherit from the next level)."""
+
+    change_detection_interval = models.PositiveIntegerField(
+        null=True, blank=True, validators=[limits.validate_change_detection],
+        help_text=f"Override in seconds; empty inherits. {limits.CHANGE_DETECTION.allowed().capitalize()}.",
+    )
+    full_scan_enabled = models.BooleanField(
+        null=True, blank=True, help_text="Override whether full scans run; empty inherits."
+    )
+    full_scan_interval = models.PositiveIntegerField(
+        null=True, blank=True, validators=[limits.validate_full_scan],
+        help_text=f"Override in seconds; empty inherits. {limits.FULL_SCAN.allowed().capitalize()}.",
+    )
+
+    class Meta:
+        abstract = True
+
+
+class RepositoryConnection(PollingOverrides):
+    class Status(models.TextChoices):
+        UNKNOWN = "unknown", "Not tested"
+        OK = "ok", "Connected"
+        FAILING = "failing", "Failing"
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=50, validators=[_validate_kind], help_text="The connector.")
+    url = models.CharField(max_length=500, blank=True, help_text="Base URL or location of the tool.")
+    options = models.JSONField(default=dict, blank=True, help_text="Connector parameters that are not secret.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UNKNOWN)
+    status_message = models.TextField(blank=True)
+    status_checked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not self.kind:
+            return
+        try:
+            connector = registry.get(self.kind)
+        except KeyError:
+            return  # reported by the field validator
+        from integrations.connectors.base import ParameterErrors
+
+        try:
+            self.options = connector.clean_options(self.options or {})
+        except ParameterErrors as exc:
+            raise ValidationError({"options": [f"{k}: {v}" for k, v in exc.errors.items()]}) from None
+
+
+class Collection(models.Model):
+    class PersonStrategy(models.TextChoices):
+        DEFAULT = "default", "Copy with Default Matching"
+
+    name = models.CharField(max_length=100, unique=True)
+    connection = models.ForeignKey(RepositoryConnection, on_delete=models.PROTECT, related_name="collections")
+    artifact_type = models.CharField(max_length=100, help_text="e.g. 'Bug', 'Story', 'issue'.")
+    projects = models.JSONField(default=list, help_text="Project keys of the tool that this collection covers.")
+    field_mapping = models.JSONField(
+        default=dict, blank=True, help_text="Model field → tool field, e.g. {\"summary\": \"subject\"}."
+    )
+    person_strategy = models.CharField(max_length=20, choices=PersonStrategy.choices, default=PersonStrategy.DEFAULT)
+    default_person = models.CharField(max_length=200, blank=True)
+    transitions = models.JSONField(
+        default=dict, blank=True, help_text="Allowed state transitions: {\"New\": [\"In Progress\"], …}."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        projects = self.projects
+        if not isinstance(projects, list) or not projects or not all(isinstance(p, str) and p for p in projects):
+            errors["projects"] = "Give one or more project keys as a list of non-empty strings."
+        elif len(set(projects)) != len(projects):
+            errors["projects"] = "A project is listed twice."
+        if not isinstance(self.field_mapping, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v for k, v in self.field_mapping.items()
+        ):
+            errors["field_mapping"] = "Give an object mapping model field names to tool field names."
+        if not isinstance(self.transitions, dict) or not all(
+            isinstance(k, str) and isinstance(v, list) and all(isinstance(s, str) for s in v)
+            for k, v in self.transitions.items()
+        ):
+            errors["transitions"] = "Give an object mapping each state to the list of states it may move to."
+        if errors:
+            raise ValidationError(errors)
+
+
+class Integration(PollingOverrides):
+    class Template(models.TextChoices):
+        SYNCHRONIZE = "synchronize", "Synchronize (two-way)"
+        GATEWAY_CREATE = "gateway_create", "Create via gateway"
+
+    class RunState(models.TextChoices):
+        RUNNING = "running", "Running"
+        STOPPED = "stopped", "Stopped"
+
+    class ConflictStrategy(models.TextChoices):
+        ERROR = "error", "Error upon conflict"
+        LEFT_WINS = "left_wins", "Left collection dominates"
+        RIGHT_WINS = "right_wins", "Right collection dominates"
+
+    FLOW_DIRECTIONS = ("left_to_right", "right_to_left", "both", "none")
+    FLOW_FREQUENCIES = ("always", "on_create")
+
+    name = models.CharField(max_length=100, unique=True)
+    template = models.CharField(max_length=20, choices=Template.choices, default=Template.SYNCHRONIZE)
+    left_collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="+")
+    right_collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="+")
+    run_state = models.CharField(max_length=10, choices=RunState.choices, default=RunState.STOPPED)
+    field_flow = models.JSONField(
+        default=dict, blank=True,
+        help_text='Per model field: {"summary": {"direction": "both", "frequency": "always"}}.',
+    )
+    conflict_strategy = models.CharField(
+        max_length=20, choices=ConflictStrategy.choices, default=ConflictStrategy.ERROR
+    )
+    conflict_overrides = models.JSONField(
+        default=dict, blank=True, help_text='Per-field strategy, e.g. {"status": "left_wins"}.'
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors: dict[str, Any] = {}
+        if self.left_collection_id and self.left_collection_id == self.right_collection_id:
+            errors["right_collection"] = "The right collection must differ from the left one."
+        flow_errors = self._field_flow_errors()
+        if flow_errors:
+            errors["field_flow"] = flow_errors
+        strategies = {c.value for c in self.ConflictStrategy}
+        if not isinstance(self.conflict_overrides, dict):
+            errors["conflict_overrides"] = "Give an object mapping field names to a strategy."
+        else:
+            bad = [f"{k}: '{v}' is not one of {', '.join(sorted(strategies))}."
+                   for k, v in self.conflict_overrides.items() if v not in strategies]
+            if bad:
+                errors["conflict_overrides"] = bad
+        if errors:
+            raise ValidationError(errors)
+
+    def _field_flow_errors(self) -> list[str]:
+        if not isinstance(self.field_flow, dict):
+            return ["Give an object mapping model field names to {direction, frequency}."]
+        out = []
+        for name, spec in self.field_flow.items():
+            if not isinstance(spec, dict):
+                out.append(f"{name}: give an object with 'direction' and optionally 'frequency'.")
+                continue
+            unknown = set(spec) - {"direction", "frequency"}
+            if unknown:
+                out.append(f"{name}: unknown key(s) {', '.join(sorted(unknown))}; allowed: direction, frequency.")
+            if spec.get("direction") not in self.FLOW_DIRECTIONS:
+                out.append(f"{name}: direction must be one of {', '.join(self.FLOW_DIRECTIONS)}.")
+            if spec.get("frequency", "always") not in self.FLOW_FREQUENCIES:
+                out.append(f"{name}: frequency must be one of {', '.join(self.FLOW_FREQUENCIES)}.")
+        return out
+
+    @property
+    def is_running(self) -> bool:
+        return self.run_state == self.RunState.RUNNING
+
+
+class Route(models.Model):
+    """Pairs a project of the left collection with a project of the right collection."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="routes")
+    left_project = models.CharField(max_length=200)
+    right_project = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["integration", "left_project"]
+        constraints = [
+            # A project routes to one place: otherwise where a new artifact goes is ambiguous.
+            models.UniqueConstraint(fields=["integration", "left_project"], name="route_left_project_once"),
+            models.UniqueConstraint(fields=["integration", "right_project"], name="route_right_project_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.left_project} ↔ {self.right_project}"
+
+    def clean(self) -> None:
+        if not self.integration_id:
+            return
+        integration = self.integration
+        errors = {}
+        left = integration.left_collection
+        right = integration.right_collection
+        if self.left_project and self.left_project not in left.projects:
+            errors["left_project"] = (
+                f"Project '{self.left_project}' is not in the left collection '{left.name}' "
+                f"(its projects: {', '.join(left.projects)})."
+            )
+        if self.right_project and self.right_project not in right.projects:
+            errors["right_project"] = (
+                f"Project '{self.right_project}' is not in the right collection '{right.name}' "
+                f"(its projects: {', '.join(right.projects)})."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class ArtifactPair(models.Model):
+    """An artifact and its twin in one integration, with the last synchronized values."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="pairs")
+    route = models.ForeignKey(Route, on_delete=models.PROTECT, related_name="pairs")
+    left_id = models.CharField(max_length=200)
+    right_id = models.CharField(max_length=200)
+    base = models.JSONField(default=dict, blank=True, help_text="Model field values last written to both sides.")
+    left_version = models.CharField(max_length=100, blank=True)
+    right_version = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["integration", "left_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "left_id"], name="pair_left_once_per_integration"),
+            models.UniqueConstraint(fields=["integration", "right_id"], name="pair_right_once_per_integration"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.left_id} ↔ {self.right_id}"
+
+    def clean(self) -> None:
+        if self.route_id and self.integration_id and self.route.integration_id != self.integration_id:
+            raise ValidationError({"route": "The route belongs to another integration."})

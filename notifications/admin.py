@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from notifications import services
+from notifications.models import ActivityError, ActivityIssue, AuditEvent, BackgroundJob
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _apply(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, func: Any, verb: str) -> None:
+    done = 0
+    for error in queryset:
+        try:
+            func(error.pk, request.user)
+            done += 1
+        except ValidationError as exc:
+            modeladmin.message_user(request, f"{error.artifact}: {'; '.join(exc.messages)}", messages.ERROR)
+    if done:
+        modeladmin.message_user(request, f"{verb} {done} error(s).")
+
+
+@admin.register(ActivityError)
+class ActivityErrorAdmin(ReadOnlyAdmin):
+    list_display = ["artifact", "integration_name", "message", "status", "occurrences", "last_seen"]
+    list_filter = ["status", "category", "integration_name"]
+    search_fields = ["artifact", "message"]
+    actions = ["retry", "ignore", "unignore"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Actions need change permission; the form itself has no editable fields.
+        return request.user.is_staff
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in self.model._meta.fields]
+
+    @admin.action(description="Retry selected errors")
+    def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _apply(self, request, queryset, services.retry_error, "Retrying")
+
+    @admin.action(description="Ignore selected errors")
+    def ignore(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _apply(self, request, queryset, services.ignore_error, "Ignored")
+
+    @admin.action(description="Stop ignoring selected errors")
+    def unignore(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _apply(self, request, queryset, services.unignore_error, "Re-opened")
+
+
+@admin.register(ActivityIssue)
+class ActivityIssueAdmin(ReadOnlyAdmin):
+    list_display = ["title", "severity", "status", "raised_at", "resolved_at"]
+    list_filter = ["status", "severity"]
+
+
+@admin.register(BackgroundJob)
+class BackgroundJobAdmin(ReadOnlyAdmin):
+    list_display = ["title", "status", "progress_done", "progress_total", "started_at", "finished_at"]
+    list_filter = ["status", "kind"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "actor", "action", "target"]
+    list_filter = ["action"]
+    search_fields = ["target", "action"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,38 @@
+from rest_framework import serializers
+
+from notifications.models import ActivityError, ActivityIssue, BackgroundJob
+from tasktop_hub.api.serializers import StrictFieldsMixin
+
+
+class ActivityErrorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ActivityError
+        fields = [
+            "id", "integration_id", "integration_name", "artifact", "category", "message", "status",
+            "occurrences", "first_seen", "last_seen", "resolved_at",
+        ]
+        read_only_fields = fields
+
+
+class ActivityIssueSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ActivityIssue
+        fields = ["id", "key", "title", "message", "severity", "status", "raised_at", "last_seen", "resolved_at"]
+        read_only_fields = fields
+
+
+class BackgroundJobSerializer(serializers.ModelSerializer):
+    percent = serializers.FloatField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = BackgroundJob
+        fields = [
+            "id", "kind", "title", "params", "status", "progress_done", "progress_total", "percent", "log",
+            "error", "result", "created_at", "started_at", "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class EnqueueJobSerializer(StrictFieldsMixin, serializers.Serializer):
+    kind = serializers.CharField()
+    params = serializers.DictField(required=False, default=dict)

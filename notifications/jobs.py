@@ -1,0 +1,153 @@
+"""Background jobs: a small runner over django-q2 that records status, progress and a log.
+
+A job is a subclass of :class:`Job` registered with :func:`register`. :func:`enqueue` creates
+the :class:`BackgroundJob` row and hands only its id to django-q2 (task arguments are pickled
+in the broker, so nothing else, least of all a secret, travels with it).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from typing import Any, ClassVar
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat
+from django.utils import timezone
+
+from notifications.models import BackgroundJob
+
+log = logging.getLogger(__name__)
+
+_registry: dict[str, type[Job]] = {}
+
+
+class JobCancelled(Exception):
+    """Raised inside a job when someone cancelled it; the runner records 'cancelled'."""
+
+
+class Job:
+    """Base class: set ``kind`` and ``title`` and implement :meth:`run`."""
+
+    kind: ClassVar[str]
+    title: ClassVar[str]
+    # Progress writes are throttled: a job may call progress() per row without a write per row.
+    progress_interval: ClassVar[float] = 0.5
+
+    def __init__(self, record: BackgroundJob) -> None:
+        self.record = record
+        self._last_progress_write = 0.0
+
+    def validate(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Check and normalise the parameters before the job is queued."""
+        return params
+
+    def run(self, **params: Any) -> Any:
+        raise NotImplementedError
+
+    # -- helpers for run() --
+
+    def progress(self, done: int, total: int | None = None, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_progress_write < self.progress_interval:
+            return
+        self._last_progress_write = now
+        fields: dict[str, Any] = {"progress_done": done}
+        if total is not None:
+            fields["progress_total"] = total
+        BackgroundJob.objects.filter(pk=self.record.pk).update(**fields)
+        if self.cancelled():
+            raise JobCancelled()
+
+    def log(self, message: str) -> None:
+        line = f"{timezone.now():%Y-%m-%d %H:%M:%S} {message}\n"
+        BackgroundJob.objects.filter(pk=self.record.pk).update(log=Concat(F("log"), Value(line)))
+        log.info("[job %s %s] %s", self.record.pk, self.kind, message)
+
+    def cancelled(self) -> bool:
+        status = BackgroundJob.objects.filter(pk=self.record.pk).values_list("status", flat=True).first()
+        return status == BackgroundJob.Status.CANCELLED
+
+
+def register(cls: type[Job]) -> type[Job]:
+    if cls.kind in _registry and _registry[cls.kind] is not cls:
+        raise ValueError(f"Job kind '{cls.kind}' is registered twice.")
+    _registry[cls.kind] = cls
+    return cls
+
+
+def job_kinds() -> dict[str, type[Job]]:
+    return dict(_registry)
+
+
+def enqueue(
+    kind: str, params: dict[str, Any] | None = None, actor: AbstractBaseUser | AnonymousUser | None = None
+) -> BackgroundJob:
+    from notifications.services import record_audit
+
+    try:
+        cls = _registry[kind]
+    except KeyError:
+        known = ", ".join(sorted(_registry)) or "none"
+        raise ValidationError({"kind": f"Unknown job kind '{kind}'. Known kinds: {known}."}) from None
+    params = cls(BackgroundJob(kind=kind)).validate(dict(params or {}))
+    user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    with transaction.atomic():
+        record = BackgroundJob.objects.create(kind=kind, title=cls.title, params=params, created_by=user)
+        record_audit(actor, "job.enqueue", f"job:{record.pk}", kind=kind)
+        transaction.on_commit(lambda: _dispatch(record.pk))
+    return record
+
+
+def _dispatch(job_id: int) -> None:
+    from django_q.tasks import async_task
+
+    task_id = async_task("notifications.tasks.run_background_job", job_id, task_name=f"job-{job_id}")
+    BackgroundJob.objects.filter(pk=job_id).update(task_id=str(task_id or ""))
+
+
+def cancel(job_id: int) -> BackgroundJob:
+    updated = BackgroundJob.objects.filter(
+        pk=job_id, status__in=[BackgroundJob.Status.QUEUED, BackgroundJob.Status.RUNNING]
+    ).update(status=BackgroundJob.Status.CANCELLED, finished_at=timezone.now())
+    if not updated:
+        raise ValidationError("Only a queued or running job can be cancelled.")
+    return BackgroundJob.objects.get(pk=job_id)
+
+
+def execute(job_id: int) -> None:
+    """Run one job. Claims the row with a conditional update so a redelivered task is a no-op."""
+    claimed = BackgroundJob.objects.filter(pk=job_id, status=BackgroundJob.Status.QUEUED).update(
+        status=BackgroundJob.Status.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        log.info("Job %s is not queued any more; skipping.", job_id)
+        return
+    record = BackgroundJob.objects.get(pk=job_id)
+    job = _registry[record.kind](record)
+    try:
+        result = job.run(**record.params)
+    except JobCancelled:
+        job.log("Cancelled.")
+        return
+    except Exception as exc:
+        log.exception("Job %s (%s) failed", job_id, record.kind)
+        job.log(f"Failed: {exc}")
+        BackgroundJob.objects.filter(pk=job_id).update(
+            status=BackgroundJob.Status.FAILED, error=_describe(exc), finished_at=timezone.now()
+        )
+        return
+    record.refresh_from_db(fields=["progress_total", "progress_done"])
+    done = record.progress_total if record.progress_total is not None else record.progress_done
+    BackgroundJob.objects.filter(pk=job_id, status=BackgroundJob.Status.RUNNING).update(
+        status=BackgroundJob.Status.SUCCEEDED, result=result, progress_done=done, finished_at=timezone.now()
+    )
+
+
+def _describe(exc: Exception) -> str:
+    last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    return last[:2000]

@@ -1,0 +1,139 @@
+"""Activity: errors (one artifact failed), issues (the system needs attention), background
+jobs (long work with progress and a log), and the audit trail of every state change."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ActivityError(models.Model):
+    """Processing of one artifact failed. Stays until retried successfully or ignored."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RETRYING = "retrying", "Retry requested"
+        IGNORED = "ignored", "Ignored"
+        RESOLVED = "resolved", "Resolved"
+
+    integration_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    integration_name = models.CharField(max_length=200, blank=True)
+    artifact = models.CharField(max_length=300, help_text="Connection and artifact id, e.g. 'redmine-prod:1234'.")
+    category = models.CharField(max_length=50, default="processing")
+    message = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    occurrences = models.PositiveIntegerField(default=1)
+    first_seen = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    ignored_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-last_seen"]
+        constraints = [
+            # One live error per artifact and integration; repeats bump `occurrences`.
+            models.UniqueConstraint(
+                fields=["integration_id", "artifact"],
+                condition=Q(status__in=["open", "retrying", "ignored"]),
+                name="activity_error_one_live_per_artifact",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.artifact}: {self.message[:80]}"
+
+
+class ActivityIssue(models.Model):
+    """A system condition (license expired, connection unreachable, …): raised once while the
+    condition holds, resolved when it clears."""
+
+    class Severity(models.TextChoices):
+        WARNING = "warning", "Warning"
+        ERROR = "error", "Error"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    key = models.CharField(max_length=200, help_text="Identifies the condition, e.g. 'connection-unreachable:3'.")
+    title = models.CharField(max_length=300)
+    message = models.TextField(blank=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.ERROR)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    raised_at = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"], condition=Q(status="open"), name="activity_issue_one_open_per_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class BackgroundJob(models.Model):
+    """One run of a job class (see notifications/jobs.py): status, progress, log."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    kind = models.CharField(max_length=100, db_index=True)
+    title = models.CharField(max_length=300)
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    progress_done = models.PositiveBigIntegerField(default=0)
+    progress_total = models.PositiveBigIntegerField(null=True, blank=True)
+    log = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    result = models.JSONField(null=True, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.status})"
+
+    @property
+    def percent(self) -> float | None:
+        if not self.progress_total:
+            return None
+        return round(100.0 * self.progress_done / self.progress_total, 1)
+
+
+class AuditEvent(models.Model):
+    """Who changed what, written in the same transaction as the change itself."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=100)
+    target = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} {self.target}"

@@ -1,0 +1,154 @@
+"""Every change to Activity and the audit trail goes through these functions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from notifications.models import ActivityError, ActivityIssue, AuditEvent
+
+log = logging.getLogger(__name__)
+
+Actor = AbstractBaseUser | AnonymousUser | None
+RetryHandler = Callable[[ActivityError], None]
+_retry_handlers: dict[str, RetryHandler] = {}
+
+LIVE_ERROR_STATES = (ActivityError.Status.OPEN, ActivityError.Status.RETRYING, ActivityError.Status.IGNORED)
+
+
+def _user_or_none(actor: Actor) -> AbstractBaseUser | None:
+    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+
+
+def record_audit(actor: Actor, action: str, target: str = "", **details: Any) -> AuditEvent:
+    """Write an audit row; call it inside the transaction of the change it describes."""
+    return AuditEvent.objects.create(actor=_user_or_none(actor), action=action, target=target, details=details)
+
+
+# --- errors -----------------------------------------------------------------------------
+
+
+def register_retry_handler(category: str, handler: RetryHandler) -> None:
+    """The app that raises errors of ``category`` says how to retry them."""
+    _retry_handlers[category] = handler
+
+
+@transaction.atomic
+def record_error(
+    *, artifact: str, message: str, integration_id: int | None = None, integration_name: str = "",
+    category: str = "processing",
+) -> ActivityError:
+    """Record (or count again) the live error of one artifact. An ignored error stays ignored."""
+    existing = (
+        ActivityError.objects.select_for_update()
+        .filter(integration_id=integration_id, artifact=artifact, status__in=LIVE_ERROR_STATES)
+        .first()
+    )
+    if existing:
+        new_status = existing.status
+        if existing.status == ActivityError.Status.RETRYING:
+            new_status = ActivityError.Status.OPEN
+        ActivityError.objects.filter(pk=existing.pk).update(
+            occurrences=F("occurrences") + 1, message=message, status=new_status, last_seen=timezone.now()
+        )
+        existing.refresh_from_db()
+        return existing
+    return ActivityError.objects.create(
+        integration_id=integration_id, integration_name=integration_name, artifact=artifact,
+        message=message, category=category,
+    )
+
+
+@transaction.atomic
+def resolve_errors(*, artifact: str, integration_id: int | None) -> int:
+    """The artifact went through: its live, non-ignored error is resolved."""
+    return ActivityError.objects.filter(
+        integration_id=integration_id, artifact=artifact,
+        status__in=(ActivityError.Status.OPEN, ActivityError.Status.RETRYING),
+    ).update(status=ActivityError.Status.RESOLVED, resolved_at=timezone.now())
+
+
+def _live_error(error_id: int) -> ActivityError:
+    try:
+        return ActivityError.objects.select_for_update().get(pk=error_id)
+    except ActivityError.DoesNotExist:
+        raise ValidationError(f"Activity error {error_id} does not exist.") from None
+
+
+def retry_error(error_id: int, actor: Actor = None) -> ActivityError:
+    with transaction.atomic():
+        error = _live_error(error_id)
+        if error.status == ActivityError.Status.RESOLVED:
+            raise ValidationError("This error is already resolved; there is nothing to retry.")
+        handler = _retry_handlers.get(error.category)
+        if handler is None:
+            raise ValidationError(f"Errors of category '{error.category}' cannot be retried.")
+        error.status = ActivityError.Status.RETRYING
+        error.save(update_fields=["status"])
+        record_audit(actor, "activity.error.retry", f"error:{error.pk}", artifact=error.artifact)
+        transaction.on_commit(lambda: handler(error))
+    return error
+
+
+def ignore_error(error_id: int, actor: Actor = None) -> ActivityError:
+    with transaction.atomic():
+        error = _live_error(error_id)
+        if error.status == ActivityError.Status.RESOLVED:
+            raise ValidationError("This error is already resolved; there is nothing to ignore.")
+        error.status = ActivityError.Status.IGNORED
+        error.ignored_by = _user_or_none(actor)
+        error.save(update_fields=["status", "ignored_by"])
+        record_audit(actor, "activity.error.ignore", f"error:{error.pk}", artifact=error.artifact)
+    return error
+
+
+def unignore_error(error_id: int, actor: Actor = None) -> ActivityError:
+    with transaction.atomic():
+        error = _live_error(error_id)
+        if error.status != ActivityError.Status.IGNORED:
+            raise ValidationError("Only an ignored error can be un-ignored.")
+        error.status = ActivityError.Status.OPEN
+        error.ignored_by = None
+        error.save(update_fields=["status", "ignored_by"])
+        record_audit(actor, "activity.error.unignore", f"error:{error.pk}", artifact=error.artifact)
+    return error
+
+
+# --- issues -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def raise_issue(
+    key: str, title: str, message: str = "", severity: str = ActivityIssue.Severity.ERROR
+) -> ActivityIssue:
+    """Raise the issue ``key`` unless it is already open (then refresh its text)."""
+    issue = ActivityIssue.objects.select_for_update().filter(key=key, status=ActivityIssue.Status.OPEN).first()
+    if issue:
+        if (issue.title, issue.message, issue.severity) != (title, message, severity):
+            issue.title, issue.message, issue.severity = title, message, severity
+            issue.save(update_fields=["title", "message", "severity", "last_seen"])
+        return issue
+    log.warning("Issue raised: %s", title)
+    return ActivityIssue.objects.create(key=key, title=title, message=message, severity=severity)
+
+
+@transaction.atomic
+def resolve_issue(key: str) -> bool:
+    """The condition ``key`` cleared. Returns whether an open issue was resolved."""
+    count = ActivityIssue.objects.filter(key=key, status=ActivityIssue.Status.OPEN).update(
+        status=ActivityIssue.Status.RESOLVED, resolved_at=timezone.now()
+    )
+    if count:
+        log.info("Issue resolved: %s", key)
+    return bool(count)
+
+
+def open_issue(key: str) -> ActivityIssue | None:
+    return ActivityIssue.objects.filter(key=key, status=ActivityIssue.Status.OPEN).first()

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from settings_app import limits
+
+
+class HubSettings(models.Model):
+    """The global settings: one row (pk=1), created with defaults on first read."""
+
+    SINGLETON_PK = 1
+
+    instance_label = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Shown in the admin header and in emails, e.g. 'Production' or 'Test'.",
+    )
+    change_detection_interval = models.PositiveIntegerField(
+        default=60,
+        validators=[limits.validate_change_detection],
+        help_text=f"Seconds between change-detection polls; {limits.CHANGE_DETECTION.allowed()}.",
+    )
+    full_scan_enabled = models.BooleanField(
+        default=True, help_text="Turn full scans off everywhere unless an override turns them on."
+    )
+    full_scan_interval = models.PositiveIntegerField(
+        default=86_400,
+        validators=[limits.validate_full_scan],
+        help_text=f"Seconds between full scans; {limits.FULL_SCAN.allowed()}.",
+    )
+    max_concurrency = models.PositiveIntegerField(
+        "integration maximum concurrency",
+        default=10,
+        validators=[limits.validate_concurrency],
+        help_text=f"Artifacts of one integration processed at once; {limits.CONCURRENCY.allowed()}.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "global settings"
+        verbose_name_plural = "global settings"
+
+    def __str__(self) -> str:
+        return "Global settings"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.pk = self.SINGLETON_PK
+        super().save(*args, **kwargs)  # type: ignore[arg-type]

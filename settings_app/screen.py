@@ -1,0 +1,61 @@
+"""The Settings screen: one panel per section of the product's settings page.
+
+Apps contribute panels with :func:`register_panel`; a section whose feature is not built
+says so plainly instead of showing controls that do nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.http import HttpRequest
+
+
+@dataclass
+class Panel:
+    key: str
+    title: str
+    rows: list[tuple[str, str]] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)
+    note: str = ""
+    available: bool = True
+    warning: str = ""
+
+
+PanelBuilder = Callable[[HttpRequest], Panel]
+
+# The seed's sections, in the seed's order. Until an app registers a builder for one, it
+# renders as "not available yet" with the reason given here.
+SECTIONS: list[tuple[str, str, str]] = [
+    ("polling", "Change Detection Interval Configuration", ""),
+    ("email", "Email Notifications", "Email notifications are not built yet."),
+    ("logging", "Logging", "Switching logging levels from here is not built yet; set HUB_LOG_LEVEL."),
+    ("extensions", "Extensions", "Extension scripts are not built yet."),
+    ("license", "License", "Licensing is not built yet."),
+    ("master_password", "Master Password Configuration", "The master password and the vault are not built yet."),
+    ("move_routes", "Move Routes Between Integrations", "Moving routes is not built yet."),
+    ("import_pairs", "Import Artifact Pair Information", "Importing artifact pairs is not built yet."),
+    ("storage", "Storage Settings", "Moving to an external database is not built yet."),
+]
+
+_builders: dict[str, PanelBuilder] = {}
+
+
+def register_panel(key: str) -> Callable[[PanelBuilder], PanelBuilder]:
+    if key not in {k for k, _, _ in SECTIONS}:
+        raise ValueError(f"Unknown settings section '{key}'.")
+
+    def decorator(builder: PanelBuilder) -> PanelBuilder:
+        _builders[key] = builder
+        return builder
+
+    return decorator
+
+
+def build_panels(request: HttpRequest) -> list[Panel]:
+    panels = []
+    for key, title, missing in SECTIONS:
+        builder = _builders.get(key)
+        panels.append(builder(request) if builder else Panel(key, title, note=missing, available=False))
+    return panels

@@ -1,0 +1,197 @@
+"""Django settings for the hub, read from the environment (django-environ).
+
+Every variable is documented in README.md ("Configuration"). Cross-setting rules are
+system checks in ``tasktop_hub/checks.py`` (ids ``hub.E0xx``/``hub.W0xx``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+from tasktop_hub.home import ensure_private_dir, load_or_create_secret_key, resolve_home
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+HUB_HOME = ensure_private_dir(resolve_home(env.str("HUB_HOME", default=None)))
+HUB_DB_DIR = ensure_private_dir(HUB_HOME / "db")
+HUB_LOG_DIR = ensure_private_dir(HUB_HOME / "logs")
+
+SECRET_KEY = env.str("SECRET_KEY", default="") or load_or_create_secret_key(HUB_HOME)
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "tasktop_hub.apps.HubAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_q",
+    "tasktop_hub.apps.TasktopHubConfig",
+    "settings_app",
+    "notifications",
+    "integrations",
+    "extensions",
+    "licensing",
+    "storage",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "tasktop_hub.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "tasktop_hub.wsgi.application"
+ASGI_APPLICATION = "tasktop_hub.asgi.application"
+
+# SQLite is the embedded default. IMMEDIATE transactions + WAL + a long busy timeout are
+# what keep the worker and the web process from losing writes to "database is locked".
+SQLITE_OPTIONS = {
+    "timeout": 20,
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
+
+if env.str("DATABASE_URL", default=""):
+    DATABASES = {"default": env.db("DATABASE_URL")}
+    HUB_DATABASE_MANAGED_BY_ENV = True
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(HUB_DB_DIR / "hub.sqlite3"),
+        }
+    }
+    HUB_DATABASE_MANAGED_BY_ENV = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The database cache is shared by every process; django-q2 keeps cluster stats in it, which
+# is how the web process knows that a worker is alive.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "hub_cache",
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = ensure_private_dir(HUB_HOME / "static")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+LOGIN_URL = "/admin/login/"
+
+# django-q2. retry must exceed every task's timeout or a long task runs twice; failures are
+# acknowledged once (max_attempts 1) because retries are the engine's own business.
+HUB_TASK_TIMEOUT = env.int("HUB_TASK_TIMEOUT", default=3600)
+Q_CLUSTER = {
+    "name": "tasktop_hub",
+    "orm": "default",
+    "workers": env.int("HUB_WORKERS", default=2),
+    "timeout": HUB_TASK_TIMEOUT,
+    "retry": HUB_TASK_TIMEOUT + 300,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "save_limit": 200,
+    "catch_up": False,
+    "poll": 0.5,
+    "cache": "default",
+    "label": "Background tasks",
+    "ALT_CLUSTERS": {},
+}
+HUB_WORKER_STALE_SECONDS = env.int("HUB_WORKER_STALE_SECONDS", default=60)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["tasktop_hub.api.permissions.ReadAuthenticatedWriteStaff"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+    "EXCEPTION_HANDLER": "tasktop_hub.api.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "tasktop_hub API",
+    "DESCRIPTION": "Connections, collections, integrations, routes, artifact pairs, settings "
+    "and Activity of a tasktop_hub instance.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "file": {
+            "class": "logging.handlers.WatchedFileHandler",
+            "filename": str(HUB_LOG_DIR / "hub.log"),
+            "formatter": "plain",
+        },
+    },
+    "root": {"handlers": ["console", "file"], "level": env.str("HUB_LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+    },
+}

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+from rest_framework.test import APIClient
+
+from integrations.connectors import registry
+from tests.connector_fixture import ParamsOnlyConnector
+from tests.factories import StaffFactory, UserFactory
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_service(available: bool, reason: str) -> None:
+    """Skip when a live service is missing; under CI=true a missing service is a failure."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _params_only_connector():
+    registry.register(ParamsOnlyConnector)
+    yield
+    registry.unregister(ParamsOnlyConnector.kind)
+
+
+@pytest.fixture(autouse=True)
+def _sync_tasks(settings):
+    """django-q2 tasks run inline in unit tests (Conf is read at import, so patch it)."""
+    from django_q.conf import Conf
+
+    previous = Conf.SYNC
+    Conf.SYNC = True
+    yield
+    Conf.SYNC = previous
+
+
+@pytest.fixture
+def staff(db):
+    return StaffFactory(username="admin-user")
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory(username="plain-user")
+
+
+@pytest.fixture
+def anon_client():
+    return APIClient()
+
+
+@pytest.fixture
+def staff_client(staff):
+    client = APIClient()
+    client.force_authenticate(staff)
+    return client
+
+
+@pytest.fixture
+def user_client(user):
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
