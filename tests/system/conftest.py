@@ -1,0 +1,109 @@
+"""Helpers that run the hub as real processes on a temporary HUB_HOME."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_USER = "sysadmin"
+ADMIN_PASSWORD = "system-test-Password-42"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Hub:
+    home: Path
+    env: dict[str, str]
+    base_url: str = ""
+    process: subprocess.Popen | None = None
+    token: str = ""
+    log: Path = field(default_factory=Path)
+
+    def manage(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=self.env, input=input,
+            capture_output=True, text=True, timeout=300,
+        )
+
+    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base_url + path, data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        if self.token:
+            req.add_header("Authorization", f"Token {self.token}")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, json.loads(resp.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"{}")
+
+    def wait_for(self, predicate, timeout: float, what: str):  # noqa: ANN001
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise AssertionError(f"hub exited while waiting for {what}:\n{self.log.read_text()[-3000:]}")
+            try:
+                last = predicate()
+                if last:
+                    return last
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"timed out waiting for {what}; last={last!r}\n{self.log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def hub_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "DATABASE_URL", "DJANGO_"))}
+    env.update({
+        "HUB_HOME": str(tmp_path / "home"),
+        "HUB_ADMIN_USER": ADMIN_USER,
+        "HUB_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
+@pytest.fixture
+def running_hub(tmp_path: Path, hub_env: dict[str, str]) -> Iterator[Hub]:
+    """`manage.py hub_setup` then `manage.py serve` (gunicorn + qcluster) as subprocesses."""
+    hub = Hub(home=tmp_path / "home", env=hub_env, log=tmp_path / "hub.log")
+    setup = hub.manage("hub_setup", "--no-input")
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    port = free_port()
+    hub.base_url = f"http://127.0.0.1:{port}"
+    with hub.log.open("w") as out:
+        hub.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "serve", "--bind", f"127.0.0.1:{port}", "--web-workers", "1"],
+            cwd=ROOT, env=hub_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        hub.wait_for(lambda: hub.request("GET", "/api/health")[0] in (200, 503), 60, "the web server")
+        yield hub
+    finally:
+        if hub.process.poll() is None:
+            hub.process.send_signal(signal.SIGINT)
+            try:
+                hub.process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                os.killpg(hub.process.pid, signal.SIGKILL)
+                hub.process.wait()

@@ -1,0 +1,34 @@
+import pytest
+from django.core.cache import cache
+
+pytestmark = pytest.mark.django_db
+
+
+def test_health_is_503_without_a_worker(client):
+    cache.clear()
+    response = client.get("/api/health")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "fail"
+    assert body["checks"]["database"]["ok"] is True
+    assert body["checks"]["worker"]["ok"] is False
+    assert "qcluster" in body["checks"]["worker"]["message"]
+
+
+def test_health_is_200_when_a_cluster_reported_recently(client, monkeypatch):
+    from django_q.status import Stat
+
+    class FakeStat:  # the shape django-q2 stores in the cache
+        from django.utils import timezone
+
+        timestamp = timezone.now()
+        workers = [101, 102]
+
+    monkeypatch.setattr(Stat, "get_all", staticmethod(lambda broker=None: [FakeStat()]))
+    response = client.get("/api/health")
+    assert response.status_code == 200
+    assert "2 worker process(es)" in response.json()["checks"]["worker"]["message"]
+
+
+def test_health_needs_no_login(client):
+    assert client.get("/api/health").status_code in (200, 503)
