@@ -12,8 +12,9 @@ from django.core.exceptions import ValidationError
 
 
 def describe_seconds(seconds: int) -> str:
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds % size == 0 and seconds >= size:
+    # Whole days only from two days up: "24 hours" reads better than "1 day" for a scan interval.
+    for unit, size, floor in (("day", 86400, 2 * 86400), ("hour", 3600, 3600), ("minute", 60, 60)):
+        if seconds % size == 0 and seconds >= floor:
             n = seconds // size
             return f"{n} {unit}{'s' if n != 1 else ''}"
     return f"{seconds} second{'s' if seconds != 1 else ''}"
