@@ -75,6 +75,33 @@ class ArtifactData:
     updated_at: datetime
     fields: dict[str, Any] = field(default_factory=dict)
     version: str = ""
+    # The hub key the hub stamped on this artifact when it created it ("" if none): lets the
+    # engine recognise its own creations after a crash (see Connector.find_by_hub_key).
+    hub_key: str = ""
+
+    @property
+    def key(self) -> tuple[datetime, tuple[int, int | str]]:
+        """Change-detection order: updated_at, then id (numeric ids numerically)."""
+        return (self.updated_at, id_sort_key(self.id))
+
+    @property
+    def change_version(self) -> str:
+        """What identifies this state of the artifact; the updated-at stamp when no version."""
+        return self.version or self.updated_at.isoformat()
+
+
+def id_sort_key(artifact_id: str) -> tuple[int, int | str]:
+    return (0, int(artifact_id)) if artifact_id.isdigit() else (1, artifact_id)
+
+
+@dataclass(frozen=True)
+class Person:
+    """A user of a tool, as person reconciliation sees one. Missing attributes are ""."""
+
+    id: str
+    username: str = ""
+    email: str = ""
+    name: str = ""
 
 
 @dataclass
@@ -84,7 +111,14 @@ class ChangePage:
 
 
 class Connector:
-    """Base class: subclasses set ``kind``/``label``/``parameters`` and the operations."""
+    """Base class: subclasses set ``kind``/``label``/``parameters`` and the operations.
+
+    Change detection contract. ``changes(project, since, page)`` returns artifacts with
+    ``updated_at >= since`` (all when ``since`` is None), ``page`` 0-based, ordered by ``updated_at`` ascending (ties in any order).
+    The engine calls :meth:`changes_after` — keyset paging on ``(updated_at, id)`` — whose
+    default implementation here sits on ``changes()`` and is safe against offsets shifting
+    while artifacts change; a connector whose tool can filter by key natively overrides it.
+    """
 
     kind: ClassVar[str]
     label: ClassVar[str]
@@ -137,6 +171,50 @@ class Connector:
 
     def update(self, artifact_id: str, fields: Mapping[str, Any]) -> ArtifactData:
         raise NotImplementedError
+
+    # -- optional operations (defaults keep older connectors working) --
+
+    page_size: ClassVar[int] = 100
+
+    def changes_after(
+        self, project: str, since: datetime | None, after: tuple[datetime, str] | None, limit: int
+    ) -> ChangePage:
+        """Artifacts of ``project`` with ``updated_at >= since`` whose ``(updated_at, id)`` key
+        is greater than ``after``, sorted by that key, at most about ``limit`` of them.
+
+        Each call restarts from page 0 at the latest timestamp reached, and filters by key,
+        so an artifact that moves while we page (its offset shifts) is never skipped. Only
+        whole timestamp groups are returned (unless the tool has no more pages), because a
+        tool may order ties in any way.
+        """
+        start = after[0] if after else since
+        after_key = (after[0], id_sort_key(after[1])) if after else None
+        collected: dict[str, ArtifactData] = {}
+        page = 0
+        while True:
+            result = self.changes(project, start, page)
+            for a in result.artifacts:
+                if after_key is None or a.key > after_key:
+                    collected[a.id] = a
+            if result.done:
+                return ChangePage(sorted(collected.values(), key=lambda a: a.key), done=True)
+            page += 1
+            if len(collected) >= limit:
+                ordered = sorted(collected.values(), key=lambda a: a.key)
+                last_ts = ordered[-1].updated_at
+                complete = [a for a in ordered if a.updated_at < last_ts]
+                if complete:
+                    return ChangePage(complete, done=False)
+                # One timestamp fills the pages read so far: keep reading until it ends.
+
+    def people(self) -> list[Person] | None:
+        """The tool's users, for person reconciliation; None when the tool has no user list
+        (person fields then hold free text that is matched as-is)."""
+        return None
+
+    def transition(self, artifact_id: str, field_name: str, state: str) -> ArtifactData:
+        """Move an artifact to ``state`` in one allowed step (default: a plain field update)."""
+        return self.update(artifact_id, {field_name: state})
 
 
 class ParameterErrors(ValueError):
