@@ -13,6 +13,7 @@ from django.db import models
 
 from integrations.connectors import registry
 from settings_app import limits
+from settings_app.fields import EncryptedJSONField, Sealed, VaultRow, secret_names
 
 
 def _validate_kind(value: str) -> None:
@@ -41,7 +42,7 @@ class PollingOverrides(models.Model):
         abstract = True
 
 
-class RepositoryConnection(PollingOverrides):
+class RepositoryConnection(VaultRow, PollingOverrides):
     class Status(models.TextChoices):
         UNKNOWN = "unknown", "Not tested"
         OK = "ok", "Connected"
@@ -51,6 +52,8 @@ class RepositoryConnection(PollingOverrides):
     kind = models.CharField(max_length=50, validators=[_validate_kind], help_text="The connector.")
     url = models.CharField(max_length=500, blank=True, help_text="Base URL or location of the tool.")
     options = models.JSONField(default=dict, blank=True, help_text="Connector parameters that are not secret.")
+    # Encrypted (settings_app.fields): reading it decrypts or raises vault.VaultLocked.
+    secrets = EncryptedJSONField(help_text="The connector's sensitive parameters (encrypted, write-only).")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.UNKNOWN)
     status_message = models.TextField(blank=True)
     status_checked_at = models.DateTimeField(null=True, blank=True)
@@ -72,10 +75,26 @@ class RepositoryConnection(PollingOverrides):
             return  # reported by the field validator
         from integrations.connectors.base import ParameterErrors
 
+        errors: dict[str, list[str]] = {}
         try:
             self.options = connector.clean_options(self.options or {})
         except ParameterErrors as exc:
-            raise ValidationError({"options": [f"{k}: {v}" for k, v in exc.errors.items()]}) from None
+            errors["options"] = [f"{k}: {v}" for k, v in exc.errors.items()]
+        if not isinstance(self.__dict__.get("secrets"), Sealed):  # only when assigned or read
+            try:
+                cleaned = connector.clean_secrets(self.secrets or {})
+            except ParameterErrors as exc:
+                # Names and problems only: a secret's value never appears in a message.
+                errors["secrets"] = [f"{k}: {v}" for k, v in exc.errors.items()]
+            else:
+                self.secrets = {k: v for k, v in cleaned.items() if v not in (None, "")}
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def secret_names(self) -> list[str]:
+        """Which secrets are set (names only), readable while the vault is locked."""
+        return secret_names(self, "secrets")
 
 
 class Collection(models.Model):

@@ -50,3 +50,28 @@ class HubSettings(models.Model):
     def save(self, *args: object, **kwargs: object) -> None:
         self.pk = self.SINGLETON_PK
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class VaultKey(models.Model):
+    """The data key of the vault, wrapped by the master password (one row; see settings_app.vault).
+
+    Nothing here is usable without the master password: ``wrapped_key`` is AES-256-GCM under a
+    scrypt-derived key whose parameters and salt are the other columns.
+    """
+
+    SINGLETON_PK = 1
+
+    key_id = models.CharField(max_length=32, help_text="Random id of the data key; every ciphertext names it.")
+    wrapped_key = models.BinaryField()
+    kdf_salt = models.BinaryField()
+    kdf_n = models.PositiveIntegerField()
+    kdf_r = models.PositiveSmallIntegerField()
+    kdf_p = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, help_text="When this data key was created (set or reset).")
+    changed_at = models.DateTimeField(auto_now=True, help_text="When the master password last changed.")
+
+    class Meta:
+        verbose_name = "vault key"
+
+    def __str__(self) -> str:
+        return f"Vault data key {self.key_id}"

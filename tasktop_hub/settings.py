@@ -151,6 +151,12 @@ Q_CLUSTER = {
 }
 HUB_WORKER_STALE_SECONDS = env.int("HUB_WORKER_STALE_SECONDS", default=60)
 
+# Security (DESIGN §6, docs/security.md). The scrypt cost is deliberately not read from the
+# environment: only the test suite lowers it (tests/conftest.py); check hub.E102 refuses less.
+HUB_VAULT_SCRYPT_N = 2**17
+# Ed25519 public keys (base64 or PEM, comma separated) of the license issuers this hub trusts.
+HUB_LICENSE_TRUSTED_KEYS = env.list("HUB_LICENSE_TRUSTED_KEYS", default=[])
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",

@@ -39,6 +39,30 @@ def _sync_tasks(settings):
     Conf.SYNC = previous
 
 
+_DB_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "live_server"}
+
+
+@pytest.fixture(autouse=True)
+def _hub_ready(request, settings, tmp_path_factory):
+    """Every test runs on a "ready" hub (master password set and loaded, license applied).
+
+    Tests that need a fresh installation use ``@pytest.mark.fresh_install``. Cheap: scrypt is
+    run once per session; per test it is one row insert and an in-memory key. Tests without
+    database access get only the fast scrypt setting.
+    """
+    from settings_app import vault
+    from tests.security import ready
+
+    settings.HUB_VAULT_SCRYPT_N = ready.TEST_SCRYPT_N
+    vault.forget()
+    uses_db = request.node.get_closest_marker("django_db") or _DB_FIXTURES & set(request.fixturenames)
+    if uses_db and not request.node.get_closest_marker("fresh_install"):
+        request.getfixturevalue("_django_db_helper")
+        ready.make_vault_ready()
+    yield
+    vault.forget()
+
+
 @pytest.fixture
 def staff(db):
     return StaffFactory(username="admin-user")

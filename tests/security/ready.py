@@ -1,0 +1,34 @@
+"""Putting the hub into its "ready" state cheaply, for tests (used by tests/conftest.py).
+
+The vault key is wrapped once per session with cheap scrypt parameters; each test only inserts
+the row and installs the data key in memory.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from settings_app import vault
+
+TEST_MASTER_PASSWORD = "test master password: correct horse"
+TEST_SCRYPT_N = 2**8
+
+
+@lru_cache(maxsize=1)
+def _wrapped() -> tuple[vault.WrappedKey, bytes]:
+    from django.test import override_settings
+
+    with override_settings(HUB_VAULT_SCRYPT_N=TEST_SCRYPT_N):
+        return vault.new_wrapped_key(TEST_MASTER_PASSWORD)
+
+
+def make_vault_ready() -> None:
+    from settings_app.models import VaultKey
+
+    record, data_key = _wrapped()
+    VaultKey.objects.update_or_create(
+        pk=VaultKey.SINGLETON_PK,
+        defaults={"key_id": record.key_id, "wrapped_key": record.wrapped, "kdf_salt": record.salt,
+                  "kdf_n": record.n, "kdf_r": record.r, "kdf_p": record.p},
+    )
+    vault.install(record.key_id, data_key, "entered")
