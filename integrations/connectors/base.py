@@ -114,7 +114,8 @@ class Connector:
     """Base class: subclasses set ``kind``/``label``/``parameters`` and the operations.
 
     Change detection contract. ``changes(project, since, page)`` returns artifacts with
-    ``updated_at >= since`` (all when ``since`` is None), ``page`` 0-based, ordered by ``updated_at`` ascending (ties in any order).
+    ``updated_at >= since`` (all when ``since`` is None), ``page`` 0-based, ordered by
+    ``updated_at`` ascending (ties in any order).
     The engine calls :meth:`changes_after` — keyset paging on ``(updated_at, id)`` — whose
     default implementation here sits on ``changes()`` and is safe against offsets shifting
     while artifacts change; a connector whose tool can filter by key natively overrides it.
