@@ -151,3 +151,27 @@ def execute(job_id: int) -> None:
 def _describe(exc: Exception) -> str:
     last = traceback.format_exception_only(type(exc), exc)[-1].strip()
     return last[:2000]
+
+
+def fail_abandoned(now: Any = None) -> int:
+    """Mark jobs whose worker can no longer be running them as failed.
+
+    django-q2 kills a task at its timeout, and a killed worker runs no code at all, so a job
+    still 'running' after the timeout (plus a margin) has no process behind it. Without
+    this it would show 'running' forever and block nothing but confuse everyone.
+    """
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    now = now or timezone.now()
+    limit = timedelta(seconds=settings.Q_CLUSTER["timeout"] + 60)
+    stale = BackgroundJob.objects.filter(status=BackgroundJob.Status.RUNNING, started_at__lt=now - limit)
+    message = (
+        f"The worker stopped before the job finished (killed, or over the {settings.Q_CLUSTER['timeout']} s "
+        "task timeout). Start the job again; it continues safely."
+    )
+    count = stale.update(status=BackgroundJob.Status.FAILED, error=message, finished_at=now)
+    if count:
+        log.warning("Marked %d abandoned background job(s) as failed.", count)
+    return count

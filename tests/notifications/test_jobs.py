@@ -60,3 +60,24 @@ def test_a_redelivered_task_does_not_run_the_job_twice():
     jobs.execute(record.pk)
     record.refresh_from_db()
     assert record.finished_at == finished
+
+
+def test_a_job_abandoned_by_a_killed_worker_is_marked_failed(settings):
+    record = BackgroundJob.objects.create(kind="purge_activity", title="t", status=BackgroundJob.Status.RUNNING,
+                                          started_at=timezone.now())
+    later = timezone.now() + timedelta(seconds=settings.Q_CLUSTER["timeout"] + 120)
+    assert jobs.fail_abandoned(now=timezone.now()) == 0
+    assert jobs.fail_abandoned(now=later) == 1
+    record.refresh_from_db()
+    assert record.status == BackgroundJob.Status.FAILED
+    assert "worker stopped" in record.error
+
+
+def test_housekeeping_schedules_exist_once():
+    from django_q.models import Schedule
+
+    from notifications.schedules import ensure_schedules
+
+    ensure_schedules()
+    ensure_schedules()
+    assert Schedule.objects.filter(name="notifications: fail abandoned jobs").count() == 1
