@@ -1,0 +1,52 @@
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from tasktop_hub.home import ensure_private_dir, load_or_create_secret_key, write_private_file
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_private_dir_is_0700_even_if_it_existed_open(tmp_path):
+    target = tmp_path / "home"
+    target.mkdir(mode=0o777)
+    os.chmod(target, 0o777)
+    ensure_private_dir(target)
+    assert _mode(target) == 0o700
+
+
+def test_private_file_is_0600_and_replaced_atomically(tmp_path):
+    path = tmp_path / "home" / "file"
+    write_private_file(path, b"one")
+    write_private_file(path, b"two")
+    assert path.read_bytes() == b"two"
+    assert _mode(path) == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["file"]
+
+
+def test_secret_key_is_generated_once(tmp_path):
+    first = load_or_create_secret_key(tmp_path)
+    assert len(first) > 40
+    assert load_or_create_secret_key(tmp_path) == first
+    assert _mode(tmp_path / "secret_key") == 0o600
+
+
+def test_settings_create_hub_home_and_default_to_sqlite_there(tmp_path):
+    home = tmp_path / "fresh"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")}
+    env["HUB_HOME"] = str(home)
+    code = "from django.conf import settings; print(settings.DATABASES['default']['NAME']); print(settings.DEBUG)"
+    out = subprocess.run([sys.executable, str(ROOT / "manage.py"), "shell", "--no-imports", "-c", code], env=env,
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    name, debug = out.stdout.split()[-2:]
+    assert name == str(home / "db" / "hub.sqlite3")
+    assert debug == "False"
+    assert _mode(home) == 0o700 and _mode(home / "db") == 0o700
+    assert (home / "secret_key").exists()
