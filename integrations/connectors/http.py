@@ -485,6 +485,9 @@ class HttpClient:
         if rate_limited:
             if retry_after is None:
                 retry_after = self._reset_delay(response)
+            if retry_after:
+                # The wait applies to the whole connection: other threads must not keep calling.
+                self.hold(retry_after)
             flags = {"transient": True, "retry_after": retry_after}
             retryable = True  # a rate-limited request was not processed
         elif status in (401, 403):
@@ -516,6 +519,11 @@ class HttpClient:
         # Epoch seconds (GitHub) or seconds from now (some others): epochs are large.
         delay = number - self.clock.time() if number > 1_000_000_000 else number
         return max(0.0, delay)
+
+    def hold(self, seconds: float) -> None:
+        """Send nothing on this client for ``seconds`` (a server asked us to wait)."""
+        with self._lock:
+            self._blocked_until = max(self._blocked_until, self.clock.time() + seconds)
 
     def _note_rate_limit(self, response: requests.Response) -> None:
         if response.headers.get("X-RateLimit-Remaining") != "0":

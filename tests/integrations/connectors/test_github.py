@@ -1,0 +1,243 @@
+"""The ``github`` connector against the local GitHub API stand-in (tests/fakes/github_api.py)."""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, datetime
+
+import pytest
+
+from integrations.connectors import http
+from integrations.connectors.base import ConnectorError
+from integrations.connectors.github import GitHubConnector
+from integrations.connectors.github.client import forget_clients
+from tests.fakes.github_api import GitHubApi
+
+TOKEN = "ghp_testtoken_0123456789abcdef"
+T0 = 1_790_000_000.0  # a fixed epoch second
+
+
+@pytest.fixture
+def clock():
+    fake = http.FakeClock(start=T0)
+    forget_clients()
+    with http.use_clock(fake):
+        yield fake
+    forget_clients()
+
+
+@pytest.fixture
+def api(clock):
+    server = GitHubApi(clock=clock, prefix="/api/v3", search_lag=120)
+    server.add_user("hubbot", token=TOKEN, email="hub@example.com")
+    server.add_user("alice", email="alice@example.com")
+    server.add_user("bob")
+    server.repo = server.add_repo("acme", "app", assignable=("hubbot", "alice", "bob"))
+    server.add_milestone(server.repo, "v1.0")
+    with server:
+        yield server
+
+
+def connector(api, **options) -> GitHubConnector:
+    opts = {"repositories": "acme/app", **options}
+    return GitHubConnector(api.url + "/api/v3", opts, {"token": options.pop("token", TOKEN)})
+
+
+def drain(conn: GitHubConnector, since: datetime | None, limit: int = 100) -> list[str]:
+    """What the engine does: keyset pages until done, collecting ids in order."""
+    seen, after = [], None
+    while True:
+        page = conn.changes_after("acme/app", since, after, limit)
+        seen += [a.id for a in page.artifacts]
+        if page.artifacts:
+            after = (page.artifacts[-1].updated_at, page.artifacts[-1].id)
+        if page.done:
+            return seen
+
+
+def test_connection_reports_user_and_repositories(api):
+    assert "as hubbot" in connector(api).test_connection()
+    with pytest.raises(ConnectorError, match="acme/nope: not found"):
+        connector(api, repositories="acme/nope").test_connection()
+
+
+def test_wrong_token_is_an_auth_failure_without_the_token_in_the_message(api):
+    conn = GitHubConnector(api.url + "/api/v3", {"repositories": "acme/app"}, {"token": "ghp_wrong_wrong_wrong"})
+    with pytest.raises(ConnectorError) as info:
+        conn.test_connection()
+    assert info.value.auth and not info.value.transient
+    assert "ghp_wrong" not in str(info.value)
+
+
+def test_unreachable_server(clock):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    conn = GitHubConnector(f"http://127.0.0.1:{port}/api/v3", {"repositories": "acme/app"}, {"token": TOKEN})
+    with pytest.raises(ConnectorError) as info:
+        conn.test_connection()
+    assert info.value.unreachable
+
+
+def test_enterprise_url_without_api_path_gets_a_hint(api):
+    conn = GitHubConnector(api.url, {"repositories": "acme/app"}, {"token": TOKEN})
+    with pytest.raises(ConnectorError, match="/api/v3"):
+        conn.test_connection()
+
+
+def test_pagination_excludes_pull_requests(api):
+    for n in range(250):
+        api.add_issue(api.repo, f"issue {n}", updated=T0 - 1000 + n)
+        if n % 25 == 0:
+            api.add_issue(api.repo, f"pr {n}", pull_request=True, updated=T0 - 1000 + n)
+    ids = drain(connector(api), None)
+    assert len(ids) == 250 == len(set(ids))
+    assert all(not api.repo.issues[int(i.split("#")[1])].get("pull_request") for i in ids)
+    pages = api.requests_to("/api/v3/repos/acme/app/issues", "GET")
+    assert all("per_page=100" in p[1] and "sort=updated" in p[1] and "direction=asc" in p[1] for p in pages)
+
+
+def test_same_second_across_pages_no_skip_no_duplicate(api):
+    for n in range(20):
+        api.add_issue(api.repo, f"early {n}", updated=T0 - 50)
+    for n in range(230):  # one second holds 2.3 pages
+        api.add_issue(api.repo, f"tie {n}", updated=T0 - 10)
+    for n in range(30):
+        api.add_issue(api.repo, f"late {n}", updated=T0 - 5)
+    since = datetime.fromtimestamp(T0 - 50, UTC)
+    ids = drain(connector(api), since, limit=100)
+    assert len(ids) == 280 == len(set(ids))
+    # The next run, from the last key, repeats nothing and skips nothing new.
+    api.add_issue(api.repo, "newer", updated=T0 - 5)
+    conn = connector(api)
+    page = conn.changes_after("acme/app", since, (datetime.fromtimestamp(T0 - 5, UTC), ids[-1]), 100)
+    assert [a.fields["title"] for a in page.artifacts] == ["newer"]
+
+
+def test_an_issue_updated_while_paging_is_not_lost(api):
+    issues = [api.add_issue(api.repo, f"i{n}", updated=T0 - 300 + n) for n in range(150)]
+    conn = connector(api)
+    first = conn.changes_after("acme/app", None, None, 100)
+    # Someone edits an early issue: offsets after it shift by one. Keyset paging does not care.
+    api.touch(api.repo, issues[3]["number"], at=T0)
+    last = first.artifacts[-1]
+    rest = conn.changes_after("acme/app", None, (last.updated_at, last.id), 100)
+    got = [a.id for a in first.artifacts + rest.artifacts]
+    assert set(got) == {f"acme/app#{i['number']}" for i in issues}
+
+
+def test_idle_polls_are_conditional_and_free(api):
+    for n in range(3):
+        api.add_issue(api.repo, f"i{n}", updated=T0 - 60)
+    since = datetime.fromtimestamp(T0 - 60, UTC)
+    connector(api).changes("acme/app", since, 0)
+    before = api.bucket("hubbot").remaining
+    for _ in range(5):  # a new connector instance per run, as the engine may build them
+        page = connector(api).changes("acme/app", since, 0)
+        assert len(page.artifacts) == 3
+    assert api.conditional_hits == 5
+    assert api.bucket("hubbot").remaining == before  # 304s do not count
+
+
+def test_primary_rate_limit_is_waited_for_not_hammered(api, clock):
+    api.rate_limit = 40
+    api.buckets.clear()
+    for n in range(10):
+        api.add_issue(api.repo, f"i{n}", updated=T0 - 60)
+    conn = connector(api)
+    ids = [f"acme/app#{n}" for n in range(1, 11)]
+    with pytest.raises(ConnectorError) as info:
+        for _ in range(10):
+            fresh = connector(api)  # new instances share the client and its quota knowledge
+            fresh.http._etags.clear()  # no 304s here: every read costs quota
+            fresh.read(ids)
+    assert info.value.transient and info.value.retry_after and info.value.retry_after > 60
+    sent = len(api.log)
+    for _ in range(3):  # further attempts before the reset do not reach GitHub at all
+        with pytest.raises(ConnectorError):
+            conn.read(ids[:1])
+    assert len(api.log) == sent
+    assert api.violations == 0
+    clock.sleep(info.value.retry_after)  # the engine waits; the quota resets
+    assert len(conn.read(ids)) == 10
+
+
+def test_secondary_rate_limit_with_retry_after_is_honoured(api, clock):
+    api.add_issue(api.repo, "one", updated=T0 - 60)
+    api.secondary_storm(3, retry_after=7, status=429)
+    page = connector(api).changes("acme/app", None, 0)
+    assert len(page.artifacts) == 1
+    assert clock.sleeps[:3] == [7, 7, 7]
+    assert api.violations == 0
+
+
+def test_secondary_rate_limit_without_retry_after_waits_a_minute(api, clock):
+    api.secondary_storm(1, retry_after=None, status=403)
+    with pytest.raises(ConnectorError) as info:
+        connector(api).changes("acme/app", None, 0)
+    assert info.value.transient and not info.value.auth and info.value.retry_after == 60
+    assert connector(api).changes("acme/app", None, 0).done  # the client itself waited the minute
+    assert api.violations == 0
+
+
+def test_fields_round_trip_and_hidden_hub_key(api):
+    conn = connector(api)
+    created = conn.create("acme/app", {"title": "Crash on save", "body": "Steps...", "labels": ["bug", "p1"],
+                                       "assignees": ["alice"], "milestone": "v1.0", "state": "closed",
+                                       "state_reason": "not_planned"}, hub_key="hk-123")
+    assert created.hub_key == "hk-123"
+    assert created.fields["body"] == "Steps..."
+    assert created.fields["state"] == "closed" and created.fields["state_reason"] == "not_planned"
+    raw = api.repo.issues[int(created.id.split("#")[1])]
+    assert "<!-- tasktop-hub-key: hk-123 -->" in raw["body"]
+    updated = conn.update(created.id, {"body": "New steps", "assignees": ["bob"], "milestone": None, "state": "open"})
+    assert updated.fields["body"] == "New steps" and updated.hub_key == "hk-123"
+    assert updated.fields["assignees"] == ["bob"] and updated.fields["milestone"] is None
+    assert updated.fields["state_reason"] == "reopened"
+    assert conn.read([created.id])[0].fields["labels"] == ["bug", "p1"]
+
+
+def test_validation_errors_are_permanent_and_readable(api):
+    conn = connector(api)
+    with pytest.raises(ConnectorError) as info:
+        conn.create("acme/app", {"title": "x", "assignees": ["mallory"]}, hub_key="hk-1")
+    assert not info.value.transient and "assignees" in str(info.value) and "mallory" in str(info.value)
+    with pytest.raises(ConnectorError, match="no milestone titled"):
+        conn.create("acme/app", {"title": "x", "milestone": "v9"}, hub_key="hk-2")
+    with pytest.raises(ConnectorError, match="no field"):
+        conn.update("acme/app#1", {"sprint": "x"})
+
+
+def test_crash_after_remote_create_finds_the_issue_instead_of_duplicating(api, clock):
+    conn = connector(api)
+    conn.create("acme/app", {"title": "Made before the crash"}, hub_key="hk-crash")
+    # The hub dies before recording the twin. A new process looks before creating again;
+    # search has not indexed the issue yet (search_lag), the creator listing has.
+    found = connector(api).find_by_hub_key("acme/app", "hk-crash")
+    assert found is not None and found.fields["title"] == "Made before the crash"
+    assert connector(api).find_by_hub_key("acme/app", "hk-other") is None
+    assert len(api.repo.issues) == 1
+
+
+def test_old_hub_key_is_found_through_search(api, clock):
+    conn = connector(api)
+    old = conn.create("acme/app", {"title": "old one"}, hub_key="hk-old")
+    for n in range(310):  # pushes it out of the newest-first listing the lookup scans
+        api.add_issue(api.repo, f"filler {n}", author="hubbot")
+    clock.sleep(300)  # the search index catches up
+    found = connector(api).find_by_hub_key("acme/app", "hk-old")
+    assert found is not None and found.id == old.id
+    assert api.requests_to("/api/v3/search/issues")
+
+
+def test_people_carry_login_id_and_public_email(api):
+    people = {p.username: p for p in connector(api).people()}
+    assert set(people) == {"hubbot", "alice", "bob"}
+    assert people["alice"].email == "alice@example.com" and people["bob"].email == ""
+    assert people["alice"].id == str(api.users["alice"]["id"])
+
+
+def test_transition_closes_with_a_reason(api):
+    issue = api.add_issue(api.repo, "t")
+    result = connector(api).transition(f"acme/app#{issue['number']}", "state", "closed:not_planned")
+    assert result.fields["state"] == "closed" and result.fields["state_reason"] == "not_planned"
