@@ -1,7 +1,7 @@
 """The JQL subset the Jira stand-in understands, evaluated the way Jira documents it.
 
 Clauses joined by ``AND``: ``project = X`` / ``project in (A, B)``, ``key|issuekey = K`` /
-``in (...)``, ``labels = x`` / ``in (...)``, ``updated|created >=|>|<=|< "date"`` and an
+``in (...)``, ``labels|status|issuetype = x`` / ``in (...)``, ``updated|created >=|>|<=|< "date"`` and an
 ``ORDER BY field ASC|DESC, ...`` tail. Dates are ``yyyy-MM-dd HH:mm``, ``yyyy/MM/dd HH:mm``,
 ``yyyy-MM-dd`` or ``yyyy/MM/dd`` **in the searching user's time zone** — minute resolution, no
 seconds (Jira rejects them with the message below). Anything else is a JQL error, as Jira says.
@@ -92,6 +92,9 @@ def _predicate(field: str, op: str, raw: str, tz: ZoneInfo) -> Predicate:
     elif field in ("key", "issuekey"):
         wanted_set = {w.upper() for w in wanted}
         test = lambda issue: issue["key"].upper() in wanted_set  # noqa: E731
+    elif field in ("status", "issuetype"):
+        wanted_set = {w.lower() for w in wanted}
+        test = lambda issue, f=field: str(issue["fields"].get(f) or "").lower() in wanted_set  # noqa: E731
     elif field == "labels":
         wanted_set = set(wanted)
         test = lambda issue: bool(wanted_set & set(issue["fields"].get("labels") or []))  # noqa: E731

@@ -1,0 +1,270 @@
+"""The ``jira`` connector against the local Jira API stand-in (tests/fakes/jira_api.py)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from integrations.connectors import http
+from integrations.connectors.base import ConnectorError
+from integrations.connectors.jira import JiraConnector
+from integrations.connectors.jira.client import forget_clients
+from integrations.connectors.jira.timefmt import jql_date, zone
+from tests.fakes.jira_api import JiraApi
+
+TOKEN = "jira-token-0123456789abcdef"
+T0 = datetime(2026, 3, 10, 15, 0, 0, tzinfo=UTC).timestamp()
+
+
+@pytest.fixture
+def clock():
+    fake = http.FakeClock(start=T0)
+    forget_clients()
+    with http.use_clock(fake):
+        yield fake
+    forget_clients()
+
+
+@pytest.fixture(params=["cloud", "dc"])
+def api(request, clock):
+    # A user time zone that is not UTC (and is 5 h behind it): JQL dates are read in it.
+    server = JiraApi(clock=clock, deployment=request.param, time_zone="America/New_York")
+    server.hub = server.add_user("hubbot", "hub@example.com", TOKEN)
+    server.alice = server.add_user("alice", "alice@example.com", "alice-secret")
+    server.add_user("hidden", "hidden@example.com", "x-secret", email_visible=False)
+    server.add_project("ABC")
+    with server:
+        yield server
+
+
+def connector(api, **options) -> JiraConnector:
+    opts = {"projects": "ABC", "deployment": "cloud" if api.cloud else "datacenter",
+            "email": "hub@example.com", "custom_fields": "customfield_10016", **options}
+    return JiraConnector(api.url, opts, {"token": options.pop("token", TOKEN)})
+
+
+def drain(conn, since, limit=100):
+    seen, after = [], None
+    while True:
+        page = conn.changes_after("ABC", since, after, limit)
+        seen += [a.id for a in page.artifacts]
+        if page.artifacts:
+            after = (page.artifacts[-1].updated_at, page.artifacts[-1].id)
+        if page.done:
+            return seen
+
+
+def at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(T0 + seconds, UTC)
+
+
+def test_connection(api):
+    assert "Connected" in connector(api).test_connection()
+    with pytest.raises(ConnectorError, match="NOPE"):
+        connector(api, projects="ABC,NOPE").test_connection()
+    with pytest.raises(ConnectorError, match="customfield_999"):
+        connector(api, custom_fields="customfield_999").test_connection()
+
+
+def test_wrong_credentials_are_an_auth_failure(api):
+    with pytest.raises(ConnectorError) as info:
+        JiraConnector(api.url, {"projects": "ABC", "deployment": "cloud" if api.cloud else "datacenter",
+                                "email": "hub@example.com"}, {"token": "wrong-token-value"}).test_connection()
+    assert info.value.auth and "wrong-token-value" not in str(info.value)
+
+
+def test_unreachable(clock):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conn = JiraConnector(f"http://127.0.0.1:{port}", {"projects": "ABC", "email": "a@b.c"}, {"token": TOKEN})
+    with pytest.raises(ConnectorError) as info:
+        conn.test_connection()
+    assert info.value.unreachable
+
+
+def test_pagination_across_minutes(api):
+    for n in range(250):
+        api.add_issue("ABC", f"s{n}", updated=T0 - 3600 + n * 7.3)
+    ids = drain(connector(api), None)
+    assert len(ids) == 250 == len(set(ids))
+    endpoint = "/rest/api/2/search/jql" if api.cloud else "/rest/api/2/search"
+    searches = [r for r in api.log if r[1].startswith("/rest/api/2/search")]
+    assert searches and all(r[1] == endpoint and r[2] == 200 for r in searches)
+
+
+def test_cursor_inside_a_minute_uses_the_user_time_zone(api):
+    early = api.add_issue("ABC", "before", updated=T0 - 40.250)
+    late = api.add_issue("ABC", "after", updated=T0 - 10.125)
+    page = connector(api).changes("ABC", at(-20), 0)
+    # Same minute (14:59 UTC = 10:59 New York): the query reads both, the connector keeps the later.
+    assert [a.id for a in page.artifacts] == [late["id"]]
+    assert early["id"] not in [a.id for a in page.artifacts]
+    assert jql_date(at(-20), zone("America/New_York")) == "2026-03-10 10:59"
+
+
+def test_many_issues_in_one_minute_across_pages_no_skip_no_duplicate(api):
+    for n in range(40):
+        api.add_issue("ABC", f"early {n}", updated=T0 - 600 + n)
+    for n in range(230):  # 2.3 pages within one minute, many sharing one millisecond
+        api.add_issue("ABC", f"tie {n}", updated=T0 - 30 + (n // 50) * 0.001)
+    for n in range(30):
+        api.add_issue("ABC", f"late {n}", updated=T0 + n)
+    since = at(-600)
+    ids = drain(connector(api), since, limit=100)
+    assert len(ids) == 300 == len(set(ids))
+    api.add_issue("ABC", "newer", updated=T0 + 29)  # same timestamp as the last one seen
+    conn = connector(api)
+    last = conn.read([ids[-1]])[0]
+    page = conn.changes_after("ABC", since, (last.updated_at, last.id), 100)
+    assert [a.fields["summary"] for a in page.artifacts] == ["newer"]
+
+
+def test_daylight_saving_ambiguous_minute_reads_back_an_hour():
+    ny = zone("America/New_York")
+    # 2026-11-01 05:30 UTC is 01:30 EDT, the first of two 01:30s in New York that night.
+    assert jql_date(datetime(2026, 11, 1, 5, 30, 12, tzinfo=UTC), ny) == "2026-11-01 00:30"
+    assert jql_date(datetime(2026, 11, 1, 6, 30, 12, tzinfo=UTC), ny) == "2026-11-01 00:30"
+    assert jql_date(datetime(2026, 11, 1, 7, 30, 12, tzinfo=UTC), ny) == "2026-11-01 02:30"
+    assert jql_date(datetime(2026, 3, 10, 4, 15, 59, tzinfo=UTC), zone("Asia/Kolkata")) == "2026-03-10 09:45"
+
+
+def test_rate_limit_storm_is_waited_out(api, clock):
+    for n in range(5):
+        api.add_issue("ABC", f"s{n}", updated=T0 - 100 + n)
+    ids = [i["id"] for i in api.issues.values()]
+    conn = connector(api)
+    api.storm(3, status=429, retry_after=10)
+    sent = len(api.log)
+    assert len(conn.read(ids)) == 5
+    assert clock.sleeps[-3:] == [10, 10, 10]  # Retry-After, not a guess
+    assert len(api.log) - sent == 5 + 3 and api.violations == 0
+
+
+def test_a_long_retry_after_holds_every_thread_and_instance(api, clock):
+    issue = api.add_issue("ABC", "s")
+    api.storm(1, status=429, retry_after=300)  # longer than one call may wait: handed to the engine
+    with pytest.raises(ConnectorError) as info:
+        connector(api).read([issue["id"]])
+    assert info.value.transient and info.value.retry_after == 300
+    sent = len(api.log)
+    failures = []
+
+    def work():
+        try:
+            connector(api).read([issue["id"]])  # a new instance on the same connection
+        except ConnectorError as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(failures) == 4 and all(f.transient and f.retry_after for f in failures)
+    assert len(api.log) == sent and api.violations == 0  # nothing reached Jira while it said wait
+    clock.sleep(300)
+    assert connector(api).read([issue["id"]])[0].fields["summary"] == "s"
+
+
+def test_server_errors_are_retried_for_reads_and_transient_for_writes(api, clock):
+    issue = api.add_issue("ABC", "s")
+    conn = connector(api)
+    conn.read([issue["id"]])
+    api.storm(2, status=503, retry_after=None)
+    assert conn.read([issue["id"]])[0].fields["summary"] == "s"
+    api.storm(1, status=500, retry_after=None)
+    with pytest.raises(ConnectorError) as info:
+        conn.create("ABC", {"summary": "x"}, hub_key="hk-500")
+    assert info.value.transient  # the engine retries, looking for the hub key first
+
+
+def test_crash_during_creation_is_found_by_hub_key(api):
+    conn = connector(api)
+    created = conn.create("ABC", {"summary": "Made before the crash", "labels": ["backend"]}, hub_key="hk-1")
+    assert created.hub_key == "hk-1" and created.fields["labels"] == ["backend"]
+    assert "tasktop-hub-hk-1" in api.issues[created.fields["key"]]["fields"]["labels"]
+    found = connector(api).find_by_hub_key("ABC", "hk-1")
+    assert found is not None and found.id == created.id
+    assert connector(api).find_by_hub_key("ABC", "hk-2") is None
+    # Rewriting labels keeps the hub key label.
+    conn.update(created.id, {"labels": ["frontend"]})
+    assert connector(api).find_by_hub_key("ABC", "hk-1").fields["labels"] == ["frontend"]
+
+
+def test_fields_people_and_custom_fields(api):
+    conn = connector(api)
+    person = api.alice["accountId"] if api.cloud else "alice"
+    created = conn.create("ABC", {"summary": "S", "description": "D", "priority": "High", "assignee": person,
+                                  "customfield_10016": 5}, hub_key="hk-f")
+    f = created.fields
+    assert (f["summary"], f["description"], f["priority"], f["assignee"], f["customfield_10016"]) == (
+        "S", "D", "High", person, 5)
+    assert f["reporter"] == (api.hub["accountId"] if api.cloud else "hubbot")
+    by_email = conn.update(created.id, {"assignee": "hub@example.com"})
+    assert by_email.fields["assignee"] == (api.hub["accountId"] if api.cloud else "hubbot")
+    people = {p.id: p for p in conn.people()}
+    assert people[person].email == "alice@example.com"
+    if api.cloud:
+        hidden = next(p for p in people.values() if p.name == "Hidden")
+        assert hidden.email == "" and hidden.username == ""
+    else:
+        assert people["alice"].username == "alice"
+
+
+def test_bad_values_are_permanent_errors_with_jira_messages(api):
+    conn = connector(api)
+    with pytest.raises(ConnectorError) as info:
+        conn.create("ABC", {"summary": "x", "priority": "Urgent!"}, hub_key="hk-p")
+    assert not info.value.transient and "priority" in str(info.value)
+    with pytest.raises(ConnectorError, match="not synced"):
+        conn.create("ABC", {"summary": "x", "sprint": "1"}, hub_key="hk-q")
+
+
+def test_status_change_takes_the_shortest_path_of_transitions(api):
+    conn = connector(api)
+    # Issues sitting in the middle statuses let the connector read the workflow without moving anything.
+    for status in ("In Progress", "In Review"):
+        api.add_issue("ABC", f"sample {status}", status=status)
+    issue = conn.create("ABC", {"summary": "move me"}, hub_key="hk-t")
+    moved = conn.update(issue.id, {"status": "Done"})
+    assert moved.fields["status"] == "Done"
+    posts = api.requests_to(f"/rest/api/2/issue/{issue.id}/transitions", "POST")
+    assert len(posts) == 3  # To Do → In Progress → In Review → Done; there is no shortcut
+    back = conn.transition(issue.id, "status", "In Review")  # Done → To Do → In Progress → In Review
+    assert back.fields["status"] == "In Review"
+    assert len(api.requests_to(f"/rest/api/2/issue/{issue.id}/transitions", "POST")) == 6
+
+
+def test_status_without_a_known_path_is_a_clear_error(api):
+    conn = connector(api)
+    issue = conn.create("ABC", {"summary": "alone"}, hub_key="hk-u")
+    with pytest.raises(ConnectorError) as info:
+        conn.transition(issue.id, "status", "Done")
+    assert "No path" in str(info.value) and "To Do" in str(info.value) and not info.value.transient
+    with pytest.raises(ConnectorError, match="No path"):
+        conn.transition(issue.id, "status", "Nonexistent")
+    assert api.status_of(issue.fields["key"]) == "To Do"  # nothing was moved while looking for a path
+
+
+def test_status_given_at_creation(api):
+    for status in ("In Progress", "In Review"):
+        api.add_issue("ABC", f"sample {status}", status=status)
+    created = connector(api).create("ABC", {"summary": "born done", "status": "Done"}, hub_key="hk-d")
+    assert created.fields["status"] == "Done"
+
+
+def test_deleted_issue_is_skipped_on_read(api):
+    assert connector(api).read(["99999"]) == []
+
+
+def test_time_shift_of_the_whole_minute_is_not_missed(api, clock):
+    # An issue updated in the first millisecond of a minute, with the cursor at its last millisecond.
+    start_minute = (T0 // 60) * 60
+    edge = api.add_issue("ABC", "edge", updated=start_minute + 59.999)
+    page = connector(api).changes("ABC", datetime.fromtimestamp(start_minute + 59.999, UTC), 0)
+    assert [a.id for a in page.artifacts] == [edge["id"]]
+    assert timedelta(0) <= page.artifacts[0].updated_at - datetime.fromtimestamp(start_minute + 59.999, UTC)
