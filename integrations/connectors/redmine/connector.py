@@ -1,0 +1,399 @@
+"""The ``redmine`` connector: issues of Redmine projects over the REST API.
+
+Projects are Redmine project *identifiers* (``hub-demo``); artifact ids are issue numbers.
+Change detection asks ``/issues.json`` with ``updated_on>=T``, ``sort=updated_on,id`` and
+``offset``/``limit`` paging (100 at most). Redmine compares whole seconds and turns ``>=T`` into
+``> T - 1 s``, so the previous second comes back too; the connector sends the cursor floored to
+the second and drops what lies before it, and the engine's key paging (``changes_after``) takes
+care of ties. Deletes are hard in Redmine and never seen.
+
+Crash-safe creation: the hub key is written into an issue custom field (default name "Hub key",
+string, for all projects and trackers, *used as a filter*) and found again with ``cf_<id>=key``.
+``tests/redmine/setup_redmine.sh`` creates it; docs/connectors/redmine.md says how to by hand.
+
+Status changes obey Redmine's workflow, which *silently ignores* a status the user may not set
+(HTTP 204, nothing changed). The connector checks ``allowed_statuses`` and reads back, so a
+refused transition is an error naming the allowed statuses instead of a silent no-op.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from integrations.connectors import http
+from integrations.connectors.base import ArtifactData, ChangePage, Connector, ConnectorError, Parameter, Person
+from integrations.connectors.redmine import fields as rf
+
+PAGE = 100  # Redmine's cap for limit
+
+
+class RedmineConnector(Connector):
+    kind = "redmine"
+    label = "Redmine"
+    page_size = PAGE
+    parameters = (
+        Parameter("api_key", "API key", sensitive=True,
+                  help="The integration user's API key (My account → API access key). The REST API must be "
+                       "enabled: Administration → Settings → API."),
+        Parameter("hub_key_field", "Hub key custom field", required=False, default="Hub key",
+                  help="Name or id of the issue custom field (text, for all projects and trackers, used as a "
+                       "filter) where the hub marks issues it creates. Give the id if the API user is not an "
+                       "administrator."),
+        *http.PROXY_PARAMETERS,
+        *http.TIMEOUT_PARAMETERS,
+    )
+
+    def __init__(self, url: str, options: Mapping[str, Any], secrets: Mapping[str, Any],
+                 *, client: http.HttpClient | None = None) -> None:
+        super().__init__(url, options, secrets)
+        self._client = client
+        self._lock = threading.Lock()
+        self._cache: dict[str, Any] = {}
+
+    # -- plumbing --
+
+    @property
+    def client(self) -> http.HttpClient:
+        if self._client is None:
+            key = str(self.secrets.get("api_key") or "")
+            if not key:
+                raise ConnectorError("No Redmine API key is configured.", auth=True)
+            self._client = http.HttpClient(
+                self.url, headers={"X-Redmine-API-Key": key}, secrets=[key],
+                proxy=http.ProxyConfig.from_settings(self.options, self.secrets),
+                timeouts=http.Timeouts.from_settings(self.options), name=f"redmine {self.url}",
+            )
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def _call(self, method: str, path: str, *, what: str, params: Mapping[str, Any] | None = None,
+              json: Any = None, allow: Iterable[int] = ()) -> Any:
+        """One request; Redmine's error statuses become messages a person can act on."""
+        try:
+            response = self.client.request(method, path, params=params, json=json, allow=allow)
+        except http.HttpError as exc:
+            raise _explain(exc, what) from None
+        if response.status_code in set(allow) or response.status_code == 204 or not response.content:
+            return response
+        return self.client.json_of(response)
+
+    def _cached(self, name: str, load: Any) -> Any:
+        with self._lock:
+            if name in self._cache:
+                return self._cache[name]
+        value = load()
+        with self._lock:
+            self._cache.setdefault(name, value)
+            return self._cache[name]
+
+    def _all(self, path: str, key: str, what: str, params: Mapping[str, Any] | None = None) -> list[dict]:
+        out: list[dict] = []
+        offset = 0
+        while True:
+            data = self._call("GET", path, what=what, params={**(params or {}), "offset": offset, "limit": PAGE})
+            items = data.get(key) or []
+            out += items
+            offset += len(items)
+            if not items or offset >= int(data.get("total_count", offset)):
+                return out
+
+    # -- lookups (cached for the connector's life: one engine run) --
+
+    def statuses(self) -> list[dict]:
+        return self._cached("statuses", lambda: self._call("GET", "/issue_statuses.json", what="list statuses")["issue_statuses"])
+
+    def trackers(self) -> list[dict]:
+        return self._cached("trackers", lambda: self._call("GET", "/trackers.json", what="list trackers")["trackers"])
+
+    def priorities(self) -> list[dict]:
+        return self._cached("priorities", lambda: self._call(
+            "GET", "/enumerations/issue_priorities.json", what="list priorities")["issue_priorities"])
+
+    def custom_fields(self) -> list[dict] | None:
+        """Issue custom fields, or None when the API user may not list them (admins only)."""
+        def load() -> list[dict] | None:
+            try:
+                data = self._call("GET", "/custom_fields.json", what="list custom fields")
+            except ConnectorError as exc:
+                if exc.auth and _status(exc) == 403:
+                    return None
+                raise
+            return [f for f in data.get("custom_fields") or [] if f.get("customized_type") == "issue"]
+        return self._cached("custom_fields", load)
+
+    def project_map(self, refresh: bool = False) -> dict[int, str]:
+        """Redmine project id → identifier (issue JSON names projects by id and name only)."""
+        if refresh:
+            with self._lock:
+                self._cache.pop("projects", None)
+        return self._cached("projects", lambda: {
+            p["id"]: p["identifier"] for p in self._all("/projects.json", "projects", "list projects")})
+
+    def hub_key_field_id(self, required: bool = True) -> int | None:
+        def load() -> int | None:
+            wanted = str(self.options.get("hub_key_field") or "Hub key").strip()
+            if wanted.isdigit():
+                return int(wanted)
+            fields = self.custom_fields()
+            if fields is None:
+                return -1  # unknown: the user cannot list custom fields
+            for f in fields:
+                if f["name"].lower() == wanted.lower():
+                    return int(f["id"])
+            return 0
+        field_id = self._cached("hub_key_field", load)
+        if field_id > 0:
+            return field_id
+        if not required:
+            return None
+        wanted = self.options.get("hub_key_field") or "Hub key"
+        if field_id < 0:
+            raise ConnectorError(f"Cannot look up the custom field '{wanted}': only Redmine administrators may list "
+                                 "custom fields. Set the connection's 'Hub key custom field' to the field's id.")
+        raise ConnectorError(f"Redmine has no issue custom field named '{wanted}'. Create it (Administration → Custom "
+                             "fields → Issues: format Text, For all projects, all trackers, Used as a filter) so the "
+                             "hub can mark and find the issues it creates.")
+
+    # -- the contract --
+
+    def test_connection(self) -> str:
+        user = self._call("GET", "/users/current.json", what="check the API key")["user"]
+        who = user.get("login") or user.get("id")
+        message = f"Connected to Redmine as {who}."
+        try:
+            self.hub_key_field_id()
+        except ConnectorError as exc:
+            if exc.auth or exc.unreachable or exc.transient:
+                raise
+            message += f" Warning: {exc} Without it the hub cannot create issues here."
+        return message
+
+    def projects(self) -> list[str]:
+        return sorted(self.project_map(refresh=True).values())
+
+    def fields(self) -> dict[str, str]:
+        result = dict(rf.LABELS)
+        hub_field = self.hub_key_field_id(required=False)
+        for f in self._custom_field_names():
+            if f["id"] != hub_field:
+                result[rf.CF_PREFIX + f["name"]] = f"{f['name']} (custom field)"
+        return result
+
+    def people(self) -> list[Person] | None:
+        """All users (admin key), else the members of every visible project (names and ids only)."""
+        try:
+            users = self._all("/users.json", "users", "list users", {"status": 1})
+            return [Person(id=str(u["id"]), username=u.get("login", ""), email=u.get("mail", "") or "",
+                           name=f"{u.get('firstname', '')} {u.get('lastname', '')}".strip()) for u in users]
+        except ConnectorError as exc:
+            if not (exc.auth and _status(exc) == 403):
+                raise
+        seen: dict[str, Person] = {}
+        for pid in self.project_map():
+            for m in self._all(f"/projects/{pid}/memberships.json", "memberships", "list project members"):
+                user = m.get("user")
+                if user and str(user["id"]) not in seen:
+                    seen[str(user["id"])] = Person(id=str(user["id"]), name=user.get("name", ""))
+        return list(seen.values())
+
+    def changes(self, project: str, since: datetime | None, page: int) -> ChangePage:
+        params: dict[str, Any] = {"project_id": project, "subproject_id": "!*", "status_id": "*",
+                                  "sort": "updated_on,id", "offset": page * PAGE, "limit": PAGE}
+        if since is not None:
+            params["updated_on"] = rf.format_since(since)
+        data = self._call("GET", "/issues.json", params=params, what=f"list issues of project '{project}'")
+        issues = data.get("issues") or []
+        artifacts = [self._artifact(i, project) for i in issues]
+        if since is not None:
+            floor = rf.floor_second(since)
+            artifacts = [a for a in artifacts if a.updated_at >= floor]  # the extra second ">=" returns
+        done = not issues or page * PAGE + len(issues) >= int(data.get("total_count", 0))
+        return ChangePage(artifacts, done=done)
+
+    def read(self, ids: Iterable[str]) -> list[ArtifactData]:
+        wanted = [str(int(i)) for i in dict.fromkeys(ids)]
+        out: list[ArtifactData] = []
+        for start in range(0, len(wanted), PAGE):
+            chunk = wanted[start:start + PAGE]
+            data = self._call("GET", "/issues.json", what="read issues", params={
+                "issue_id": ",".join(chunk), "status_id": "*", "limit": PAGE})
+            out += [self._artifact(i) for i in data.get("issues") or []]
+        return out  # deleted or invisible issues are simply absent
+
+    def create(self, project: str, fields: Mapping[str, Any], hub_key: str) -> ArtifactData:
+        payload = self._payload(fields)
+        payload["project_id"] = project
+        if hub_key:
+            payload.setdefault("custom_fields", []).append({"id": self.hub_key_field_id(), "value": hub_key})
+        data = self._call("POST", "/issues.json", json={"issue": payload}, what=f"create an issue in '{project}'")
+        created = self._artifact(data["issue"], project)
+        wanted_status = payload.get("status_id")
+        if wanted_status and str(data["issue"]["status"]["id"]) != str(wanted_status):
+            # Created, but the workflow kept the default status: say so rather than pretend.
+            raise ConnectorError(f"Created Redmine issue #{created.id}, but Redmine's workflow did not allow the "
+                                 f"initial status '{fields.get('status')}'.")
+        return created
+
+    def find_by_hub_key(self, project: str, hub_key: str) -> ArtifactData | None:
+        field_id = self.hub_key_field_id()
+        data = self._call("GET", "/issues.json", what="look for an issue by hub key", params={
+            "project_id": project, "status_id": "*", "limit": PAGE, "sort": "id", f"cf_{field_id}": hub_key})
+        issues = data.get("issues") or []
+        matches = [self._artifact(i, project) for i in issues]
+        matches = [a for a in matches if a.hub_key == hub_key]
+        if not matches and int(data.get("total_count", 0)) > 1:
+            # Redmine drops a filter on a field that is not "used as a filter" and lists everything.
+            raise ConnectorError("Redmine ignored the hub-key filter: enable 'Used as a filter' on the custom field "
+                                 f"'{self.options.get('hub_key_field') or 'Hub key'}'.")
+        return matches[0] if matches else None
+
+    def update(self, artifact_id: str, fields: Mapping[str, Any]) -> ArtifactData:
+        payload = self._payload(fields)
+        if payload:
+            self._call("PUT", f"/issues/{int(artifact_id)}.json", json={"issue": payload},
+                       what=f"update issue #{artifact_id}")
+        after = self._read_one(artifact_id)
+        if "status_id" in payload and after.fields.get("status") != self._named("status", payload["status_id"]):
+            raise ConnectorError(self._refused(artifact_id, after.fields.get("status"), fields.get("status")))
+        return after
+
+    def transition(self, artifact_id: str, field_name: str, state: str) -> ArtifactData:
+        if field_name != "status":
+            return self.update(artifact_id, {field_name: state})
+        issue = self._call("GET", f"/issues/{int(artifact_id)}.json", params={"include": "allowed_statuses"},
+                           what=f"read issue #{artifact_id}")["issue"]
+        target = self._named("status", self._resolve("status", state))
+        if issue["status"]["name"] == target:
+            return self._artifact(issue)
+        allowed = [s["name"] for s in issue.get("allowed_statuses") or []]
+        if "allowed_statuses" in issue and target not in allowed:
+            raise ConnectorError(self._refused(artifact_id, issue["status"]["name"], state, allowed))
+        return self.update(artifact_id, {"status": target})
+
+    def allowed_statuses(self, artifact_id: str) -> list[str]:
+        """Statuses the API user may move this issue to now (Redmine's workflow, incl. the current one)."""
+        issue = self._call("GET", f"/issues/{int(artifact_id)}.json", params={"include": "allowed_statuses"},
+                           what=f"read issue #{artifact_id}")["issue"]
+        return [s["name"] for s in issue.get("allowed_statuses") or []]
+
+    # -- helpers --
+
+    def _read_one(self, artifact_id: str) -> ArtifactData:
+        issue = self._call("GET", f"/issues/{int(artifact_id)}.json", what=f"read issue #{artifact_id}")["issue"]
+        return self._artifact(issue)
+
+    def _artifact(self, issue: Mapping[str, Any], project: str | None = None) -> ArtifactData:
+        fields, hub_key = rf.to_fields(issue, self.hub_key_field_id(required=False))
+        if project is None:
+            pid = issue["project"]["id"]
+            projects = self.project_map()
+            project = projects.get(pid) or self.project_map(refresh=True).get(pid) or str(pid)
+        return ArtifactData(id=str(issue["id"]), project=project, updated_at=rf.parse_time(issue["updated_on"]),
+                            fields=fields, version=rf.version(issue["updated_on"], fields), hub_key=hub_key)
+
+    def _payload(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        payload: dict[str, Any] = {}
+        custom: list[dict[str, Any]] = []
+        unknown = []
+        for name, value in fields.items():
+            if name in rf.PLAIN:
+                payload[name] = "" if value is None and name == "description" else value
+            elif name in rf.NAMED:
+                payload[f"{name}_id"] = self._resolve(name, value)
+            elif name == "assigned_to":
+                payload["assigned_to_id"] = self._person_id(value)
+            elif name.startswith(rf.CF_PREFIX):
+                custom.append({"id": self._custom_field_id(name[len(rf.CF_PREFIX):]), "value": value})
+            elif name in rf.READ_ONLY:
+                raise ConnectorError(f"The Redmine field '{name}' cannot be written.")
+            else:
+                unknown.append(name)
+        if unknown:
+            raise ConnectorError(f"Unknown Redmine field(s): {', '.join(sorted(unknown))}. "
+                                 f"Known: {', '.join(sorted(self.fields()))}.")
+        if custom:
+            payload["custom_fields"] = custom
+        return payload
+
+    def _table(self, name: str) -> list[dict]:
+        return {"status": self.statuses, "tracker": self.trackers, "priority": self.priorities}[name]()
+
+    def _resolve(self, name: str, value: Any) -> int:
+        """A status/tracker/priority name (any case) or id → its id; unknown names are refused."""
+        rows = self._table(name)
+        text = str(value).strip()
+        for row in rows:
+            if str(row["id"]) == text or row["name"].lower() == text.lower():
+                return int(row["id"])
+        raise ConnectorError(f"Redmine has no {name} '{value}'. Known: {', '.join(r['name'] for r in rows)}.")
+
+    def _named(self, name: str, row_id: Any) -> str:
+        for row in self._table(name):
+            if str(row["id"]) == str(row_id):
+                return row["name"]
+        return str(row_id)
+
+    def _person_id(self, value: Any) -> Any:
+        if value in (None, ""):
+            return ""  # Redmine unassigns on an empty string
+        text = str(value).strip()
+        if text.isdigit():
+            return int(text)
+        for person in self.people() or []:
+            if text.lower() in (person.username.lower(), person.email.lower()):
+                return int(person.id)
+        raise ConnectorError(f"No Redmine user with login or e-mail '{text}'.")
+
+    def _custom_field_names(self) -> list[dict]:
+        fields = self.custom_fields()
+        if fields is not None:
+            return fields
+        # Not an administrator: learn the names from an issue the user can see.
+        data = self._call("GET", "/issues.json", what="list issues", params={"status_id": "*", "limit": 1})
+        issues = data.get("issues") or []
+        return [{"id": cf["id"], "name": cf["name"]} for cf in (issues[0].get("custom_fields") or [])] if issues else []
+
+    def _custom_field_id(self, name: str) -> int:
+        for f in self._cached("custom_field_names", self._custom_field_names):
+            if f["name"] == name:
+                return int(f["id"])
+        raise ConnectorError(f"Redmine has no issue custom field named '{name}'.")
+
+    def _refused(self, artifact_id: str, current: Any, wanted: Any, allowed: list[str] | None = None) -> str:
+        text = (f"Redmine's workflow does not let the hub's user move issue #{artifact_id} from '{current}' to "
+                f"'{wanted}'")
+        if allowed is not None:
+            others = [s for s in allowed if s != current]
+            text += f"; allowed next: {', '.join(others) or 'none'}"
+        return text + ". Configure a transition path in the collection, or change the workflow in Redmine."
+
+
+def _status(exc: ConnectorError) -> int | None:
+    return getattr(exc, "status", None)
+
+
+def _explain(exc: http.HttpError, what: str) -> ConnectorError:
+    """Redmine's statuses in words; 422 messages verbatim (they name the field and the rule)."""
+    flags = {"transient": exc.transient, "retry_after": exc.retry_after, "auth": exc.auth,
+             "unreachable": exc.unreachable}
+    if exc.status == 401:
+        message = ("Redmine rejected the API key (HTTP 401). Check the key, and that the REST API is enabled "
+                   "(Administration → Settings → API).")
+    elif exc.status == 403 and exc.auth:
+        message = f"Redmine refused to {what} (HTTP 403): the API user lacks the permission."
+    elif exc.status == 404:
+        message = f"Could not {what}: Redmine says it does not exist (HTTP 404), or the API user cannot see it."
+    elif exc.status == 422:
+        body = exc.json() or {}
+        errors = body.get("errors") if isinstance(body, dict) else None
+        message = f"Redmine refused to {what}: " + ("; ".join(map(str, errors)) if errors else exc.body or "HTTP 422")
+    else:
+        message = f"Could not {what}: {exc}"
+    error = http.HttpError(message, status=exc.status, body=exc.body, headers=exc.headers, **flags)
+    return error
