@@ -10,7 +10,7 @@ search, rate limits, conditional requests):
   the list and carry a ``pull_request`` key, as on GitHub;
 - ``GET/POST /repos/{o}/{r}/issues[/{number}]``, ``PATCH`` with ``state``/``state_reason``, labels
   (unknown names are created), assignees (must be assignable, else 422), milestone (by number);
-- ``GET /user``, ``/users/{login}``, ``/repos/{o}/{r}``, ``/repos/{o}/{r}/assignees|labels|milestones``;
+- ``GET /user``, ``/users/{login}``, ``/user/{account_id}``, ``/repos/{o}/{r}``, ``/repos/{o}/{r}/assignees|labels|milestones``;
 - ``GET /search/issues?q=...`` with its own 30-per-minute quota and an indexing lag
   (``search_lag`` seconds: a just-created issue is not found yet, as on GitHub);
 - timestamps ``YYYY-MM-DDTHH:MM:SSZ`` (second resolution);
@@ -99,6 +99,7 @@ class GitHubApi(FakeApi):
         p = prefix
         self.route("GET", p + "/user", self.get_me)
         self.route("GET", p + "/users/{login}", self.get_user)
+        self.route("GET", p + "/user/{uid}", self.get_user_by_id)
         self.route("GET", p + "/rate_limit", self.get_rate_limit)
         self.route("GET", p + "/repos/{o}/{r}", self.get_repo)
         self.route("GET", p + "/repos/{o}/{r}/issues", self.list_issues)
@@ -232,6 +233,10 @@ class GitHubApi(FakeApi):
 
     def get_user(self, request: Request) -> Response:
         user = self.users.get(request.match["login"])
+        return Response(200, user) if user else error(404, "Not Found")
+
+    def get_user_by_id(self, request: Request) -> Response:
+        user = next((u for u in self.users.values() if str(u["id"]) == request.match["uid"]), None)
         return Response(200, user) if user else error(404, "Not Found")
 
     def get_rate_limit(self, request: Request) -> Response:

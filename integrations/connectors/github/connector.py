@@ -20,8 +20,10 @@ from integrations.connectors.github.client import GitHubHttp, shared
 
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _ID = re.compile(r"^([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)#(\d+)$")
-# Issues created by the hub in one repository, newest first, scanned for a marker before search.
-RECENT_PAGES = 3
+# The hub user's newest issues, scanned for a marker before asking search. One page covers the
+# window in which search may not have indexed an issue yet: GitHub allows about 500 creations an
+# hour, and its index lags by seconds to minutes.
+RECENT_PAGES = 1
 
 
 def api_url(url: str) -> str:
@@ -53,6 +55,7 @@ class GitHubConnector(Connector):
         self.base_url = api_url(url)
         self._milestones: dict[str, dict[str, int]] = {}
         self._me: dict | None = None
+        self._logins: dict[str, str] = {}
 
     @property
     def http(self) -> GitHubHttp:
@@ -205,9 +208,22 @@ class GitHubConnector(Connector):
 
     def _payload(self, repo: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         try:
-            return gh.to_payload(fields, self._milestone_numbers(repo) if fields.get("milestone") else {})
+            return gh.to_payload(fields, self._milestone_numbers(repo) if fields.get("milestone") else {},
+                                 self._login_of)
         except ValueError as exc:
             raise ConnectorError(str(exc)) from None
+
+    def _login_of(self, value: Any) -> str:
+        """A person value: a login, a Person, or GitHub's numeric user id (what people() calls id)."""
+        text = str(getattr(value, "username", "") or getattr(value, "id", "") or value)
+        if not text.isdigit():
+            return text
+        if text not in self._logins:
+            data, _, status = self.http.get(f"/user/{text}", allow=(404,))
+            if status == 404:
+                raise ValueError(f"No GitHub user has id {text}")
+            self._logins[text] = data["login"]
+        return self._logins[text]
 
     def _milestone_numbers(self, repo: str) -> dict[str, int]:
         if repo not in self._milestones:

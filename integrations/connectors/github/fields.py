@@ -15,6 +15,7 @@ FIELDS: dict[str, str] = {
     "state_reason": "choice",  # completed | not_planned | reopened | None
     "labels": "multichoice",
     "assignees": "users",  # logins
+    "assignee": "user",  # the first assignee: a single person, for person reconciliation
     "milestone": "choice",  # milestone title
     "author": "user",  # read-only: login of the creator
     "url": "url",  # read-only
@@ -25,7 +26,7 @@ STATE_REASONS = ("completed", "not_planned", "reopened")
 
 # Hidden in rendered Markdown; the key is one search token so ``/search/issues`` finds it.
 MARKER = "<!-- tasktop-hub-key: {key} -->"
-_MARKER_RE = re.compile(r"\s*<!-- tasktop-hub-key: ([A-Za-z0-9_.:-]+) -->\s*$")
+_MARKER_RE = re.compile(r"\s*<!-- tasktop-hub-key: (\S+) -->\s*$")
 
 
 def parse_time(text: str) -> datetime:
@@ -62,6 +63,7 @@ def to_fields(issue: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
         "state_reason": issue.get("state_reason"),
         "labels": sorted(label["name"] if isinstance(label, dict) else str(label) for label in issue.get("labels") or []),
         "assignees": sorted(a["login"] for a in issue.get("assignees") or []),
+        "assignee": ((issue.get("assignees") or [None])[0] or {}).get("login"),
         "milestone": milestone["title"] if milestone else None,
         "author": (issue.get("user") or {}).get("login", ""),
         "url": issue.get("html_url", ""),
@@ -69,12 +71,7 @@ def to_fields(issue: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
     return fields, hub_key
 
 
-def login_of(value: Any) -> str:
-    """A person value may be a login, or a Person from reconciliation."""
-    return getattr(value, "username", None) or str(value)
-
-
-def to_payload(fields: Mapping[str, Any], milestones: Mapping[str, int]) -> dict[str, Any]:
+def to_payload(fields: Mapping[str, Any], milestones: Mapping[str, int], login_of: Any = str) -> dict[str, Any]:
     """Hub fields → PATCH/POST body. ``body`` is left to the caller (it carries the marker)."""
     unknown = sorted(set(fields) - set(FIELDS))
     if unknown:
@@ -97,9 +94,13 @@ def to_payload(fields: Mapping[str, Any], milestones: Mapping[str, int]) -> dict
     if "labels" in fields:
         labels = fields["labels"] or []
         payload["labels"] = [labels] if isinstance(labels, str) else [str(x) for x in labels]
+    if "assignees" in fields and "assignee" in fields:
+        raise ValueError("Map either 'assignee' or 'assignees' of a GitHub issue, not both")
     if "assignees" in fields:
         people = fields["assignees"] or []
         payload["assignees"] = [login_of(people)] if isinstance(people, str) else [login_of(p) for p in people]
+    if "assignee" in fields:  # one person replaces the assignees
+        payload["assignees"] = [login_of(fields["assignee"])] if fields["assignee"] else []
     if "milestone" in fields:
         title = fields["milestone"]
         if title in (None, ""):

@@ -2,7 +2,7 @@
 
 Artifact ids are Jira's numeric issue ids (stable when an issue moves and its key changes);
 projects are project keys. API v2 on both deployments keeps ``description`` as plain text (v3
-would need Atlassian Document Format). The hub key is a label, ``tasktop-hub-<key>``: labels are
+would need Atlassian Document Format). The hub key is a label (the engine's ``tasktop-hub:…`` key itself): labels are
 searchable with JQL on Cloud and Data Center alike without an app, whereas an entity property is
 only searchable when an app declares it indexed. The label is hidden from the ``labels`` field.
 """
@@ -20,7 +20,7 @@ from integrations.connectors.jira import timefmt
 from integrations.connectors.jira.client import JiraHttp, shared
 from integrations.connectors.jira.transitions import Mover
 
-HUB_LABEL = "tasktop-hub-"
+HUB_LABEL = "tasktop-hub"
 SYSTEM_FIELDS = {"summary": "string", "description": "text", "status": "state", "priority": "choice",
                  "assignee": "user", "reporter": "user", "labels": "multichoice", "issuetype": "choice", "key": "string"}
 READ_ONLY = frozenset({"key", "issuetype"})
@@ -170,7 +170,7 @@ class JiraConnector(Connector):
         status = values.pop("status", None)
         payload = self._payload(values)
         payload.update({"project": {"key": key}, "issuetype": {"name": self.options.get("issue_type") or "Task"}})
-        payload["labels"] = [*payload.get("labels", []), HUB_LABEL + hub_key]
+        payload["labels"] = [*payload.get("labels", []), hub_label(hub_key)]
         if not payload.get("summary"):
             raise ConnectorError("A Jira issue needs a summary; map a field to 'summary'.")
         created, _ = self.http.request("POST", "/issue", json={"fields": payload})
@@ -185,7 +185,7 @@ class JiraConnector(Connector):
         if "labels" in payload:
             # Keep the hub key label: it is how a crash-interrupted creation is recognised.
             current, _ = self.http.get(f"/issue/{artifact_id}", {"fields": "labels"})
-            payload["labels"] += [x for x in current["fields"].get("labels") or [] if x.startswith(HUB_LABEL)]
+            payload["labels"] += [x for x in current["fields"].get("labels") or [] if is_hub_label(x)]
         if payload:
             self.http.request("PUT", f"/issue/{artifact_id}", json={"fields": payload})
         if status:
@@ -199,7 +199,7 @@ class JiraConnector(Connector):
         return self.read([artifact_id])[0]
 
     def find_by_hub_key(self, project: str, hub_key: str) -> ArtifactData | None:
-        issues, _ = self._search(f'project = "{self._key(project)}" AND labels = "{HUB_LABEL}{hub_key}"', 0, 2)
+        issues, _ = self._search(f'project = "{self._key(project)}" AND labels = "{hub_label(hub_key)}"', 0, 2)
         return self._artifact(issues[0]) if issues else None
 
     # -- helpers --
@@ -223,12 +223,12 @@ class JiraConnector(Connector):
     def _artifact(self, issue: Mapping[str, Any]) -> ArtifactData:
         f = issue.get("fields") or {}
         labels = f.get("labels") or []
-        hub_key = next((x[len(HUB_LABEL):] for x in labels if x.startswith(HUB_LABEL)), "")
+        hub_key = next((key_of_label(x) for x in labels if is_hub_label(x)), "")
         values: dict[str, Any] = {
             "summary": f.get("summary") or "", "description": f.get("description") or "",
             "status": (f.get("status") or {}).get("name"), "priority": (f.get("priority") or {}).get("name"),
             "assignee": self._user_value(f.get("assignee")), "reporter": self._user_value(f.get("reporter")),
-            "labels": sorted(x for x in labels if not x.startswith(HUB_LABEL)),
+            "labels": sorted(x for x in labels if not is_hub_label(x)),
             "issuetype": (f.get("issuetype") or {}).get("name"), "key": issue.get("key", ""),
         }
         for cf in self.custom_field_ids():
@@ -272,3 +272,19 @@ class JiraConnector(Connector):
                 raise ConnectorError(f"No single Jira user matches {ident!r}")
             ident = self._user_value(match[0]) or ""
         return {"accountId": ident} if self.cloud else {"name": ident}
+
+
+def hub_label(hub_key: str) -> str:
+    """The label carrying a hub key (Jira labels hold no spaces and at most 255 characters)."""
+    if " " in hub_key or len(hub_key) > 240:
+        raise ConnectorError(f"Hub key {hub_key!r} cannot be a Jira label")
+    # The engine's keys (tasktop-hub:<integration>:<side>:<id>) are labels as they are.
+    return hub_key if hub_key.startswith(HUB_LABEL + ":") else f"{HUB_LABEL}-{hub_key}"
+
+
+def is_hub_label(label: str) -> bool:
+    return label.startswith((HUB_LABEL + ":", HUB_LABEL + "-"))
+
+
+def key_of_label(label: str) -> str:
+    return label[len(HUB_LABEL) + 1:] if label.startswith(HUB_LABEL + "-") else label

@@ -241,3 +241,16 @@ def test_transition_closes_with_a_reason(api):
     issue = api.add_issue(api.repo, "t")
     result = connector(api).transition(f"acme/app#{issue['number']}", "state", "closed:not_planned")
     assert result.fields["state"] == "closed" and result.fields["state_reason"] == "not_planned"
+
+
+def test_assignee_accepts_a_login_or_a_numeric_user_id(api):
+    conn = connector(api)
+    created = conn.create("acme/app", {"title": "p", "assignee": str(api.users["alice"]["id"])},
+                          hub_key="tasktop-hub:7:right:10042")
+    assert created.fields["assignee"] == "alice" and created.fields["assignees"] == ["alice"]
+    assert conn.update(created.id, {"assignee": "bob"}).fields["assignees"] == ["bob"]
+    assert conn.update(created.id, {"assignee": None}).fields["assignee"] is None
+    # An engine-style hub key (colons, and ids with / and #) survives the round trip.
+    key = "tasktop-hub:7:left:acme/other#12"
+    made = conn.create("acme/app", {"title": "k"}, hub_key=key)
+    assert made.hub_key == key and connector(api).find_by_hub_key("acme/app", key).id == made.id

@@ -268,3 +268,11 @@ def test_time_shift_of_the_whole_minute_is_not_missed(api, clock):
     page = connector(api).changes("ABC", datetime.fromtimestamp(start_minute + 59.999, UTC), 0)
     assert [a.id for a in page.artifacts] == [edge["id"]]
     assert timedelta(0) <= page.artifacts[0].updated_at - datetime.fromtimestamp(start_minute + 59.999, UTC)
+
+
+def test_engine_style_hub_key_is_the_label(api):
+    key = "tasktop-hub:7:left:acme/app#12"
+    created = connector(api).create("ABC", {"summary": "k", "labels": ["x"]}, hub_key=key)
+    assert key in api.issues[created.fields["key"]]["fields"]["labels"]
+    assert created.hub_key == key and created.fields["labels"] == ["x"]
+    assert connector(api).find_by_hub_key("ABC", key).id == created.id
