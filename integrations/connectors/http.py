@@ -402,8 +402,8 @@ class HttpClient:
                 if outcome.error.retry_after is None:
                     outcome.error.retry_after = delay
                 raise outcome.error
-            logger.info("%s %s: %s; retry %d/%d in %.2fs", method, redact_url(url), outcome.error,
-                        attempt, policy.max_attempts - 1, delay)
+            # The error's text already names the method and (redacted) URL.
+            logger.info("%s; retry %d/%d in %.2fs", outcome.error, attempt, policy.max_attempts - 1, delay)
             self.clock.sleep(delay)
             waited += delay
 

@@ -87,3 +87,36 @@ def test_holds_100k_issues(tracker):
                updated_on=">=2026-11-28T12:01:40Z", limit=100).json()
     # Stamps run 12:00:00.000 … 12:01:39.999; >=12:01:40 is > 12:01:39.000: the last 999.
     assert body["total_count"] == 999 and len(body["issues"]) == 100
+
+
+def test_control_api_is_not_counted_or_failed():
+    with FakeTracker(failure_rate=1.0, failure_kinds=("500",)) as tracker:
+        base = tracker.base_url
+        ids = requests.post(f"{base}/_fake/issues", json={"project": "demo", "count": 3, "updated_on": T0.timestamp()},
+                            timeout=5).json()["ids"]
+        assert len(ids) == 3
+        requests.post(f"{base}/_fake/config", json={"failure_rate": 0.0}, timeout=5).raise_for_status()
+        assert get(tracker, "/issues.json").json()["total_count"] == 3
+        stats = requests.get(f"{base}/_fake/stats", timeout=5).json()
+        assert stats["calls"] == 1 and stats["failures"] == 0 and stats["issues"] == 3
+
+
+def test_runs_as_its_own_process():
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.tracker", "--port", str(port), "--issues", "250"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith(f"http://127.0.0.1:{port} ")
+        body = requests.get(f"http://127.0.0.1:{port}/issues.json", headers={"X-Redmine-API-Key": "fake-api-key"},
+                            params={"project_id": "demo"}, timeout=5).json()
+        assert body["total_count"] == 250
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -28,6 +28,16 @@ Usage (in-process, threaded, thread-safe)::
     tracker.reset_counts()
     tracker.stop()
 
+In its own process (so a benchmark's hub does not share a GIL with the fake)::
+
+    python -m tests.fakes.tracker --port 3301 --latency 0.02 --issues 100000 --project demo
+
+and control it over HTTP (never delayed, failed or counted): ``GET /_fake/stats`` →
+``{"calls", "calls_by", "failures", "issues"}``; ``POST /_fake/reset``; ``POST /_fake/config``
+``{"latency", "failure_rate", "failure_kinds", "retry_after", "hang"}``; ``POST /_fake/issues``
+``{"project", "count", "updated_on" (epoch s), "step"}`` → ``{"ids"}``; ``POST /_fake/touch``
+``{"ids", "updated_on"}``; ``POST /_fake/projects`` ``{"identifier"}``.
+
 Failure kinds (``failure_kinds``, picked uniformly for the ``failure_rate`` fraction of requests,
 always *before* the request has any effect): ``"timeout"`` (hangs ``hang`` seconds, then closes
 without answering — give the client a read timeout below ``hang``), ``"drop"`` (closes the
@@ -41,6 +51,7 @@ import bisect
 import json
 import random
 import re
+import socket
 import threading
 import time
 from collections import Counter
@@ -286,6 +297,8 @@ class FakeTracker:
 
     def _dispatch(self, method: str, path: str, query: dict[str, list[str]], headers: Any,
                   body: bytes) -> tuple[int, Any, dict[str, str]]:
+        if path.startswith("/_fake/"):
+            return self._control(method, path, json.loads(body) if body else {})
         route = re.sub(r"/\d+\.json$", "/:id.json", path)
         with self._lock:
             self.calls += 1
@@ -308,6 +321,36 @@ class FakeTracker:
                 return self._route(method, path, query, payload)
         except _Reject as reject:
             return reject.status, reject.body, reject.headers
+
+    def _control(self, method: str, path: str, data: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+        """The test harness's side door (see the module docstring)."""
+        if path == "/_fake/stats":
+            with self._lock:
+                return 200, {"calls": self.calls, "calls_by": dict(self.calls_by), "failures": self.failures,
+                             "issues": len(self._issues)}, {}
+        if method != "POST":
+            return 405, None, {}
+        if path == "/_fake/reset":
+            self.reset_counts()
+            return 204, None, {}
+        if path == "/_fake/config":
+            for name in ("latency", "failure_rate", "retry_after", "hang"):
+                if name in data:
+                    setattr(self, name, data[name])
+            if "failure_kinds" in data:
+                self.failure_kinds = tuple(data["failure_kinds"])
+            return 204, None, {}
+        if path == "/_fake/projects":
+            return 200, {"id": self.add_project(data["identifier"])}, {}
+        if path == "/_fake/issues":
+            ids = self.add_issues(data.get("project", "demo"), int(data["count"]), updated_on=data.get("updated_on"),
+                                  step=float(data.get("step", 0.0)))
+            return 200, {"ids": ids}, {}
+        if path == "/_fake/touch":
+            for issue_id in data["ids"]:
+                self.touch(int(issue_id), updated_on=data.get("updated_on"))
+            return 204, None, {}
+        return 404, None, {}
 
     def _route(self, method: str, path: str, q: dict[str, list[str]], payload: dict[str, Any]) -> tuple[int, Any, dict]:
         one = {k: v[-1] for k, v in q.items()}
@@ -552,6 +595,11 @@ def _handler_for(tracker: FakeTracker) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out in two writes: without NODELAY, Nagle + delayed ACK add ~40 ms.
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
         def log_message(self, *args: Any) -> None:
             pass
 
@@ -583,3 +631,30 @@ def _handler_for(tracker: FakeTracker) -> type[BaseHTTPRequestHandler]:
         do_GET = do_POST = do_PUT = do_DELETE = _handle
 
     return Handler
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Run the fake Redmine-speaking tracker in the foreground.")
+    parser.add_argument("--port", type=int, default=3301)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every API request")
+    parser.add_argument("--failure-rate", type=float, default=0.0)
+    parser.add_argument("--project", action="append", default=[], help="project identifier (repeatable)")
+    parser.add_argument("--issues", type=int, default=0, help="issues to create in the first project")
+    parser.add_argument("--api-key", default="fake-api-key")
+    args = parser.parse_args(argv)
+    projects = args.project or ["demo"]
+    tracker = FakeTracker(latency=args.latency, failure_rate=args.failure_rate, api_key=args.api_key,
+                          projects=projects, port=args.port)
+    if args.issues:
+        tracker.add_issues(projects[0], args.issues, step=0.001)
+    print(f"{tracker.base_url} api_key={tracker.api_key}", flush=True)
+    try:
+        tracker._server.serve_forever(poll_interval=0.05)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
