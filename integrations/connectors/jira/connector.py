@@ -9,6 +9,8 @@ only searchable when an app declares it indexed. The label is hidden from the ``
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -237,7 +239,7 @@ class JiraConnector(Connector):
         project = (f.get("project") or {}).get("key") or issue.get("key", "").rpartition("-")[0]
         updated = f.get("updated") or ""
         return ArtifactData(id=str(issue["id"]), project=project, updated_at=timefmt.parse_time(updated),
-                            fields=values, version=updated, hub_key=hub_key)
+                            fields=values, version=_version(updated, values), hub_key=hub_key)
 
     def _payload(self, values: Mapping[str, Any]) -> dict[str, Any]:
         known = set(SYSTEM_FIELDS) | set(self.custom_field_ids())
@@ -272,6 +274,12 @@ class JiraConnector(Connector):
                 raise ConnectorError(f"No single Jira user matches {ident!r}")
             ident = self._user_value(match[0]) or ""
         return {"accountId": ident} if self.cloud else {"name": ident}
+
+
+def _version(updated: str, values: Mapping[str, Any]) -> str:
+    # The digest tells apart two states stamped with one millisecond (the hub's write and a person's).
+    digest = hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return f"{updated}/{digest}"
 
 
 def hub_label(hub_key: str) -> str:
