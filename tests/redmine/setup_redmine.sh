@@ -20,6 +20,9 @@ URL="http://127.0.0.1:$PORT"
 CREDS="$STATE/credentials.env"
 PIDFILE="$STATE/redmine.pid"
 LOG="$STATE/server.log"
+CONFIG_RU="$STATE/config.ru"
+# Bump when the way the server is configured or started changes: a running server is restarted.
+SETUP_VERSION=2
 APP=/usr/share/redmine
 DB_FILE=/var/lib/dbconfig-common/sqlite3/redmine/instances/default/redmine_default
 DB_YML=/etc/redmine/default/database.yml
@@ -47,7 +50,7 @@ if [ "$ACTION" = stop ]; then stop_server; exit 0; fi
 # SQLite without a busy timeout answers concurrent writes with HTTP 500 (BusyException).
 has_busy_timeout() { grep -qs '^  timeout:' "$DB_YML"; }
 
-if has_busy_timeout && key_works; then
+if has_busy_timeout && [ "$(cat "$STATE/setup-version" 2>/dev/null)" = "$SETUP_VERSION" ] && key_works; then
   log "Redmine already running at $URL"
   exit 0
 fi
@@ -143,12 +146,20 @@ FIELD=$(echo "$OUT" | sed -n 's/^FIELD=//p')
 USER_KEY=$(echo "$OUT" | sed -n 's/^USER_KEY=//p')
 [ -n "$KEY" ] || { log "could not read the admin API key"; echo "$OUT" >&2; exit 1; }
 
-# 4. Start on loopback, in the background, as www-data.
+# 4. Start on loopback, in the background, as www-data. Rack::Lock serialises requests: Redmine
+# on SQLite answers concurrent writes with HTTP 500 (SQLite3::BusyException), busy timeout or
+# not, and the engine's tests write with several workers at once.
+cat > "$CONFIG_RU" <<'RU'
+require '/usr/share/redmine/config/environment'
+use Rack::Lock
+run Rails.application
+RU
+chmod 0644 "$CONFIG_RU"
 touch "$LOG"; chown www-data "$LOG"
 start-stop-daemon --start --quiet --background --make-pidfile --pidfile "$PIDFILE" --chuid www-data \
   --chdir "$APP" --output "$LOG" --startas /usr/bin/env -- -i PATH=/usr/bin:/bin HOME=/tmp \
   RAILS_ENV=production REDMINE_INSTANCE=default /usr/bin/rackup -s webrick -E production \
-  -o 127.0.0.1 -p "$PORT" "$APP/config.ru"
+  -o 127.0.0.1 -p "$PORT" "$CONFIG_RU"
 for _ in $(seq 1 120); do
   curl -s -o /dev/null "$URL/" && break
   sleep 0.5
@@ -164,4 +175,5 @@ HUB_TEST_REDMINE_HUB_KEY_FIELD=$FIELD
 HUB_TEST_REDMINE_USER_KEY=$USER_KEY
 ENV
 key_works || { log "the API key does not work against $URL"; exit 1; }
+echo "$SETUP_VERSION" > "$STATE/setup-version"
 log "Redmine ready at $URL (credentials in $CREDS)"

@@ -20,10 +20,9 @@ def hub_key() -> str:
 
 
 def create_many(backend, connector, count, prefix="Issue"):
-    """Concurrent creates on the fake; serial on the live Redmine, whose SQLite backend answers
-    concurrent writes with HTTP 500 (SQLite3::BusyException), timeout or not."""
+    """Concurrent creates (the live Redmine serialises them: see setup_redmine.sh, Rack::Lock)."""
     project = backend.project
-    with ThreadPoolExecutor(4 if backend.tracker is not None else 1) as pool:
+    with ThreadPoolExecutor(4) as pool:
         return list(pool.map(lambda n: connector.create(project, {"subject": f"{prefix} {n}"}, ""), range(count)))
 
 
