@@ -203,7 +203,7 @@ class JiraApi(FakeApi):
     def _run_jql(self, request: Request) -> tuple[list[dict], dict] | Response:
         params = (request.json() or {}) if request.method == "POST" else {k: v[-1] for k, v in request.query.items()}
         try:
-            predicates, ordering = compile_jql(params.get("jql") or "", self.tz)
+            predicates, ordering = compile_jql(params.get("jql") or "", self.tz, list(self.issues.values()))
         except JqlError as exc:
             return errors(400, str(exc))
         found = [i for i in self.issues.values() if all(p(i) for p in predicates)]

@@ -1,6 +1,6 @@
 """The JQL subset the Jira stand-in understands, evaluated the way Jira documents it.
 
-Clauses joined by ``AND``: ``project = X`` / ``project in (A, B)``, ``key|issuekey = K`` /
+Clauses joined by ``AND``: ``project = X`` / ``project in (A, B)``, ``key|issuekey|id = K`` /
 ``in (...)``, ``labels|status|issuetype = x`` / ``in (...)``, ``updated|created >=|>|<=|< "date"`` and an
 ``ORDER BY field ASC|DESC, ...`` tail. Dates are ``yyyy-MM-dd HH:mm``, ``yyyy/MM/dd HH:mm``,
 ``yyyy-MM-dd`` or ``yyyy/MM/dd`` **in the searching user's time zone** — minute resolution, no
@@ -55,8 +55,9 @@ def key_order(key: str) -> tuple[str, int]:
 Predicate = Callable[[dict], bool]
 
 
-def compile_jql(jql: str, tz: ZoneInfo) -> tuple[list[Predicate], list[tuple[str, bool]]]:
-    """Return (predicates over issue records, [(order field, descending)])."""
+def compile_jql(jql: str, tz: ZoneInfo, known: list[dict] | None = None) -> tuple[list[Predicate], list[tuple[str, bool]]]:
+    """Return (predicates over issue records, [(order field, descending)]); ``known``: all issues."""
+    known = known or []
     m = re.search(r"\border\s+by\b", jql, re.I)
     where, order = (jql[: m.start()], jql[m.end():]) if m else (jql, "")
     predicates: list[Predicate] = []
@@ -65,7 +66,7 @@ def compile_jql(jql: str, tz: ZoneInfo) -> tuple[list[Predicate], list[tuple[str
         if not m:
             raise JqlError(f"Error in the JQL Query: the clause '{clause.strip()}' is not supported here.")
         field, op, raw = m.group(1).lower(), m.group(2).lower(), m.group(3)
-        predicates.append(_predicate(field, op, raw, tz))
+        predicates.append(_predicate(field, op, raw, tz, known))
     ordering = []
     for part in [p for p in order.split(",") if p.strip()]:
         words = part.split()
@@ -76,7 +77,7 @@ def compile_jql(jql: str, tz: ZoneInfo) -> tuple[list[Predicate], list[tuple[str
     return predicates, ordering
 
 
-def _predicate(field: str, op: str, raw: str, tz: ZoneInfo) -> Predicate:
+def _predicate(field: str, op: str, raw: str, tz: ZoneInfo, known: list[dict]) -> Predicate:
     if field in ("updated", "created"):
         if op not in (">=", ">", "<=", "<", "="):
             raise JqlError(f"The operator '{op}' is not supported by the '{field}' field.")
@@ -89,9 +90,13 @@ def _predicate(field: str, op: str, raw: str, tz: ZoneInfo) -> Predicate:
     if field == "project":
         wanted_set = {w.upper() for w in wanted}
         test: Predicate = lambda issue: issue["project"].upper() in wanted_set  # noqa: E731
-    elif field in ("key", "issuekey"):
+    elif field in ("key", "issuekey", "id"):
+        attr = "id" if field == "id" else "key"
         wanted_set = {w.upper() for w in wanted}
-        test = lambda issue: issue["key"].upper() in wanted_set  # noqa: E731
+        missing = sorted(wanted_set - {str(i[attr]).upper() for i in known})
+        if missing:  # Jira refuses a query naming an issue that does not exist
+            raise JqlError(f"An issue with key '{missing[0]}' does not exist for field '{field}'.")
+        test = lambda issue: str(issue[attr]).upper() in wanted_set  # noqa: E731
     elif field in ("status", "issuetype"):
         wanted_set = {w.lower() for w in wanted}
         test = lambda issue, f=field: str(issue["fields"].get(f) or "").lower() in wanted_set  # noqa: E731

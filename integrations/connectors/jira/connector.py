@@ -27,6 +27,7 @@ SYSTEM_FIELDS = {"summary": "string", "description": "text", "status": "state", 
                  "assignee": "user", "reporter": "user", "labels": "multichoice", "issuetype": "choice", "key": "string"}
 READ_ONLY = frozenset({"key", "issuetype"})
 PAGE = 100  # Cloud caps search pages at 100 issues when fields are requested
+READ_BATCH = 50  # Cloud's reconcileIssues takes at most 50 issue ids
 
 
 class JiraConnector(Connector):
@@ -116,11 +117,12 @@ class JiraConnector(Connector):
 
     # -- change detection --
 
-    def _search(self, jql: str, page: int, size: int = PAGE) -> tuple[list[dict], bool]:
+    def _search(self, jql: str, page: int, size: int = PAGE, extra: Mapping[str, Any] | None = None
+                ) -> tuple[list[dict], bool]:
         fields = ["summary", "description", "status", "priority", "assignee", "reporter", "labels", "issuetype",
                   "project", "updated", *self.custom_field_ids()]
         if not self.cloud:
-            body = {"jql": jql, "startAt": page * size, "maxResults": size, "fields": fields}
+            body = {"jql": jql, "startAt": page * size, "maxResults": size, "fields": fields, **(extra or {})}
             data, _ = self.http.request("POST", "/search", json=body)
             issues = data.get("issues") or []
             return issues, data.get("startAt", 0) + len(issues) >= data.get("total", 0)
@@ -135,7 +137,8 @@ class JiraConnector(Connector):
         if len(self._tokens) > 10_000:
             self._tokens.clear()
         while True:
-            body = {"jql": jql, "maxResults": size, "fields": fields, **({"nextPageToken": token} if token else {})}
+            body = {"jql": jql, "maxResults": size, "fields": fields, **(extra or {}),
+                    **({"nextPageToken": token} if token else {})}
             data, _ = self.http.request("POST", "/search/jql", json=body)
             token = data.get("nextPageToken")
             last = bool(data.get("isLast")) or not token
@@ -159,11 +162,29 @@ class JiraConnector(Connector):
     # -- reading and writing --
 
     def read(self, ids: Iterable[str]) -> list[ArtifactData]:
-        out = []
-        for artifact_id in dict.fromkeys(str(i) for i in ids):
-            data, status = self.http.get(f"/issue/{artifact_id}", {"fields": self._field_list()}, allow=(404,))
-            if status == 200:
-                out.append(self._artifact(data))
+        """Several issues per search (``id in (...)``), one GET each only when a search cannot do."""
+        wanted = list(dict.fromkeys(str(i) for i in ids))
+        out: list[ArtifactData] = []
+        for start in range(0, len(wanted), READ_BATCH):
+            chunk = wanted[start:start + READ_BATCH]
+            numeric = [i for i in chunk if i.isdigit()]
+            singles = [i for i in chunk if not i.isdigit()]
+            if len(numeric) > 1:
+                try:
+                    # Cloud's index is eventually consistent; reconcileIssues makes it read-after-write.
+                    extra = {"reconcileIssues": [int(i) for i in numeric]} if self.cloud else {}
+                    issues, _ = self._search(f"id in ({', '.join(numeric)})", 0, READ_BATCH, extra)
+                    out += [self._artifact(i) for i in issues]
+                except ConnectorError as exc:
+                    if exc.transient or exc.auth or exc.unreachable:
+                        raise
+                    singles += numeric  # JQL refuses ids that no longer exist: ask one by one
+            else:
+                singles += numeric
+            for artifact_id in singles:
+                data, status = self.http.get(f"/issue/{artifact_id}", {"fields": self._field_list()}, allow=(404,))
+                if status == 200:
+                    out.append(self._artifact(data))
         return out
 
     def create(self, project: str, fields: Mapping[str, Any], hub_key: str) -> ArtifactData:

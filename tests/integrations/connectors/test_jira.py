@@ -141,7 +141,7 @@ def test_rate_limit_storm_is_waited_out(api, clock):
     sent = len(api.log)
     assert len(conn.read(ids)) == 5
     assert clock.sleeps[-3:] == [10, 10, 10]  # Retry-After, not a guess
-    assert len(api.log) - sent == 5 + 3 and api.violations == 0
+    assert len(api.log) - sent == 1 + 3 and api.violations == 0  # one batched read, three refusals
 
 
 def test_a_long_retry_after_holds_every_thread_and_instance(api, clock):
@@ -259,6 +259,18 @@ def test_status_given_at_creation(api):
 
 def test_deleted_issue_is_skipped_on_read(api):
     assert connector(api).read(["99999"]) == []
+
+
+def test_reads_are_batched_and_survive_a_deleted_issue(api):
+    ids = [api.add_issue("ABC", f"s{n}")["id"] for n in range(120)]
+    conn = connector(api)
+    sent = len(api.log)
+    assert {a.id for a in conn.read(ids)} == set(ids)
+    assert len(api.log) - sent == 3  # 50 ids per search
+    sent = len(api.log)
+    got = conn.read([ids[0], "99999", ids[1]])  # Jira's JQL refuses the unknown id: one by one instead
+    assert {a.id for a in got} == {ids[0], ids[1]}
+    assert len(api.log) - sent == 1 + 3
 
 
 def test_time_shift_of_the_whole_minute_is_not_missed(api, clock):
