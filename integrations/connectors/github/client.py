@@ -43,6 +43,7 @@ class GitHubHttp:
         self._lock = threading.Lock()
         self._last_write = 0.0
         self.not_modified = 0  # 304s served from the cache (for tests and the benchmark)
+        self.me: dict | None = None  # the token's user, read once
 
     # -- reads --
 

@@ -54,7 +54,6 @@ class GitHubConnector(Connector):
         super().__init__(url, options, secrets)
         self.base_url = api_url(url)
         self._milestones: dict[str, dict[str, int]] = {}
-        self._me: dict | None = None
         self._logins: dict[str, str] = {}
 
     @property
@@ -74,10 +73,11 @@ class GitHubConnector(Connector):
         return names
 
     def me(self) -> dict:
-        if self._me is None:
-            data, _, _ = self.http.get("/user")
-            self._me = data
-        return self._me
+        client = self.http
+        if client.me is None:  # once per connection, not per run
+            data, _, _ = client.get("/user")
+            client.me = data
+        return client.me
 
     def test_connection(self) -> str:
         try:
