@@ -44,9 +44,10 @@ class JiraHttp:
         self.workflows: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
 
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json: Any = None,
-                allow: tuple[int, ...] = ()) -> tuple[Any, int]:
+                allow: tuple[int, ...] = (), idempotent: bool | None = None) -> tuple[Any, int]:
         try:
-            response = self.client.request(method, API + path, params=params, json=json, allow=allow)
+            response = self.client.request(method, API + path, params=params, json=json, allow=allow,
+                                           idempotent=idempotent)
         except http.HttpError as exc:
             raise _jira_error(exc) from None
         if response.status_code in allow or response.status_code == 204 or not response.content:

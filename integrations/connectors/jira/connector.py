@@ -123,7 +123,7 @@ class JiraConnector(Connector):
                   "project", "updated", *self.custom_field_ids()]
         if not self.cloud:
             body = {"jql": jql, "startAt": page * size, "maxResults": size, "fields": fields, **(extra or {})}
-            data, _ = self.http.request("POST", "/search", json=body)
+            data, _ = self.http.request("POST", "/search", json=body, idempotent=True)  # a search changes nothing
             issues = data.get("issues") or []
             return issues, data.get("startAt", 0) + len(issues) >= data.get("total", 0)
         # Cloud pages by token: start from the nearest page whose token we know.
@@ -139,7 +139,7 @@ class JiraConnector(Connector):
         while True:
             body = {"jql": jql, "maxResults": size, "fields": fields, **(extra or {}),
                     **({"nextPageToken": token} if token else {})}
-            data, _ = self.http.request("POST", "/search/jql", json=body)
+            data, _ = self.http.request("POST", "/search/jql", json=body, idempotent=True)
             token = data.get("nextPageToken")
             last = bool(data.get("isLast")) or not token
             self._tokens[(jql, current + 1)] = None if last else token

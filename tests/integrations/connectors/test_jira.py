@@ -288,3 +288,11 @@ def test_engine_style_hub_key_is_the_label(api):
     assert key in api.issues[created.fields["key"]]["fields"]["labels"]
     assert created.hub_key == key and created.fields["labels"] == ["x"]
     assert connector(api).find_by_hub_key("ABC", key).id == created.id
+
+
+def test_searches_are_retried_after_a_server_error(api, clock):
+    api.add_issue("ABC", "s", updated=T0 - 100)
+    conn = connector(api)
+    conn.tz()
+    api.storm(2, status=502, retry_after=None)
+    assert len(conn.changes("ABC", None, 0).artifacts) == 1  # POST /search is safe to repeat
