@@ -44,7 +44,8 @@ _AAD = b"tasktop_hub/master-password-store/v1"
 
 
 def store_dir() -> Path:
-    return Path(settings.HUB_HOME) / "vault"
+    # HUB_VAULT_DIR exists for the test suite (a private directory per test); default HUB_HOME/vault.
+    return Path(getattr(settings, "HUB_VAULT_DIR", None) or Path(settings.HUB_HOME) / "vault")
 
 
 def store_path() -> Path:

@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "tasktop_hub.setup_gate.SetupGateMiddleware",  # after auth and messages
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -162,7 +163,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["tasktop_hub.api.permissions.ReadAuthenticatedWriteStaff"],
+    "DEFAULT_PERMISSION_CLASSES": ["tasktop_hub.api.permissions.RolePermission"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,

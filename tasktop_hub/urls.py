@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
+from tasktop_hub import security_urls
 from tasktop_hub.api.health import health_view
 
 api_v1 = [
@@ -11,10 +12,12 @@ api_v1 = [
     path("", include("integrations.api.urls")),
     path("", include("notifications.api.urls")),
     path("auth/token/", obtain_auth_token, name="api-token"),
+    *security_urls.api_urlpatterns,
 ]
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    *security_urls.admin_urlpatterns,  # before admin.site.urls, which would claim /admin/<app>/
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/health", health_view, name="health"),

@@ -51,16 +51,22 @@ def _hub_ready(request, settings, tmp_path_factory):
     database access get only the fast scrypt setting.
     """
     from settings_app import vault
+    from tasktop_hub import setup_gate
     from tests.security import ready
 
     settings.HUB_VAULT_SCRYPT_N = ready.TEST_SCRYPT_N
+    settings.HUB_VAULT_DIR = tmp_path_factory.mktemp("vault")  # the stored master password, per test
+    settings.HUB_LICENSE_TRUSTED_KEYS = ready.trusted_keys_setting()
     vault.forget()
+    setup_gate.reset_cache()
     uses_db = request.node.get_closest_marker("django_db") or _DB_FIXTURES & set(request.fixturenames)
     if uses_db and not request.node.get_closest_marker("fresh_install"):
         request.getfixturevalue("_django_db_helper")
         ready.make_vault_ready()
+        ready.make_license_ready()
     yield
     vault.forget()
+    setup_gate.reset_cache()
 
 
 @pytest.fixture

@@ -32,3 +32,44 @@ def make_vault_ready() -> None:
                   "kdf_n": record.n, "kdf_r": record.r, "kdf_p": record.p},
     )
     vault.install(record.key_id, data_key, "entered")
+
+
+@lru_cache(maxsize=1)
+def issuer_key():
+    """The test issuer's Ed25519 private key (one per session)."""
+    from licensing import keys
+
+    return keys.generate_private_key()
+
+
+def trusted_keys_setting() -> list[str]:
+    from licensing import keys
+
+    return [keys.public_key_text(issuer_key().public_key())]
+
+
+def issue_key(**overrides) -> str:
+    """A license key signed by the trusted test issuer; fields overridable."""
+    from datetime import date
+
+    from licensing import keys
+
+    fields = {"type": "Enterprise", "description": "Test license", "max_users": 1000,
+              "created": date(2026, 1, 1), "expires": date(2099, 12, 31), "issuer": "Test Issuer",
+              "licensee": "Test Co"}
+    private_key = overrides.pop("private_key", None) or issuer_key()
+    fields.update(overrides)
+    return keys.issue(private_key, keys.LicenseDocument(**fields))
+
+
+def make_license_ready() -> None:
+    """Insert a valid license row directly (no signature check: this is a fixture)."""
+    from datetime import date
+
+    from licensing.models import License
+
+    License.objects.create(
+        key="(test fixture)", license_id="test", license_type="Enterprise", description="Test license",
+        max_users=1000, created=date(2026, 1, 1), expires=date(2099, 12, 31), issuer="Test Issuer",
+        licensee="Test Co", issuer_key_id="0" * 16,
+    )

@@ -12,7 +12,7 @@ def test_non_staff_reads_but_cannot_change(user_client):
     assert user_client.get(URL).json()["change_detection_interval"] == 60
     response = user_client.patch(URL, {"max_concurrency": 5}, format="json")
     assert response.status_code == 403
-    assert "staff" in response.json()["detail"]
+    assert "administrators" in response.json()["detail"]
 
 
 def test_staff_changes_settings(staff_client):

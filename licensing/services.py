@@ -1,0 +1,173 @@
+"""Licensing: apply a key, the license in force, expiry, and the user limit (issue 3).
+
+Expiry is read through :mod:`licensing.clock`. An expired (or missing) license blocks all
+processing through the gate (``tasktop_hub.gate``) and raises one Activity issue; applying a
+valid license resolves it and processing resumes on the engine's next pass.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from licensing import clock, keys
+from licensing.models import License
+from notifications.services import Actor, raise_issue, record_audit, resolve_issue
+from tasktop_hub.gate import register_blocker
+
+log = logging.getLogger(__name__)
+
+ISSUE_EXPIRED = "license.expired"
+ISSUE_MISSING = "license.missing"
+ISSUE_OVER_LIMIT = "license.users-over-limit"
+EXPIRY_WARNING_DAYS = 30
+
+
+class UserLimitReached(ValidationError):
+    pass
+
+
+def trusted_keys() -> list[Ed25519PublicKey]:
+    """The issuer keys from HUB_LICENSE_TRUSTED_KEYS; unreadable entries are skipped (check hub.E111)."""
+    out = []
+    for text in getattr(settings, "HUB_LICENSE_TRUSTED_KEYS", []) or []:
+        try:
+            out.append(keys.load_public_key(text))
+        except ValueError:
+            log.error("An entry of HUB_LICENSE_TRUSTED_KEYS is not an Ed25519 public key; it is ignored.")
+    return out
+
+
+def current() -> License | None:
+    return License.objects.order_by("-applied_at", "-pk").first()
+
+
+def is_expired(lic: License) -> bool:
+    return lic.expires < clock.today()
+
+
+@dataclass(frozen=True)
+class LicenseState:
+    license: License | None
+    state: str  # unlicensed | valid | expired
+    days_left: int | None
+    active_users: int
+
+    @property
+    def warning(self) -> str:
+        if self.state == "expired":
+            assert self.license is not None
+            return (f"Your license expired on {self.license.expires.isoformat()}. No artifacts are processed in any "
+                    "integration until a new license is applied.")
+        if self.state == "valid" and self.days_left is not None and self.days_left < EXPIRY_WARNING_DAYS:
+            return f"Your license expires in {self.days_left} day(s). Apply a renewed license in time."
+        if self.license and self.active_users > self.license.max_users:
+            return (f"{self.active_users} active users exceed the license's maximum of {self.license.max_users}. "
+                    "Deactivate users or apply a license for more users.")
+        return ""
+
+
+def active_user_count(exclude_pk: object = None) -> int:
+    qs = get_user_model()._default_manager.filter(is_active=True)
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    return qs.count()
+
+
+def state() -> LicenseState:
+    lic = current()
+    users = active_user_count()
+    if lic is None:
+        return LicenseState(None, "unlicensed", None, users)
+    days_left = (lic.expires - clock.today()).days
+    return LicenseState(lic, "expired" if days_left < 0 else "valid", days_left, users)
+
+
+def apply_license(actor: Actor, text: str) -> License:
+    """Verify and apply a key. On any refusal the license in force stays, untouched."""
+    try:
+        document = keys.verify(text, trusted_keys(), clock.today())
+    except keys.LicenseKeyError as exc:
+        raise ValidationError({"key": str(exc)}) from None
+    with transaction.atomic():
+        lic = License.objects.create(
+            key="".join(text.split()), license_id=document.id, license_type=document.type,
+            description=document.description, max_users=document.max_users, created=document.created,
+            expires=document.expires, issuer=document.issuer, licensee=document.licensee,
+            issuer_key_id=document.key_id,
+            applied_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        record_audit(actor, "license.apply", f"license:{lic.pk}", license_id=document.id, licensee=document.licensee,
+                     expires=document.expires.isoformat(), max_users=document.max_users)
+        resolve_issue(ISSUE_EXPIRED)
+        resolve_issue(ISSUE_MISSING)
+        _sync_user_limit_issue(lic)
+    return lic
+
+
+def _sync_user_limit_issue(lic: License) -> None:
+    users = active_user_count()
+    if users > lic.max_users:
+        raise_issue(ISSUE_OVER_LIMIT, "More active users than the license allows",
+                    f"{users} active users; the license allows {lic.max_users}. New users cannot be created or "
+                    "activated until the count is below the limit.", severity="warning")
+    else:
+        resolve_issue(ISSUE_OVER_LIMIT)
+
+
+def check_user_activation(user: object) -> None:
+    """Refuse creating or activating ``user`` beyond the license's maximum users.
+
+    Called from the user model's pre_save (every road: admin, API, createsuperuser, shell).
+    Without a license there is no limit yet: the first administrator is created before it.
+    """
+    if not getattr(user, "is_active", False):
+        return
+    model = type(user)
+    pk = getattr(user, "pk", None)
+    if pk is not None and model._default_manager.filter(pk=pk, is_active=True).exists():
+        return  # already active: an ordinary edit
+    lic = current()
+    if lic is None:
+        return
+    others = active_user_count(exclude_pk=pk)
+    if others >= lic.max_users:
+        raise UserLimitReached(
+            f"The license allows {lic.max_users} active user(s) and {others} are active; this user cannot be "
+            "created or activated. Deactivate a user or apply a license for more users.",
+            code="user_limit",
+        )
+
+
+def missing_reason() -> str | None:
+    lic = current()
+    if lic is None:
+        return "No license is applied. Apply one in Settings → License (\"Apply new license\")."
+    if is_expired(lic):
+        return f"The license expired on {lic.expires.isoformat()}; apply a new license to resume processing."
+    return None
+
+
+@register_blocker("license")
+def license_blocker() -> str | None:
+    lic = current()
+    with transaction.atomic():
+        if lic is None:
+            raise_issue(ISSUE_MISSING, "No license: nothing is processed", missing_reason() or "")
+            return missing_reason()
+        resolve_issue(ISSUE_MISSING)
+        if is_expired(lic):
+            raise_issue(
+                ISSUE_EXPIRED, "License expired",
+                f"The license for {lic.licensee} expired on {lic.expires.isoformat()}. No artifacts are processed "
+                "in any integration until a new license is applied (integrations keep their Run/Stopped state).",
+            )
+            return missing_reason()
+        resolve_issue(ISSUE_EXPIRED)
+    return None

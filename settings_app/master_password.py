@@ -1,0 +1,260 @@
+"""Master password services: set, enter, change, reset, status (DESIGN §6, issue 3).
+
+Every state change is here, atomic and audited; the Settings screen, the API and
+``manage.py masterpassword`` are thin callers. Validation failures raise Django
+``ValidationError`` keyed by the input field, so every caller shows the same message.
+Passwords never reach a log line, an audit row, an exception message or an issue.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from notifications.services import Actor, raise_issue, record_audit, resolve_issue
+from settings_app import password_store, vault
+from settings_app.fields import EMPTY, encrypted_fields
+from settings_app.models import VaultKey
+from tasktop_hub.gate import register_blocker
+
+log = logging.getLogger(__name__)
+
+ISSUE_MISSING = "security.master-password-missing"
+ISSUE_WIPED = "security.secrets-wiped"
+
+
+@dataclass(frozen=True)
+class Status:
+    configured: bool
+    loaded: bool
+    source: str | None  # environment | file | stored | entered
+    stored_in_home: bool
+    environment_override: str | None
+    created_at: datetime | None
+    changed_at: datetime | None
+    scrypt_n: int | None
+
+    @property
+    def summary(self) -> str:
+        if not self.configured:
+            return "Not set"
+        if not self.loaded:
+            return "Set, but not loaded: enter it to unlock the stored credentials"
+        return "Set and loaded"
+
+
+def status() -> Status:
+    row = VaultKey.objects.filter(pk=VaultKey.SINGLETON_PK).first()
+    loaded = vault.ensure_loaded() if row else False
+    return Status(
+        configured=row is not None,
+        loaded=loaded,
+        source=vault.loaded_source() if loaded else None,
+        stored_in_home=password_store.has_stored(),
+        environment_override=password_store.environment_overrides(),
+        created_at=row.created_at if row else None,
+        changed_at=row.changed_at if row else None,
+        scrypt_n=row.kdf_n if row else None,
+    )
+
+
+def _strong(password: str, field: str) -> None:
+    try:
+        vault.check_password_strength(password)
+    except vault.WeakPassword as exc:
+        raise ValidationError({field: str(exc)}) from None
+
+
+def _confirm(password: str, confirmation: str | None, field: str) -> None:
+    if confirmation is not None and confirmation != password:
+        raise ValidationError({field: "The two passwords do not match."})
+
+
+def _save_record(record: vault.WrappedKey) -> VaultKey:
+    row, _ = VaultKey.objects.update_or_create(
+        pk=VaultKey.SINGLETON_PK,
+        defaults={"key_id": record.key_id, "wrapped_key": record.wrapped, "kdf_salt": record.salt,
+                  "kdf_n": record.n, "kdf_r": record.r, "kdf_p": record.p},
+    )
+    return row
+
+
+def _committed(password: str, key_id: str, data_key: bytes) -> None:
+    """After commit: the new password becomes the stored one and this process's key."""
+    try:
+        password_store.promote_pending()
+    except OSError:
+        # The pending file still holds the new password; the next load promotes it.
+        log.exception("Could not promote the pending master password file.")
+    vault.install(key_id, data_key, "entered")
+
+
+def set_password(actor: Actor, password: str, confirmation: str | None = None) -> Status:
+    """First start: create the data key, wrapped by ``password``."""
+    _strong(password, "password")
+    _confirm(password, confirmation, "confirmation")
+    record, data_key = vault.new_wrapped_key(password)
+    password_store.write_pending(password)
+    try:
+        with transaction.atomic():
+            if VaultKey.objects.select_for_update().filter(pk=VaultKey.SINGLETON_PK).exists():
+                raise ValidationError({"password": "A master password is already set. Change it (current password "
+                                                   "required) or reset it."})
+            _save_record(record)
+            record_audit(actor, "master_password.set", "vault", key_id=record.key_id)
+            resolve_issue(ISSUE_MISSING)
+    except BaseException:
+        password_store.discard_pending()
+        raise
+    _committed(password, record.key_id, data_key)
+    return status()
+
+
+def enter_password(actor: Actor, password: str) -> Status:
+    """The stored password is missing or wrong: unlock with the one the operator enters, and store it."""
+    record = vault._record_from_db()
+    if record is None:
+        raise ValidationError({"password": "No master password has been set yet; set one first."})
+    try:
+        data_key = vault.unwrap(record, password)
+    except vault.WrongPassword as exc:
+        raise ValidationError({"password": str(exc)}) from None
+    password_store.store(password)
+    with transaction.atomic():
+        record_audit(actor, "master_password.enter", "vault", key_id=record.key_id)
+        resolve_issue(ISSUE_MISSING)
+    vault.install(record.key_id, data_key, "entered")
+    return status()
+
+
+def change_password(actor: Actor, current: str, new: str, confirmation: str | None = None) -> Status:
+    """Re-wrap the data key with ``new``; every stored secret stays valid.
+
+    Order matters for crash safety: the new password is written to the pending file, then the
+    re-wrapped key is committed in one transaction, then the pending file is promoted. An
+    interruption before the commit leaves the old password working; after it, the pending file
+    carries the new one.
+    """
+    record = vault._record_from_db()
+    if record is None:
+        raise ValidationError({"current_password": "No master password has been set yet; set one first."})
+    try:
+        data_key = vault.unwrap(record, current)
+    except vault.WrongPassword:
+        raise ValidationError({"current_password": "The current master password is not correct."}) from None
+    _strong(new, "new_password")
+    _confirm(new, confirmation, "confirmation")
+    if new == current:
+        raise ValidationError({"new_password": "The new master password must differ from the current one."})
+    rewrapped = vault.wrap(data_key, record.key_id, new)
+    password_store.write_pending(new)
+    try:
+        with transaction.atomic():
+            row = VaultKey.objects.select_for_update().get(pk=VaultKey.SINGLETON_PK)
+            if row.key_id != record.key_id or bytes(row.wrapped_key) != record.wrapped:
+                raise ValidationError({"current_password": "The master password was changed or reset meanwhile; "
+                                                           "try again."})
+            _save_record(rewrapped)
+            record_audit(actor, "master_password.change", "vault", key_id=record.key_id)
+            resolve_issue(ISSUE_MISSING)
+    except BaseException:
+        password_store.discard_pending()
+        raise
+    _committed(new, record.key_id, data_key)
+    return status()
+
+
+@dataclass(frozen=True)
+class WipedSecret:
+    model: str  # app_label.model
+    pk: object
+    field: str
+    label: str
+
+
+def _wipe_all_secrets() -> list[WipedSecret]:
+    """Empty every encrypted field of every row; return what must be re-entered."""
+    wiped: list[WipedSecret] = []
+    for field in encrypted_fields():
+        model = field.model
+        rows = model._base_manager.exclude(**{field.attname: EMPTY})
+        for obj in rows.select_for_update():
+            wiped.append(WipedSecret(model._meta.label_lower, obj.pk, field.name, field.describe(obj)))
+        rows.update(**{field.attname: EMPTY})
+    return wiped
+
+
+def reset_password(actor: Actor, new: str, confirmation: str | None = None) -> list[WipedSecret]:
+    """Forgotten password: a new data key, every stored secret wiped, an issue listing them."""
+    _strong(new, "new_password")
+    _confirm(new, confirmation, "confirmation")
+    record, data_key = vault.new_wrapped_key(new)
+    password_store.write_pending(new)
+    try:
+        with transaction.atomic():
+            VaultKey.objects.select_for_update().filter(pk=VaultKey.SINGLETON_PK).exists()
+            wiped = _wipe_all_secrets()
+            _save_record(record)
+            record_audit(actor, "master_password.reset", "vault", key_id=record.key_id,
+                         wiped=[[w.model, w.pk, w.field] for w in wiped])
+            resolve_issue(ISSUE_MISSING)
+            if wiped:
+                lines = "\n".join(f"• {w.label}" for w in wiped)
+                raise_issue(
+                    ISSUE_WIPED,
+                    f"Master password reset: {len(wiped)} secret(s) must be re-entered",
+                    "The master password was reset, so every stored secret was wiped. Enter these again:\n" + lines,
+                )
+    except BaseException:
+        password_store.discard_pending()
+        raise
+    _committed(new, record.key_id, data_key)
+    return wiped
+
+
+def secret_reentered() -> None:
+    """Resolve the wipe issue once every secret it lists is set again (or its row is gone)."""
+    from django.apps import apps
+
+    from notifications.models import AuditEvent
+    from notifications.services import open_issue
+    from settings_app.fields import is_secret_set
+
+    if open_issue(ISSUE_WIPED) is None:
+        return
+    event = AuditEvent.objects.filter(action="master_password.reset").order_by("-pk").first()
+    for label, pk, field_name in (event.details.get("wiped", []) if event else []):
+        model = apps.get_model(label)
+        obj = model._base_manager.filter(pk=pk).first()
+        if obj is not None and not is_secret_set(obj, field_name):
+            return
+    with transaction.atomic():
+        resolve_issue(ISSUE_WIPED)
+
+
+# --- processing gate and Activity ----------------------------------------------------------
+
+
+def missing_reason() -> str | None:
+    """Why secrets cannot be used now, or None."""
+    if not VaultKey.objects.filter(pk=VaultKey.SINGLETON_PK).exists():
+        return "No master password is set. Set it in Settings → Master Password Configuration."
+    if not vault.ensure_loaded():
+        return ("The master password is missing or wrong (not in HUB_HOME and not given by HUB_MASTER_PASSWORD / "
+                "HUB_MASTER_PASSWORD_FILE). Enter it in Settings → Master Password Configuration.")
+    return None
+
+
+@register_blocker("master_password")
+def master_password_blocker() -> str | None:
+    reason = missing_reason()
+    with transaction.atomic():
+        if reason:
+            raise_issue(ISSUE_MISSING, "Master password needed: nothing is processed", reason)
+        else:
+            resolve_issue(ISSUE_MISSING)
+    return reason

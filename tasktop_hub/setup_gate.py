@@ -1,0 +1,102 @@
+"""The first-run gate: until a master password is set and a license applied, nothing else works.
+
+* Admin pages lead to the setup page (``/admin/setup/``); login, logout and the setup and
+  security pages stay reachable.
+* The API answers 503 with the hub's error shape, naming what is missing, except for setup
+  (``/api/v1/security/…``, ``/api/v1/license/``), authentication (``/api/v1/auth/…``), health
+  and the schema/docs.
+
+Once both are present the hub stays "set up" (neither can be removed: a reset replaces the
+master password, a license is replaced by another), so each process caches the answer and
+the gate costs nothing per request afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.urls import reverse
+
+_ready = False
+
+API_OPEN_PREFIXES = ("/api/health", "/api/v1/auth/", "/api/v1/security/", "/api/v1/license/", "/api/schema/",
+                     "/api/docs/")
+ADMIN_OPEN_PREFIXES = ("/admin/login/", "/admin/logout/", "/admin/setup/", "/admin/security/", "/admin/jsi18n/",
+                       "/admin/password_reset/")
+
+
+def reset_cache() -> None:
+    global _ready
+    _ready = False
+
+
+def missing() -> list[tuple[str, str]]:
+    """What setup still needs, as (field, message) pairs; empty when the hub is set up."""
+    from licensing.models import License
+    from settings_app.models import VaultKey
+
+    out = []
+    if not VaultKey.objects.exists():
+        out.append(("master_password", "No master password is set. Set it first (POST /api/v1/security/master-password/"
+                                       "set/, the setup page, or `manage.py masterpassword set`)."))
+    if not License.objects.exists():
+        out.append(("license", "No license is applied. Apply one (POST /api/v1/license/, the setup page, or "
+                               "`manage.py license apply`)."))
+    return out
+
+
+def is_set_up() -> bool:
+    global _ready
+    if _ready:
+        return True
+    if not missing():
+        _ready = True
+    return _ready
+
+
+class SetupGateMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        if _ready or not path.startswith(("/admin/", "/api/")):
+            return self.get_response(request)
+        if path.startswith(API_OPEN_PREFIXES + ADMIN_OPEN_PREFIXES) or is_set_up():
+            return self.get_response(request)
+        if path.startswith("/api/"):
+            problems = missing()
+            return JsonResponse(
+                {
+                    "detail": "Setup is not complete: " + " ".join(message for _, message in problems),
+                    "errors": [{"field": field, "message": message} for field, message in problems],
+                    "setup_required": [field for field, _ in problems],
+                },
+                status=503,
+            )
+        return HttpResponseRedirect(reverse("hub-setup"))
+
+
+def setup_view(request: HttpRequest) -> HttpResponse:
+    """The first-run page: set the master password and apply a license, on one screen."""
+    from django.contrib import admin
+    from django.template.response import TemplateResponse
+
+    from licensing.views import ApplyLicenseForm
+    from settings_app.security_views import SetForm
+    from tasktop_hub import roles
+
+    problems = dict(missing())
+    if not problems:
+        return HttpResponseRedirect(reverse("admin:index"))
+    context = {
+        **admin.site.each_context(request),
+        "title": "Set up tasktop_hub",
+        "is_admin": roles.has_role(request.user, roles.ADMINISTRATORS),
+        "needs_password": "master_password" in problems,
+        "needs_license": "license" in problems,
+        "password_form": SetForm(),
+        "license_form": ApplyLicenseForm(),
+    }
+    return TemplateResponse(request, "admin/security/setup.html", context)
