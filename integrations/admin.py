@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from integrations import services
 from integrations.connectors import registry
 from integrations.models import ArtifactPair, Collection, Integration, RepositoryConnection, Route
+from settings_app.secret_inputs import SecretInputsAdminMixin, SecretInputsFormMixin
 
 
 class ServiceAdmin(admin.ModelAdmin):
@@ -26,7 +27,9 @@ class ServiceAdmin(admin.ModelAdmin):
             services.delete(obj, request.user)
 
 
-class ConnectionForm(forms.ModelForm):
+class ConnectionForm(SecretInputsFormMixin, forms.ModelForm):
+    """Secrets are write-only inputs (settings_app/secret_inputs.py): never shown, empty = unchanged."""
+
     kind = forms.ChoiceField(choices=())
 
     class Meta:
@@ -37,11 +40,26 @@ class ConnectionForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = registry.choices()
 
+    def secret_parameters(self, kind: str | None) -> list[Any]:
+        kinds = [kind] if kind else [k for k, _ in registry.choices()]
+        params = []
+        for name in kinds:
+            try:
+                params.extend(registry.get(name).secret_parameters())
+            except KeyError:
+                continue
+        return params
+
 
 @admin.register(RepositoryConnection)
-class ConnectionAdmin(ServiceAdmin):
+class ConnectionAdmin(SecretInputsAdminMixin, ServiceAdmin):
     form = ConnectionForm
-    list_display = ["name", "kind", "url", "status", "status_checked_at"]
+    list_display = ["name", "kind", "url", "secrets_set", "status", "status_checked_at"]
+
+    @admin.display(description="Secrets set")
+    def secrets_set(self, obj: RepositoryConnection) -> str:
+        return ", ".join(obj.secret_names) or "—"
+
     list_filter = ["kind", "status"]
     search_fields = ["name", "url"]
 

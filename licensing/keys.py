@@ -162,7 +162,12 @@ def verify(text: str, trusted: list[Ed25519PublicKey], today: date) -> LicenseDo
             "or ask your issuer for a key signed with a trusted one."
         )
     try:
-        signer.verify(_b64d(signature_text), f"{PREFIX}.{kid}.{payload_text}".encode("ascii"))
+        signature = _b64d(signature_text)
+        # Only the canonical encoding is accepted: otherwise the unused low bits of the last
+        # base64 digit could change without changing the signature.
+        if _b64e(signature) != signature_text:
+            raise InvalidSignature
+        signer.verify(signature, f"{PREFIX}.{kid}.{payload_text}".encode("ascii"))
     except (InvalidSignature, ValueError, binascii.Error):
         raise TamperedKey("The license key has been altered: its signature does not match its content. "
                           "Use the key exactly as the issuer sent it.") from None

@@ -3,19 +3,24 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from integrations.models import ArtifactPair, Collection, Integration, RepositoryConnection, Route
+from settings_app.secret_inputs import SecretsPatchField, WriteOnlySecretsMixin
 from tasktop_hub.api.serializers import StrictModelSerializer
 
 
-class ConnectionSerializer(StrictModelSerializer):
+class ConnectionSerializer(WriteOnlySecretsMixin, StrictModelSerializer):
     kind = serializers.CharField(
         max_length=50, help_text="A connector kind; GET /api/v1/connector-kinds/ lists them."
     )
+    # Write-only secrets (settings_app/secret_inputs.py): values in, names of the set ones out.
+    secrets = SecretsPatchField()
+    secrets_set = serializers.SerializerMethodField(help_text="Names of the secrets that are set (never values).")
 
     class Meta:
         model = RepositoryConnection
         fields = [
-            "id", "name", "kind", "url", "options", "change_detection_interval", "full_scan_enabled",
-            "full_scan_interval", "status", "status_message", "status_checked_at", "created_at", "updated_at",
+            "id", "name", "kind", "url", "options", "secrets", "secrets_set", "change_detection_interval",
+            "full_scan_enabled", "full_scan_interval", "status", "status_message", "status_checked_at", "created_at",
+            "updated_at",
         ]
         read_only_fields = ["status", "status_message", "status_checked_at", "created_at", "updated_at"]
 

@@ -73,3 +73,19 @@ def make_license_ready() -> None:
         max_users=1000, created=date(2026, 1, 1), expires=date(2099, 12, 31), issuer="Test Issuer",
         licensee="Test Co", issuer_key_id="0" * 16,
     )
+
+
+SYSTEM_MASTER_PASSWORD = "system test master password 42"
+
+
+def prepare_process_hub(hub) -> None:  # noqa: ANN001 - tests.system.conftest.Hub
+    """Make a hub run as real processes (tests/system) "ready": master password and license.
+
+    Uses the real commands, as an operator would: ``masterpassword set`` and ``license apply``
+    with a key from the session's trusted test issuer (put into the hub's environment).
+    """
+    hub.env["HUB_LICENSE_TRUSTED_KEYS"] = trusted_keys_setting()[0]
+    done = hub.manage("masterpassword", "set", "--password-file", "-", "--no-input", input=SYSTEM_MASTER_PASSWORD)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = hub.manage("license", "apply", "--file", "-", input=issue_key(licensee="System tests"))
+    assert done.returncode == 0, done.stdout + done.stderr

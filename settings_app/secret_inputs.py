@@ -1,0 +1,180 @@
+"""Write-only inputs for encrypted dict fields, shared by the API and the admin.
+
+Semantics everywhere: a secret's value is never shown, only whether it is set.
+
+* API: ``"secrets": {"token": "…"}`` sets ``token``; ``{"token": null}`` clears it; a name not
+  sent stays unchanged (so ``PATCH`` without ``secrets`` changes none). Responses carry
+  ``secrets_set``: the names of the secrets that are set.
+* Admin: one password input per sensitive parameter (never pre-filled; left empty = unchanged)
+  and a "clear" checkbox for each one that is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from rest_framework import serializers
+
+from settings_app import vault
+from settings_app.fields import secret_names
+
+LOCKED_MESSAGE = ("The stored secrets cannot be changed while the master password is not loaded; enter it in Settings → "
+                  "Master Password Configuration.")
+
+
+def merge_patch(instance: Any, field_name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored dict with ``patch`` applied (None clears a name). Raises ValidationError when locked."""
+    current: dict[str, Any] = {}
+    if instance is not None and getattr(instance, "pk", None) is not None and secret_names(instance, field_name):
+        try:
+            current = dict(getattr(instance, field_name))
+        except vault.VaultError as exc:
+            raise ValidationError({field_name: LOCKED_MESSAGE if isinstance(exc, vault.VaultLocked) else str(exc)}) \
+                from None
+    for name, value in patch.items():
+        if value is None:
+            current.pop(name, None)
+        else:
+            current[name] = value
+    return current
+
+
+class SecretsPatchField(serializers.DictField):
+    """``{"name": "value" | null}``; write-only."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("write_only", True)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", "Write-only. {name: value} sets a secret, {name: null} clears it; names not sent "
+                                       "stay unchanged. Responses list the names that are set in secrets_set.")
+        super().__init__(child=serializers.JSONField(allow_null=True), **kwargs)
+
+
+class WriteOnlySecretsMixin:
+    """For a StrictModelSerializer of a model with an EncryptedJSONField named ``secrets``."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "secrets" in attrs:
+            try:
+                attrs["secrets"] = merge_patch(getattr(self, "instance", None), "secrets", attrs["secrets"])
+            except ValidationError as exc:
+                raise serializers.ValidationError(serializers.as_serializer_error(exc)) from None
+        return super().validate(attrs)  # type: ignore[misc]
+
+    def get_secrets_set(self, obj: Any) -> list[str]:
+        return secret_names(obj, "secrets")
+
+
+class SecretInputsFormMixin:
+    """A ModelForm mixin adding one password input (+ "clear") per sensitive parameter.
+
+    Subclasses implement ``secret_parameters(kind)`` (None: the add form, every kind's); the
+    model's ``clean()`` validates the merged dict — see integrations/admin.py.
+    """
+
+    secrets_field = "secrets"
+    secret_prefix = "secret__"
+    clear_prefix = "clear_secret__"
+
+    def secret_parameters(self, kind: str | None) -> list[Any]:
+        raise NotImplementedError
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        instance = self.instance  # type: ignore[attr-defined]
+        kind = getattr(instance, "kind", None) if instance.pk else None
+        is_set = set(secret_names(instance, self.secrets_field)) if instance.pk else set()
+        seen: set[str] = set()
+        for param in self.secret_parameters(kind):
+            if param.name in seen:
+                continue
+            seen.add(param.name)
+            state = "Set — leave empty to keep it." if param.name in is_set else "Not set."
+            if kind is None:
+                state += " Only the secrets of the chosen connector kind are accepted."
+            self.fields[self.secret_prefix + param.name] = forms.CharField(  # type: ignore[attr-defined]
+                label=param.label, required=False, strip=False,
+                widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+                help_text=f"Secret. {state} {param.help}".strip(),
+            )
+            if param.name in is_set:
+                self.fields[self.clear_prefix + param.name] = forms.BooleanField(  # type: ignore[attr-defined]
+                    label=f"Clear {param.label}", required=False
+                )
+
+    def secret_patch(self) -> dict[str, Any]:
+        data = self.cleaned_data  # type: ignore[attr-defined]
+        patch: dict[str, Any] = {}
+        for name, value in data.items():
+            if name.startswith(self.clear_prefix) and value:
+                patch[name[len(self.clear_prefix):]] = None
+        for name, value in data.items():
+            if name.startswith(self.secret_prefix) and value:
+                patch[name[len(self.secret_prefix):]] = value
+        return patch
+
+    def _post_clean(self) -> None:
+        # Apply the patch before the model validates (RepositoryConnection.clean checks secrets
+        # against the connector), and report its problems on the matching inputs.
+        patch = self.secret_patch() if hasattr(self, "cleaned_data") else {}
+        if patch:
+            try:
+                merged = merge_patch(self.instance, self.secrets_field, patch)  # type: ignore[attr-defined]
+            except ValidationError as exc:
+                self.add_error(None, exc.messages)  # type: ignore[attr-defined]
+            else:
+                setattr(self.instance, self.secrets_field, merged)  # type: ignore[attr-defined]
+        super()._post_clean()  # type: ignore[misc]
+
+    def _update_errors(self, errors: ValidationError) -> None:
+        # Model errors on the secrets dict ("token: Must be text.") go to the matching input.
+        if hasattr(errors, "error_dict") and self.secrets_field in errors.error_dict:
+            for message in ValidationError(errors.error_dict.pop(self.secrets_field)).messages:
+                name, _, text = message.partition(": ")
+                target = self.secret_prefix + name
+                self.add_error(target if target in self.fields else None,  # type: ignore[attr-defined]
+                               text if target in self.fields else message)  # type: ignore[attr-defined]
+        super()._update_errors(errors)  # type: ignore[misc]
+
+
+class SecretInputsAdminMixin:
+    """ModelAdmin mixin: shows a form's secret inputs in their own fieldset.
+
+    The admin builds its form class from the fieldsets, and the secret inputs exist only per
+    instance (they depend on the connector kind), so they are left out of the class and added
+    to the displayed fieldsets.
+    """
+
+    secrets_fieldset_title = "Secrets (write-only)"
+
+    def _secret_names(self, request: Any, obj: Any) -> list[str]:
+        form_class = self.form  # type: ignore[attr-defined]
+        instance = obj if obj is not None else self.model()  # type: ignore[attr-defined]
+        probe = form_class(instance=instance)
+        prefixes = (form_class.secret_prefix, form_class.clear_prefix)
+        return [name for name in probe.fields if name.startswith(prefixes)]
+
+    def get_fieldsets(self, request: Any, obj: Any = None) -> list:
+        base = super().get_fieldsets(request, obj)  # type: ignore[misc]
+        names = self._secret_names(request, obj)
+        if not names:
+            return base
+        return [*base, (self.secrets_fieldset_title, {
+            "fields": names,
+            "description": "Values are never shown. Leave an input empty to keep the stored value; tick 'Clear' to "
+                           "remove it.",
+        })]
+
+    def get_form(self, request: Any, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        from django.contrib.admin.utils import flatten_fieldsets
+
+        form_class = self.form  # type: ignore[attr-defined]
+        prefixes = (form_class.secret_prefix, form_class.clear_prefix)
+        if "fields" not in kwargs:
+            kwargs["fields"] = flatten_fieldsets(super().get_fieldsets(request, obj))  # type: ignore[misc]
+        if kwargs["fields"] is not None:
+            kwargs["fields"] = [f for f in kwargs["fields"] if not f.startswith(prefixes)]
+        return super().get_form(request, obj, change, **kwargs)  # type: ignore[misc]
