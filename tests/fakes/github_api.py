@@ -96,6 +96,9 @@ class GitHubApi(FakeApi):
         self._storm_retry_after: int | None = 60
         self._blocked_until = 0.0
         self.conditional_hits = 0
+        # Called with each issue created through the API, before the response is sent: a test
+        # can kill the hub here, after the remote create and before the hub records it.
+        self.on_create: Any = None
         p = prefix
         self.route("GET", p + "/user", self.get_me)
         self.route("GET", p + "/users/{login}", self.get_user)
@@ -319,7 +322,10 @@ class GitHubApi(FakeApi):
         problem = self._check(repo, data)
         if problem:
             return problem
-        return Response(201, self._new_issue(repo, request.match["login"], data))
+        issue = self._new_issue(repo, request.match["login"], data)
+        if self.on_create:
+            self.on_create(issue)
+        return Response(201, issue)
 
     def update_issue(self, request: Request) -> Response:
         try:

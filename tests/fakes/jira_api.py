@@ -60,6 +60,7 @@ class JiraApi(FakeApi):
         self._ids = 10000
         self._storm: list[tuple[int, int | None]] = []
         self._blocked_until = 0.0
+        self.on_create: Any = None  # called with each issue created through the API, before the response
         for version in ("2", "3"):
             p = f"/rest/api/{version}"
             self.route("GET", p + "/myself", lambda q: Response(200, self._user_json(q.match["user"])))
@@ -276,6 +277,8 @@ class JiraApi(FakeApi):
         if isinstance(values, Response):
             return values
         issue = self._new_issue(project, values, request.match["user"])
+        if self.on_create:
+            self.on_create(issue)
         return Response(201, {"id": issue["id"], "key": issue["key"], "self": f"/rest/api/2/issue/{issue['id']}"})
 
     def edit_issue(self, request: Request) -> Response:
