@@ -15,8 +15,8 @@ Every connector talks to its tool through an :class:`HttpClient`::
 
 What it does for the caller:
 
-- timeouts on connect and read (``Timeouts``), a session per thread (requests' ``Session`` is not
-  documented as thread-safe, and the engine works several artifacts at once);
+- timeouts on connect and read (``Timeouts``), pooled keep-alive connections shared by threads
+  (urllib3 underneath, ``requests.Response`` objects on top: see ``transport.py``);
 - a proxy from connection settings (URL in options, credentials in secrets); environment proxy
   variables are ignored on purpose, so what the admin configured is what happens;
 - retries for transient failures (connection errors, timeouts, 5xx, 429) with exponential backoff
@@ -51,9 +51,9 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from integrations.connectors.base import ConnectorError, Parameter
+from integrations.connectors.transport import Transport, basic_auth
 
 logger = logging.getLogger("integrations.http")
 
@@ -256,7 +256,7 @@ class _Attempt:
 
 
 class HttpClient:
-    """HTTP for one connection. Safe to share between threads (a ``requests.Session`` per thread)."""
+    """HTTP for one connection. Safe to share between threads (one urllib3 pool manager, see transport.py)."""
 
     def __init__(
         self,
@@ -275,7 +275,8 @@ class HttpClient:
         name: str = "",
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
+        self.headers = {"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": "gzip, deflate",
+                        **(headers or {})}
         self.auth = auth
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
@@ -290,8 +291,10 @@ class HttpClient:
             values += [proxy.password, proxy.username]
         # Longest first so a secret that contains another is masked whole.
         self._secret_values = sorted({v for v in values if v and len(v) >= 4}, key=len, reverse=True)
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
+        if auth:
+            # Basic auth as a header: the transport sends what the headers say, nothing else.
+            self.headers["Authorization"] = basic_auth(*auth)
+        self._wire: Transport | None = None
         self._lock = threading.Lock()
         self._blocked_until = 0.0  # wall time before which the rate limit says: do not call
         self.requests_sent = 0  # attempts, including retries (for benchmarks and tests)
@@ -300,33 +303,27 @@ class HttpClient:
     def clock(self) -> Clock:
         return self._clock or _default_clock
 
-    # -- sessions --
+    # -- the wire --
 
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.trust_env = False  # only the configured proxy, never the process environment
-            session.headers.update(self.headers)
-            if self.auth:
-                session.auth = self.auth
-            if self.proxy:
-                session.proxies = {"http": self.proxy.as_url(), "https": self.proxy.as_url()}
-            session.verify = self.verify
-            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self.pool_size, max_retries=0)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            self._local.session = session
+    def _transport(self) -> Transport:
+        # Built lazily and once: a urllib3 pool manager is thread-safe, so all threads share it.
+        transport = self._wire
+        if transport is None:
             with self._lock:
-                self._sessions.append(session)
-        return session
+                if self._wire is None:
+                    proxy = self.proxy
+                    self._wire = Transport(proxy_url=proxy.url if proxy else "",
+                                           proxy_user=proxy.username if proxy else "",
+                                           proxy_password=proxy.password if proxy else "",
+                                           verify=self.verify, pool_size=self.pool_size)
+                transport = self._wire
+        return transport
 
     def close(self) -> None:
         with self._lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()
-        self._local = threading.local()
+            wire, self._wire = self._wire, None
+        if wire is not None:
+            wire.close()
 
     def __enter__(self) -> HttpClient:
         return self
@@ -428,8 +425,9 @@ class HttpClient:
         self.requests_sent += 1
         started = time.perf_counter()
         try:
-            response = self._session().request(method, url, params=params, json=json, data=data, headers=headers,
-                                               timeout=(timeouts.connect, timeouts.read), allow_redirects=True)
+            response = self._transport().send(method, url, params=params, json=json, data=data,
+                                              headers={**self.headers, **(headers or {})},
+                                              timeout=(timeouts.connect, timeouts.read))
         except requests.exceptions.RequestException as exc:
             return self._network_failure(where, exc, idempotent)
         if logger.isEnabledFor(logging.DEBUG):

@@ -202,7 +202,8 @@ def test_proxy_settings_route_requests_through_the_proxy_with_credentials(server
     seen = server.requests[0]
     assert seen.request_line.startswith("GET http://tracker.example/issues.json")
     expected = base64.b64encode(b"pu:p@ss:w").decode()
-    assert seen.headers["Proxy-Authorization"] == f"Basic {expected}"
+    headers = {k.lower(): v for k, v in seen.headers.items()}  # header names are case-insensitive
+    assert headers["proxy-authorization"] == f"Basic {expected}"
 
 
 def test_no_proxy_setting_means_direct_even_with_proxy_environment(server, clock, monkeypatch):
@@ -255,3 +256,42 @@ def test_client_is_usable_from_many_threads(server, clock):
         results = list(pool.map(lambda _: client.get_json("/x"), range(64)))
     assert results == [{"ok": 1}] * 64
     client.close()
+
+
+def test_basic_auth_and_gzip_bodies(server, clock):
+    import gzip
+    import json
+
+    payload = gzip.compress(json.dumps({"big": "x" * 1000}).encode())
+    server.script("GET", "/x", Reply(200, body=payload, headers={"Content-Encoding": "gzip"}))
+    client = make(server, clock, auth=("me@example.com", "api-token-123"))
+    assert client.get_json("/x") == {"big": "x" * 1000}
+    seen = server.requests[0]
+    assert seen.headers["Authorization"] == "Basic " + base64.b64encode(b"me@example.com:api-token-123").decode()
+    assert "gzip" in seen.headers["Accept-Encoding"]
+
+
+def test_redirects_are_followed_without_leaking_credentials_to_another_host(clock):
+    with ScriptedServer() as first, ScriptedServer() as second:
+        second.script("GET", "/moved", Reply(200, body={"here": True}))
+        first.script("GET", "/old", Reply(301, headers={"Location": "/new"}))
+        first.script("GET", "/new", Reply(302, headers={"Location": second.url + "/moved"}))
+        client = http.HttpClient(first.url, clock=clock, headers={"X-Redmine-API-Key": "k" * 40})
+        assert client.get_json("/old") == {"here": True}
+        assert first.requests[1].headers["X-Redmine-API-Key"] == "k" * 40  # same host keeps it
+        assert "X-Redmine-API-Key" not in second.requests[0].headers
+
+
+def test_post_json_body_and_content_type(server, clock):
+    server.script("POST", "/issues.json", Reply(201, body={"issue": {"id": 1}}))
+    response = make(server, clock).request("POST", "/issues.json", json={"issue": {"subject": "é"}})
+    assert response.status_code == 201 and response.json() == {"issue": {"id": 1}}
+    seen = server.requests[0]
+    assert seen.headers["Content-Type"] == "application/json"
+    assert json_loads(seen.body) == {"issue": {"subject": "é"}}
+
+
+def json_loads(body: bytes):
+    import json
+
+    return json.loads(body)
