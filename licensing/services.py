@@ -171,3 +171,19 @@ def license_blocker() -> str | None:
             return missing_reason()
         resolve_issue(ISSUE_EXPIRED)
     return None
+
+
+def _health() -> None:
+    from tasktop_hub.api.health import CheckResult, register
+
+    @register("license")
+    def check_license() -> CheckResult:
+        reason = missing_reason()
+        if reason:
+            return CheckResult(False, reason)
+        lic = current()
+        assert lic is not None
+        return CheckResult(True, f"Valid through {lic.expires.isoformat()} for {lic.licensee}")
+
+
+_health()

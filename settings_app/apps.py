@@ -9,7 +9,7 @@ class SettingsAppConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         # Imported for their registrations: Settings panels, the processing blocker, signals.
-        from settings_app import master_password, panels, security_panels, signals  # noqa: F401
+        from settings_app import checks, master_password, panels, security_panels, signals  # noqa: F401
         from tasktop_hub.roles import sync_permissions
 
         signals.connect()

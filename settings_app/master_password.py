@@ -258,3 +258,15 @@ def master_password_blocker() -> str | None:
         else:
             resolve_issue(ISSUE_MISSING)
     return reason
+
+
+def _health() -> None:
+    from tasktop_hub.api.health import CheckResult, register
+
+    @register("master_password")
+    def check_master_password() -> CheckResult:
+        reason = missing_reason()
+        return CheckResult(reason is None, reason or "Set and loaded")
+
+
+_health()

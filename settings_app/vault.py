@@ -47,6 +47,8 @@ NONCE_BYTES = 12
 SALT_BYTES = 16
 # scrypt: N=2**17, r=8, p=1 is the OWASP minimum for scrypt (128 MiB, ~0.3 s once per start).
 PRODUCTION_SCRYPT_N = 2**17
+# Absolute floor (16 MiB): the test suite runs at it for speed; nothing may go below (check hub.E102).
+MIN_SCRYPT_N = 2**14
 SCRYPT_R = 8
 SCRYPT_P = 1
 MIN_PASSWORD_LENGTH = 12
@@ -119,8 +121,11 @@ def _b64d(text: str) -> bytes:
 
 
 def scrypt_n() -> int:
-    """The scrypt cost for newly wrapped keys; tests lower it through settings, production never."""
-    return int(getattr(settings, "HUB_VAULT_SCRYPT_N", PRODUCTION_SCRYPT_N))
+    """The scrypt cost for newly wrapped keys; tests lower it (to the floor) through settings."""
+    n = int(getattr(settings, "HUB_VAULT_SCRYPT_N", PRODUCTION_SCRYPT_N))
+    if n < MIN_SCRYPT_N or n & (n - 1):
+        raise VaultError(f"HUB_VAULT_SCRYPT_N must be a power of two of at least {MIN_SCRYPT_N}.")
+    return n
 
 
 def _derive(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:

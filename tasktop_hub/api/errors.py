@@ -52,6 +52,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             },
             status=status.HTTP_409_CONFLICT,
         )
+    from settings_app.vault import VaultError
+
+    if isinstance(exc, VaultError):
+        # No master password loaded, or a stored secret unreadable: the server's state, not the
+        # request's fault. The messages name the field, never a value.
+        message = str(exc)
+        return Response({"detail": message, "errors": [{"field": None, "message": message}]},
+                        status=status.HTTP_503_SERVICE_UNAVAILABLE)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -265,3 +265,24 @@ def test_command_change_reset_status(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "re-enter: " in out and "Wiped one" in out and "Set and loaded" in out
     assert NEW not in out and TEST_MASTER_PASSWORD not in out and PLANT not in out
+
+
+def test_scrypt_cost_has_a_floor_and_a_system_check(settings):
+    from django.core.checks import run_checks
+
+    settings.HUB_VAULT_SCRYPT_N = 2**10
+    assert "hub.E102" in {m.id for m in run_checks(tags=["hub"])}
+    with pytest.raises(vault.VaultError, match="at least 16384"):
+        master_password.change_password(None, TEST_MASTER_PASSWORD, NEW)
+    settings.HUB_VAULT_SCRYPT_N = vault.PRODUCTION_SCRYPT_N
+    assert "hub.E102" not in {m.id for m in run_checks(tags=["hub"])}
+
+
+@pytest.mark.fresh_install
+def test_command_set_from_environment(monkeypatch):
+    with pytest.raises(CommandError, match="Neither HUB_MASTER_PASSWORD"):
+        call_command("masterpassword", "set", "--from-environment")
+    monkeypatch.setenv("HUB_MASTER_PASSWORD", NEW)
+    call_command("masterpassword", "set", "--from-environment")
+    _fresh_process()
+    assert vault.ensure_loaded() and vault.loaded_source() == "environment"

@@ -33,6 +33,8 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         p_set = sub.add_parser("set", help="Set the master password on a new installation.")
         p_set.add_argument("--password-file", help="Read the password from this file ('-' = stdin).")
+        p_set.add_argument("--from-environment", action="store_true",
+                           help="Use HUB_MASTER_PASSWORD or HUB_MASTER_PASSWORD_FILE (container deployments).")
         p_enter = sub.add_parser("enter", help="Enter the current password when the stored one is missing or wrong.")
         p_enter.add_argument("--password-file")
         p_change = sub.add_parser("change", help="Change it (current password required); credentials stay valid.")
@@ -73,8 +75,17 @@ class Command(BaseCommand):
         if not st.loaded:
             self.stdout.write("Rule for new passwords: " + vault.PASSWORD_RULE)
 
-    def _set(self, password_file: str | None = None, no_input: bool = False, **options: Any) -> None:
-        password = self._secret(password_file, "New master password", no_input, confirm=True)
+    def _set(self, password_file: str | None = None, no_input: bool = False, from_environment: bool = False,
+             **options: Any) -> None:
+        if from_environment:
+            from settings_app import password_store
+
+            found = [pw for source, pw in password_store.candidate_passwords() if source in ("environment", "file")]
+            if not found:
+                raise CommandError("Neither HUB_MASTER_PASSWORD nor HUB_MASTER_PASSWORD_FILE gives a password.")
+            password = found[0]
+        else:
+            password = self._secret(password_file, "New master password", no_input, confirm=True)
         master_password.set_password(None, password)
         self.stdout.write(self.style.SUCCESS("Master password set and stored (encrypted) in HUB_HOME."))
 

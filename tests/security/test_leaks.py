@@ -1,0 +1,123 @@
+"""The leak test: distinctive secrets planted in every secret field must appear nowhere.
+
+Planted: every encrypted field of every model (discovered, so a new secret field must get a
+planting recipe here or this test fails), the master password, and secrets sent in requests
+(valid and invalid). Searched: every API response (JSON and browsable HTML), every admin
+page, the log records and the log file, and a full ``dumpdata`` export.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.core.management import call_command
+from django.test import Client
+from django.urls import NoReverseMatch, reverse
+
+from settings_app import master_password
+from settings_app.fields import encrypted_fields
+from tests.factories import ConnectionFactory, IntegrationFactory
+from tests.security.test_roles import _endpoints, _methods
+
+pytestmark = pytest.mark.django_db
+
+MASTER = "MASTER-leak-canary-9f3a7c51 long"
+CANARIES = ["CANARY-conn-token-5d1e", "CANARY-api-token-77aa", "CANARY-bad-param-13f0"]
+
+
+def _plant_in_every_secret_field() -> list[str]:
+    planted = []
+    recipes = {
+        "integrations.repositoryconnection.secrets": lambda value: ConnectionFactory(secrets={"token": value}),
+    }
+    for field in encrypted_fields():
+        label = f"{field.model._meta.label_lower}.{field.name}"
+        assert label in recipes, f"New secret field {label}: add a planting recipe to tests/security/test_leaks.py"
+        value = f"CANARY-{label}-c4f9e2"
+        recipes[label](value)
+        planted.append(value)
+    return planted
+
+
+def _assert_clean(text: str, where: str, canaries: list[str]) -> None:
+    for canary in canaries:
+        assert canary not in text, f"secret {canary!r} leaked in {where}"
+
+
+def test_no_secret_leaks_anywhere(staff, caplog, settings):
+    caplog.set_level(logging.DEBUG)
+    log_file = Path(settings.HUB_LOG_DIR) / "hub.log"
+    log_start = log_file.stat().st_size if log_file.exists() else 0
+
+    master_password.reset_password(None, MASTER)  # the master password itself is a canary
+    canaries = [MASTER, *CANARIES, *_plant_in_every_secret_field()]
+    IntegrationFactory()  # something to show on every list
+
+    api = Client()
+    api.force_login(staff)
+    # Secrets sent in: a valid create, an invalid one (unknown parameter and wrong type), a patch.
+    r = api.post("/api/v1/connections/", {"name": "sent", "kind": "params_only", "secrets": {"token": CANARIES[1]}},
+                 content_type="application/json")
+    assert r.status_code == 201
+    _assert_clean(r.content.decode(), "POST /api/v1/connections/", canaries)
+    r = api.post("/api/v1/connections/", {"name": "bad", "kind": "params_only",
+                                          "secrets": {"nope": CANARIES[2], "token": [CANARIES[2]]}},
+                 content_type="application/json")
+    assert r.status_code == 400
+    _assert_clean(r.content.decode(), "a refused POST", canaries)
+    r = api.post("/api/v1/security/master-password/change/",
+                 {"current_password": MASTER, "new_password": MASTER + "x", "confirmation": MASTER + "y"},
+                 content_type="application/json")
+    assert r.status_code == 400
+    _assert_clean(r.content.decode(), "a refused password change", canaries)
+
+    # Every API endpoint (JSON and the browsable HTML), lists and the planted objects' details.
+    pk_by_prefix = {"/api/v1/connections/": str(apps.get_model("integrations", "RepositoryConnection").objects.first().pk)}
+    for path, callback in _endpoints():
+        if "get" not in _methods(callback):
+            continue
+        for prefix, pk in pk_by_prefix.items():
+            if path.startswith(prefix):
+                path = path.replace("999999", pk)
+        for suffix in ("", "?format=api"):
+            response = api.get(path + suffix)
+            _assert_clean(response.content.decode(errors="replace"), f"GET {path}{suffix}", canaries)
+
+    # Every admin page: index, custom screens, and each model's list, add and change pages.
+    pages = ["/admin/", "/admin/settings/", "/admin/activity/", "/admin/security/master-password/change/",
+             "/admin/security/master-password/reset/", "/admin/security/license/apply/"]
+    for model, _model_admin in admin.site._registry.items():
+        meta = model._meta
+        for name, args in (("changelist", []), ("add", [])):
+            try:
+                pages.append(reverse(f"admin:{meta.app_label}_{meta.model_name}_{name}", args=args))
+            except NoReverseMatch:
+                pass
+        obj = model._default_manager.first()
+        if obj is not None:
+            pages.append(reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk]))
+    for page in pages:
+        response = api.get(page)
+        assert response.status_code in (200, 302, 403), (page, response.status_code)
+        _assert_clean(response.content.decode(errors="replace"), f"admin page {page}", canaries)
+
+    # Logs: every record of this test and the hub's log file.
+    _assert_clean("\n".join(r.getMessage() + str(r.args) + str(r.exc_text) for r in caplog.records), "log records",
+                  canaries)
+    if log_file.exists():
+        with log_file.open(encoding="utf-8", errors="replace") as fh:
+            fh.seek(log_start)
+            _assert_clean(fh.read(), "the log file", canaries)
+
+    # Export: everything in the database.
+    out = io.StringIO()
+    call_command("dumpdata", stdout=out)
+    dump = out.getvalue()
+    _assert_clean(dump, "dumpdata", canaries)
+    assert re.search(r"hv1\.[0-9a-f]+\.", dump), "the export should carry the encrypted tokens"
