@@ -219,3 +219,17 @@ def test_missing_hub_key_field_is_explained():
         assert "Warning: Redmine has no issue custom field named 'Sync marker'" in c.test_connection()
         with pytest.raises(ConnectorError, match="Used as a filter"):
             c.create("demo", {"subject": "x"}, hub_key())
+
+
+def test_reads_and_idle_polls_cost_what_the_benchmark_expects():
+    """Remote calls: a batched read is one call per 100 issues; an idle poll is one call."""
+    with FakeTracker() as tracker:
+        ids = tracker.add_issues("demo", 20_000, updated_on=datetime(2030, 1, 1, tzinfo=UTC), step=0.01)
+        c = RedmineConnector(tracker.base_url, {}, {"api_key": tracker.api_key})
+        c.fields(), c.projects()  # lookups are cached per connector (a constant); count the steady state
+        tracker.reset_counts()
+        got = c.read([str(i) for i in ids])
+        assert len(got) == 20_000 and tracker.calls == 200
+        tracker.reset_counts()
+        page = c.changes_after("demo", datetime(2031, 1, 1, tzinfo=UTC), None, 100)
+        assert page.artifacts == [] and page.done and tracker.calls == 1
