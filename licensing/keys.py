@@ -140,8 +140,11 @@ def issue(private_key: Ed25519PrivateKey, document: LicenseDocument) -> str:
     return f"{signed}.{_b64e(private_key.sign(signed.encode('ascii')))}"
 
 
-def verify(text: str, trusted: list[Ed25519PublicKey], today: date) -> LicenseDocument:
-    """The document of a valid, trusted, unexpired key; otherwise the matching LicenseKeyError."""
+def verify(text: str, trusted: list[Ed25519PublicKey], today: date | None) -> LicenseDocument:
+    """The document of a valid, trusted, unexpired key; otherwise the matching LicenseKeyError.
+
+    ``today=None`` skips the expiry check (re-verifying the license in force).
+    """
     compact = "".join((text or "").split())
     if not compact:
         raise MalformedKey("No license key was given. Paste the whole key, starting with 'TTHUB1.'.")
@@ -172,7 +175,7 @@ def verify(text: str, trusted: list[Ed25519PublicKey], today: date) -> LicenseDo
         raise TamperedKey("The license key has been altered: its signature does not match its content. "
                           "Use the key exactly as the issuer sent it.") from None
     document = _parse_payload(payload_text, kid)
-    if document.expires < today:
+    if today is not None and document.expires < today:
         raise ExpiredKey(f"This license expired on {document.expires.isoformat()}; it cannot be applied. "
                          "Ask your issuer for a renewed license.")
     return document

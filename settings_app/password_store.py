@@ -136,9 +136,18 @@ def candidate_passwords() -> Iterator[tuple[str, str]]:
 
 
 def after_successful_load(source: str, password: str) -> None:
-    """Finish an interrupted change: the pending password worked, so it becomes the current one."""
-    if source == "stored" and pending_path().exists() and _decode(pending_path()) == password:
+    """Tidy up after an interrupted change, once a stored password has unlocked the vault.
+
+    If the pending password is the one that worked, the change was committed: promote it.
+    Otherwise the change never committed (the process died before it could clean up): the
+    pending file is stale.
+    """
+    if source != "stored" or not pending_path().exists():
+        return
+    if _decode(pending_path()) == password:
         promote_pending()
+    else:
+        discard_pending()
 
 
 def sources_signature() -> tuple:

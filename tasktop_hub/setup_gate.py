@@ -34,13 +34,14 @@ def reset_cache() -> None:
 def missing() -> list[tuple[str, str]]:
     """What setup still needs, as (field, message) pairs; empty when the hub is set up."""
     from licensing.models import License
+    from licensing.services import current as current_license
     from settings_app.models import VaultKey
 
     out = []
     if not VaultKey.objects.exists():
         out.append(("master_password", "No master password is set. Set it first (POST /api/v1/security/master-password/"
                                        "set/, the setup page, or `manage.py masterpassword set`)."))
-    if not License.objects.exists():
+    if not License.objects.exists() or current_license() is None:
         out.append(("license", "No license is applied. Apply one (POST /api/v1/license/, the setup page, or "
                                "`manage.py license apply`)."))
     return out

@@ -209,3 +209,14 @@ def test_commands_keygen_issue_apply_show(tmp_path, settings, capsys, frozen_clo
     for text in ("License Type: Enterprise", "Description: Issued by command", "Maximum Users: 50",
                  "Created Date: 2027-01-01", "Expiration Date: 2029-01-31", "Issuer: Ops", "Licensee: Cmd Co"):
         assert text in out
+
+
+def test_editing_license_columns_in_the_database_gains_nothing(frozen_clock):
+    License.objects.all().delete()
+    lic = _apply(issue_key(max_users=5, expires=date(2027, 6, 30)))
+    License.objects.filter(pk=lic.pk).update(max_users=10_000, expires=date(2099, 1, 1))
+    assert services.current() is None
+    assert "No license is applied" in services.missing_reason()
+    License.objects.create(key="TTHUB1.forged", license_type="X", max_users=1, created=TODAY, expires=TODAY,
+                           issuer="x", licensee="x", issuer_key_id="x")
+    assert services.current() is None

@@ -62,14 +62,21 @@ def issue_key(**overrides) -> str:
     return keys.issue(private_key, keys.LicenseDocument(**fields))
 
 
+@lru_cache(maxsize=1)
+def _fixture_license_key() -> str:
+    from datetime import date
+
+    return issue_key(max_users=1000, created=date(2026, 1, 1), expires=date(2099, 12, 31))
+
+
 def make_license_ready() -> None:
-    """Insert a valid license row directly (no signature check: this is a fixture)."""
+    """Insert the session's license row directly (signed once per session; no Activity side effects)."""
     from datetime import date
 
     from licensing.models import License
 
     License.objects.create(
-        key="(test fixture)", license_id="test", license_type="Enterprise", description="Test license",
+        key=_fixture_license_key(), license_id="test", license_type="Enterprise", description="Test license",
         max_users=1000, created=date(2026, 1, 1), expires=date(2099, 12, 31), issuer="Test Issuer",
         licensee="Test Co", issuer_key_id="0" * 16,
     )

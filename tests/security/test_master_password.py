@@ -286,3 +286,12 @@ def test_command_set_from_environment(monkeypatch):
     call_command("masterpassword", "set", "--from-environment")
     _fresh_process()
     assert vault.ensure_loaded() and vault.loaded_source() == "environment"
+
+
+def test_stale_pending_file_from_a_killed_change_is_discarded():
+    password_store.store(TEST_MASTER_PASSWORD)
+    password_store.write_pending(NEW)  # a change that died before its commit (no cleanup ran)
+    _fresh_process()
+    assert vault.ensure_loaded() and vault.loaded_source() == "stored"
+    assert not password_store.pending_path().exists()
+    vault.unlock(TEST_MASTER_PASSWORD)
