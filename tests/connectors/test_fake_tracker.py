@@ -120,3 +120,11 @@ def test_runs_as_its_own_process():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_lost_answers_still_take_effect(tracker):
+    tracker.fail_next("lost")
+    with pytest.raises(requests.ConnectionError):
+        requests.post(tracker.base_url + "/issues.json", headers={"X-Redmine-API-Key": tracker.api_key}, timeout=5,
+                      json={"issue": {"project_id": "demo", "subject": "created anyway"}})
+    assert [tracker.issue(i)["subject"] for i in tracker.issue_ids("demo")] == ["created anyway"]

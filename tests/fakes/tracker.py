@@ -39,9 +39,12 @@ and control it over HTTP (never delayed, failed or counted): ``GET /_fake/stats`
 ``{"ids", "updated_on"}``; ``POST /_fake/projects`` ``{"identifier"}``.
 
 Failure kinds (``failure_kinds``, picked uniformly for the ``failure_rate`` fraction of requests,
-always *before* the request has any effect): ``"timeout"`` (hangs ``hang`` seconds, then closes
-without answering — give the client a read timeout below ``hang``), ``"drop"`` (closes the
-connection at once), ``"500"``, ``"503"``, ``"429"`` (with ``Retry-After: retry_after``).
+*before* the request has any effect): ``"timeout"`` (hangs ``hang`` seconds, then closes without
+answering: a client whose read timeout is below ``hang`` sees a timeout, others a dropped
+connection; both are transient — ``hang=0.05`` keeps robustness tests fast), ``"drop"`` (closes
+the connection at once), ``"500"``, ``"503"``, ``"429"`` (with ``Retry-After: retry_after``).
+And one that strikes *after* the effect: ``"lost"`` (the request is carried out — an issue is
+created — but the connection closes without an answer: the crash-safe creation case).
 ``clock`` (a callable returning epoch seconds) sets the time the fake stamps on writes.
 """
 
@@ -310,7 +313,7 @@ class FakeTracker:
                 self.failures += 1
         if self.latency:
             time.sleep(self.latency)
-        if failure:
+        if failure and failure != "lost":
             return _failure(failure, self)
         key = headers.get("X-Redmine-API-Key") or (query.get("key") or [None])[0]
         if self.api_key is not None and key != self.api_key:
@@ -318,9 +321,12 @@ class FakeTracker:
         payload = json.loads(body) if body else {}
         try:
             with self._lock:
-                return self._route(method, path, query, payload)
+                answer = self._route(method, path, query, payload)
         except _Reject as reject:
-            return reject.status, reject.body, reject.headers
+            answer = reject.status, reject.body, reject.headers
+        if failure == "lost":  # it happened, but the client never hears of it
+            return -1, None, {}
+        return answer
 
     def _control(self, method: str, path: str, data: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
         """The test harness's side door (see the module docstring)."""

@@ -233,3 +233,16 @@ def test_reads_and_idle_polls_cost_what_the_benchmark_expects():
         tracker.reset_counts()
         page = c.changes_after("demo", datetime(2031, 1, 1, tzinfo=UTC), None, 100)
         assert page.artifacts == [] and page.done and tracker.calls == 1
+
+
+def test_lost_create_answer_is_found_by_hub_key_not_duplicated():
+    with FakeTracker() as tracker, http.use_clock(http.FakeClock()):
+        c = RedmineConnector(tracker.base_url, {}, {"api_key": tracker.api_key})
+        key = hub_key()
+        assert c.find_by_hub_key("demo", key) is None
+        tracker.fail_next("lost")  # Redmine creates the issue; the answer never arrives
+        with pytest.raises(ConnectorError) as info:
+            c.create("demo", {"subject": "once"}, key)
+        assert info.value.transient and len(tracker.issue_ids("demo")) == 1
+        created = create_like_the_engine(c, "demo", {"subject": "once"}, key)
+        assert created.hub_key == key and len(tracker.issue_ids("demo")) == 1
