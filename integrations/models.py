@@ -113,8 +113,20 @@ class Collection(models.Model):
     transitions = models.JSONField(
         default=dict, blank=True, help_text="Allowed state transitions: {\"New\": [\"In Progress\"], …}."
     )
+    field_roles = models.JSONField(
+        default=dict, blank=True,
+        help_text='Model field → role: "person" (reconciled between tools) or "state" (moved through the '
+        'transition graph), e.g. {"assignee": "person", "status": "state"}.',
+    )
+    value_mappings = models.JSONField(
+        default=dict, blank=True,
+        help_text='For single-selects and states: model field → {tool value: model value}, '
+        'e.g. {"status": {"Nouveau": "New"}}. Unlisted values pass through unchanged.',
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    ROLES = ("person", "state")
 
     class Meta:
         ordering = ["name"]
@@ -138,6 +150,27 @@ class Collection(models.Model):
             for k, v in self.transitions.items()
         ):
             errors["transitions"] = "Give an object mapping each state to the list of states it may move to."
+        mapping = self.field_mapping if isinstance(self.field_mapping, dict) else {}
+        if not isinstance(self.field_roles, dict):
+            errors["field_roles"] = "Give an object mapping model field names to a role."
+        else:
+            bad = [f"{k}: not a mapped model field (mapped: {', '.join(sorted(mapping)) or 'none'})."
+                   for k in self.field_roles if k not in mapping]
+            bad += [f"{k}: role '{v}' is not one of {', '.join(self.ROLES)}."
+                    for k, v in self.field_roles.items() if v not in self.ROLES]
+            if list(self.field_roles.values()).count("state") > 1:
+                bad.append("Only one field can have the role 'state'.")
+            if bad:
+                errors["field_roles"] = " ".join(bad)
+        if not isinstance(self.value_mappings, dict) or not all(
+            isinstance(v, dict) and all(isinstance(a, str) and isinstance(b, str) for a, b in v.items())
+            for v in self.value_mappings.values()
+        ):
+            errors["value_mappings"] = "Give an object: model field → {tool value: model value}."
+        else:
+            unknown = [k for k in self.value_mappings if k not in mapping]
+            if unknown:
+                errors["value_mappings"] = f"Unknown model field(s) {', '.join(sorted(unknown))}: map them first."
         if errors:
             raise ValidationError(errors)
 
@@ -289,3 +322,12 @@ class ArtifactPair(models.Model):
     def clean(self) -> None:
         if self.route_id and self.integration_id and self.route.integration_id != self.integration_id:
             raise ValidationError({"route": "The route belongs to another integration."})
+
+
+# The engine's durable state lives in its own module; importing it here registers the models.
+from integrations.engine.models import ChangeCursor, ConnectionHealth, EngineLease, PendingWork, SyncState  # noqa: E402
+
+__all__ = [
+    "ArtifactPair", "ChangeCursor", "Collection", "ConnectionHealth", "EngineLease", "Integration", "PendingWork",
+    "RepositoryConnection", "Route", "SyncState",
+]

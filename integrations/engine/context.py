@@ -1,0 +1,100 @@
+"""Everything one run of one integration needs, loaded once: collections, connectors, routes."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from django.conf import settings
+
+from integrations.connectors.base import Connector, ConnectorError
+from integrations.engine import clock, connections
+from integrations.engine.mapping import Side
+from integrations.models import Integration, RepositoryConnection, Route
+from settings_app.services import effective_settings
+
+T = TypeVar("T")
+SIDES = ("left", "right")
+
+
+def other(side: str) -> str:
+    return "right" if side == "left" else "left"
+
+
+@dataclass
+class SideContext:
+    name: str
+    connection: RepositoryConnection
+    connector: Connector
+    view: Side
+
+
+@dataclass
+class RunContext:
+    integration: Integration
+    sides: dict[str, SideContext]
+    routes: list[Route]
+    max_concurrency: int
+    overlap_seconds: float = 5.0
+    calls: dict[str, int] = field(default_factory=dict)
+
+    def routed(self, side: str) -> dict[str, Route]:
+        return {getattr(r, f"{side}_project"): r for r in self.routes}
+
+    def hub_key(self, side: str, artifact_id: str) -> str:
+        # Names the integration and the *source* artifact, so it can be recognised from either side.
+        return f"tasktop-hub:{self.integration.pk}:{side}:{artifact_id}"
+
+    def parse_hub_key(self, hub_key: str) -> tuple[str, str] | None:
+        prefix = f"tasktop-hub:{self.integration.pk}:"
+        if not hub_key or not hub_key.startswith(prefix):
+            return None
+        side, _, artifact_id = hub_key[len(prefix):].partition(":")
+        return (side, artifact_id) if side in SIDES and artifact_id else None
+
+    def close(self) -> None:
+        for s in self.sides.values():
+            connections.close(s.connector)
+
+
+ConnectorFactory = Callable[[RepositoryConnection], Connector]
+
+
+def load(integration: Integration, factory: ConnectorFactory | None = None) -> RunContext:
+    factory = factory or connections.build
+    sides = {}
+    for name in SIDES:
+        collection = getattr(integration, f"{name}_collection")
+        connector = factory(collection.connection)
+        view = Side(name, collection, people_loader=connector.people)
+        sides[name] = SideContext(name, collection.connection, connector, view)
+    return RunContext(
+        integration=integration, sides=sides, routes=list(integration.routes.all()),
+        max_concurrency=max(1, effective_settings(integration).max_concurrency),
+        overlap_seconds=float(getattr(settings, "HUB_ENGINE_OVERLAP_SECONDS", 5.0)),
+    )
+
+
+def with_retries(fn: Callable[[], T], attempts: int = 3, base: float = 0.05, cap: float = 2.0) -> T:
+    """Call ``fn``; retry transient connector errors with exponential backoff and jitter,
+    honouring Retry-After up to ``cap`` (a longer wait is left to the pending-work backoff)."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except ConnectorError as exc:
+            if not exc.transient or exc.auth or attempt == attempts - 1:
+                raise
+            delay = base * 2 ** attempt * random.uniform(0.5, 1.5)  # noqa: S311 — jitter
+            if exc.retry_after is not None:
+                if exc.retry_after > cap:
+                    raise
+                delay = max(delay, exc.retry_after)
+            clock.sleep(min(delay, cap))
+    raise AssertionError("unreachable")
+
+
+def counted(ctx: RunContext, name: str, fn: Callable[[], Any]) -> Any:
+    ctx.calls[name] = ctx.calls.get(name, 0) + 1
+    return fn()

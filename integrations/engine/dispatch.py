@@ -1,0 +1,94 @@
+"""When runs are due, and the dispatcher loop that starts them.
+
+django-q2's scheduler wakes only about every 30 s, so it cannot honour a 10 s interval. One
+django-q2 schedule (every minute) and every worker start enqueue :func:`dispatcher_loop`; the
+first to take the named lease loops for ``LOOP_SECONDS``, checking twice a second which
+integrations are due, then hands over to a successor task. The others exit at once. A run is
+due when ``last_run_started + effective interval <= now`` (read fresh on every pass, so an
+interval change applies at the next run), or when a run was requested now. A running
+integration (lease held) is never enqueued again: a due run starts after it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.db import close_old_connections
+
+from integrations.engine import clock, leases
+from integrations.engine.models import SyncState
+from integrations.models import Integration
+from settings_app.services import effective_settings, get_settings
+from tasktop_hub.gate import processing_blocked_reason
+
+log = logging.getLogger(__name__)
+
+DISPATCHER = "engine-dispatcher"
+PASS_SECONDS = 0.5
+LOOP_SECONDS = 50.0
+LEASE_SECONDS = 10.0
+REENQUEUE_AFTER = timedelta(seconds=120)  # an enqueued run that never started (lost task)
+
+Enqueue = Callable[[int], None]
+
+
+def dispatch_once(enqueue_run: Enqueue, enqueue_scan: Enqueue) -> list[int]:
+    """One pass: enqueue every due run and full scan. Returns the integrations enqueued."""
+    if processing_blocked_reason():
+        return []
+    now = clock.now()
+    hub = get_settings()
+    started = []
+    integrations = Integration.objects.filter(run_state=Integration.RunState.RUNNING).select_related(
+        "left_collection__connection", "right_collection__connection")
+    states = {s.integration_id: s for s in SyncState.objects.filter(integration__in=integrations)}
+    for integration in integrations:
+        state = states.get(integration.pk) or SyncState.objects.get_or_create(integration=integration)[0]
+        eff = effective_settings(integration, hub)
+        if _run_due(state, eff.change_detection_interval, now):
+            SyncState.objects.filter(pk=state.pk).update(last_enqueued=now)
+            enqueue_run(integration.pk)
+            started.append(integration.pk)
+        if eff.full_scan_interval:
+            if state.last_full_scan is None:
+                # The first full scan comes one interval after the integration first ran.
+                SyncState.objects.filter(pk=state.pk).update(last_full_scan=now)
+            elif state.last_full_scan + timedelta(seconds=eff.full_scan_interval) <= now:
+                SyncState.objects.filter(pk=state.pk).update(last_full_scan=now)
+                enqueue_scan(integration.pk)
+    return started
+
+
+def _run_due(state: SyncState, interval: int, now) -> bool:  # noqa: ANN001
+    if state.lease_owner and state.lease_expires and state.lease_expires > now:
+        return False  # running now; never overlap
+    if state.last_enqueued and (state.last_run_started is None or state.last_enqueued > state.last_run_started):
+        if now - state.last_enqueued < REENQUEUE_AFTER:
+            return False  # enqueued, waiting for a worker
+    if state.run_now or state.last_run_started is None:
+        return True
+    return state.last_run_started + timedelta(seconds=interval) <= now
+
+
+def dispatcher_loop(enqueue_run: Enqueue, enqueue_scan: Enqueue, seconds: float = LOOP_SECONDS) -> bool:
+    """Loop for ``seconds`` if this process wins the dispatcher lease. Returns whether it did."""
+    owner = leases.new_owner()
+    if not leases.acquire_named(DISPATCHER, owner, LEASE_SECONDS):
+        return False
+    end = clock.monotonic() + seconds
+    try:
+        while clock.monotonic() < end:
+            if not leases.acquire_named(DISPATCHER, owner, LEASE_SECONDS):
+                log.warning("Dispatcher lease lost; stopping this loop.")
+                return True
+            try:
+                dispatch_once(enqueue_run, enqueue_scan)
+            except Exception:  # noqa: BLE001 — the loop outlives one bad pass (e.g. DB hiccup)
+                log.exception("Dispatcher pass failed")
+                close_old_connections()
+            clock.sleep(PASS_SECONDS)
+    finally:
+        leases.release_named(DISPATCHER, owner)
+    return True

@@ -1,0 +1,144 @@
+"""Field conversion between two collections: value mappings (single-selects, states), person
+reconciliation ("Copy with Default Matching") and state transition paths."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from integrations.connectors.base import Person
+from integrations.models import Collection
+
+
+class MappingError(Exception):
+    """A permanent, explainable problem with one artifact (becomes an Activity error)."""
+
+
+@dataclass
+class Side:
+    """What the engine needs to know about one collection while processing."""
+
+    name: str  # left | right
+    collection: Collection
+    people_loader: Callable[[], list[Person] | None] = lambda: None
+    _people: list[Person] | None = field(default=None, init=False)
+    _people_loaded: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        c = self.collection
+        self.mapping: dict[str, str] = dict(c.field_mapping or {})
+        self.roles: dict[str, str] = dict(c.field_roles or {})
+        self.to_model: dict[str, dict[str, str]] = {k: dict(v) for k, v in (c.value_mappings or {}).items()}
+        self.from_model = {k: {m: t for t, m in v.items()} for k, v in self.to_model.items()}
+        self.state_field = next((f for f, r in self.roles.items() if r == "state"), None)
+        self.graph: dict[str, list[str]] = dict(c.transitions or {})
+        self._lock = threading.Lock()  # processing threads share one Side
+
+    def people(self) -> list[Person] | None:
+        with self._lock:
+            if not self._people_loaded:
+                self._people = self.people_loader()
+                self._people_loaded = True
+            return self._people
+
+
+def model_value(side: Side, model_field: str, value: Any) -> Any:
+    table = side.to_model.get(model_field)
+    return table.get(value, value) if table and isinstance(value, str) else value
+
+
+def tool_value(side: Side, model_field: str, value: Any) -> Any:
+    table = side.from_model.get(model_field)
+    return table.get(value, value) if table and isinstance(value, str) else value
+
+
+def convert(source: Side, target: Side, model_field: str, value: Any) -> Any:
+    """The value a field of ``source`` should have on ``target``."""
+    if source.roles.get(model_field) == "person" or target.roles.get(model_field) == "person":
+        return reconcile_person(source, target, value)
+    return tool_value(target, model_field, model_value(source, model_field, value))
+
+
+def _lookup(people: list[Person] | None, value: str) -> Person:
+    if people:
+        for p in people:
+            if value in (p.id, p.username) or (p.email and p.email.lower() == value.lower()):
+                return p
+    # A tool without a user list (or an unknown value): the value stands for itself.
+    return Person(id=value, username=value, email=value if "@" in value else "")
+
+
+def reconcile_person(source: Side, target: Side, value: Any) -> Any:
+    """Copy with Default Matching: username↔username, username↔id, id↔username, id↔id,
+    email↔email, skipping what a tool lacks; else the target's default person; else an error."""
+    if value in (None, ""):
+        return None
+    value = str(value)
+    person = _lookup(source.people(), value)
+    candidates = target.people()
+    if candidates is None:
+        return person.username or person.id
+    checks = (("username", "username"), ("id", "username"), ("username", "id"), ("id", "id"), ("email", "email"))
+    for theirs, ours in checks:
+        wanted = getattr(person, ours)
+        if not wanted:
+            continue
+        for p in candidates:
+            have = getattr(p, theirs)
+            if have and (have.lower() == wanted.lower() if theirs == "email" else have == wanted):
+                return p.id
+    default = target.collection.default_person
+    if default:
+        return default
+    raise MappingError(
+        f"No user in '{target.collection.name}' matches '{value}' from '{source.collection.name}' "
+        f"(tried username, id and email). Add the user, or set a default person on collection "
+        f"'{target.collection.name}'."
+    )
+
+
+def transition_path(side: Side, current: Any, wanted: Any) -> list[Any]:
+    """The shortest list of allowed states from ``current`` to ``wanted`` (excluding current)."""
+    if current == wanted:
+        return []
+    if not side.graph:
+        return [wanted]  # no graph: the tool accepts a direct write
+    previous: dict[Any, Any] = {current: None}
+    queue = deque([current])
+    while queue:
+        state = queue.popleft()
+        for nxt in side.graph.get(state, []):
+            if nxt in previous:
+                continue
+            previous[nxt] = state
+            if nxt == wanted:
+                path = [nxt]
+                while previous[path[-1]] != current:
+                    path.append(previous[path[-1]])
+                return list(reversed(path))
+            queue.append(nxt)
+    raise MappingError(
+        f"Collection '{side.collection.name}' allows no path of transitions from state '{current}' to "
+        f"'{wanted}'. Add the missing transitions to its transition graph."
+    )
+
+
+def graph_problems(collection: Collection) -> list[str]:
+    """Configuration check: every state a value mapping names must reach every other one."""
+    side = Side("left", collection)
+    if not side.graph or not side.state_field:
+        return []
+    states = set(side.graph) | {s for targets in side.graph.values() for s in targets}
+    states |= set(side.to_model.get(side.state_field, {}))
+    problems = []
+    for a in sorted(states):
+        for b in sorted(states):
+            if a != b:
+                try:
+                    transition_path(side, a, b)
+                except MappingError:
+                    problems.append(f"no path from '{a}' to '{b}'")
+    return problems

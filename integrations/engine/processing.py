@@ -1,0 +1,226 @@
+"""Pending work → processed pairs, one batch at a time.
+
+A batch: load ready rows, load their pairs, read every artifact involved with batched
+``read()`` calls, group rows into units (one per pair, so two threads never touch one
+artifact), run the units on a pool of *max concurrency* threads (the only place remote
+writes happen), then commit every outcome in one transaction. A crash anywhere leaves the
+pending rows in place; re-processing is idempotent (values already equal are not written,
+and a creation finds its earlier twin by hub key).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from integrations.connectors.base import ArtifactData, ConnectorError
+from integrations.engine import clock
+from integrations.engine.context import RunContext, other, with_retries
+from integrations.engine.models import PendingWork
+from integrations.engine.reconcile import Outcome, Unit, run_unit
+from integrations.models import ArtifactPair
+from notifications import services as activity
+from notifications.models import ActivityError
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+ERROR_CATEGORY = "sync"
+MAX_BACKOFF = 300.0
+REPORT_TRANSIENT_AFTER = 8  # attempts; it keeps retrying, but a person should know
+
+
+class ConnectionDown(Exception):
+    def __init__(self, side: str, exc: ConnectorError) -> None:
+        super().__init__(str(exc))
+        self.side, self.exc = side, exc
+
+
+@dataclass
+class BatchStats:
+    processed: int = 0
+    created: int = 0
+    updated: int = 0
+    dropped: int = 0
+    errors: int = 0
+    retrying: int = 0
+    writes: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def add(self, other_stats: BatchStats) -> None:
+        for name in ("processed", "created", "updated", "dropped", "errors", "retrying", "writes"):
+            setattr(self, name, getattr(self, name) + getattr(other_stats, name))
+
+
+def ready_rows(integration_id: int, limit: int = BATCH_SIZE) -> list[PendingWork]:
+    now = clock.now()
+    return list(
+        PendingWork.objects.filter(integration_id=integration_id, status=PendingWork.Status.READY)
+        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+        .order_by("detected_at", "pk")[:limit]
+    )
+
+
+def process_batch(ctx: RunContext, rows: list[PendingWork], pool: ThreadPoolExecutor) -> BatchStats:
+    loaded_at = clock.now()
+    ids = {s: {r.artifact_id for r in rows if r.side == s} for s in ("left", "right")}
+    pairs = {s: {} for s in ("left", "right")}
+    qs = ArtifactPair.objects.filter(integration=ctx.integration).filter(
+        Q(left_id__in=ids["left"]) | Q(right_id__in=ids["right"]))
+    for p in qs:
+        pairs["left"][p.left_id], pairs["right"][p.right_id] = p, p
+    need = {s: set(ids[s]) for s in ids}
+    for p in {id(p): p for d in pairs.values() for p in d.values()}.values():
+        need["left"].add(p.left_id)
+        need["right"].add(p.right_id)
+    data = read_all(ctx, need, pool)
+    # A new artifact stamped with our hub key is the twin of its source: read that source too.
+    extra = {"left": set(), "right": set()}
+    for r in rows:
+        art = data[r.side].get(r.artifact_id)
+        ref = ctx.parse_hub_key(art.hub_key) if art and r.artifact_id not in pairs[r.side] else None
+        if ref and ref[0] == other(r.side) and ref[1] not in data[ref[0]]:
+            extra[ref[0]].add(ref[1])
+    if extra["left"] or extra["right"]:
+        more = read_all(ctx, extra, pool)
+        for s in more:
+            data[s].update(more[s])
+    units = build_units(ctx, rows, pairs, data)
+    outcomes = list(pool.map(lambda u: run_unit(ctx, u, data), units.values()))
+    return commit(ctx, outcomes, loaded_at)
+
+
+def read_all(ctx: RunContext, ids: dict[str, set[str]], pool: ThreadPoolExecutor) -> dict[str, dict[str, ArtifactData]]:
+    jobs = []
+    for side, wanted in ids.items():
+        connector = ctx.sides[side].connector
+        wanted = sorted(wanted)
+        size = max(1, getattr(connector, "page_size", 100))
+        for start in range(0, len(wanted), size):
+            chunk = wanted[start:start + size]
+            jobs.append((side, pool.submit(lambda c=chunk, k=connector: with_retries(lambda: k.read(c)))))
+    out: dict[str, dict[str, ArtifactData]] = {"left": {}, "right": {}}
+    for side, future in jobs:
+        try:
+            for art in future.result():
+                out[side][art.id] = art
+        except ConnectorError as exc:
+            if exc.auth or exc.unreachable:
+                raise ConnectionDown(side, exc) from None
+            raise
+    return out
+
+
+def build_units(ctx: RunContext, rows: list[PendingWork], pairs: dict, data: dict) -> dict[str, Unit]:
+    units: dict[str, Unit] = {}
+    for r in rows:
+        pair = pairs[r.side].get(r.artifact_id)
+        if pair is not None:
+            unit = units.setdefault(f"pair:{pair.pk}", Unit(key=f"pair:{pair.pk}", pair=pair))
+        else:
+            art = data[r.side].get(r.artifact_id)
+            ref = ctx.parse_hub_key(art.hub_key) if art else None
+            if ref and ref[0] == other(r.side):
+                key = f"{ref[0]}:{ref[1]}"
+                unit = units.setdefault(key, Unit(key=key, source_side=ref[0], source_id=ref[1]))
+                unit.twin = art
+            else:
+                key = f"{r.side}:{r.artifact_id}"
+                unit = units.setdefault(key, Unit(key=key, source_side=r.side, source_id=r.artifact_id))
+        unit.rows.append(r)
+    return units
+
+
+def unit_label(ctx: RunContext, unit: Unit) -> str:
+    """The Activity name of a unit: its left artifact (or its source), stable across sides."""
+    if unit.pair is not None:
+        return f"{ctx.sides['left'].connection.name}:{unit.pair.left_id}"
+    return f"{ctx.sides[unit.source_side].connection.name}:{unit.source_id}"
+
+
+def commit(ctx: RunContext, outcomes: list[Outcome], loaded_at) -> BatchStats:  # noqa: ANN001
+    stats = BatchStats()
+    down: ConnectionDown | None = None
+    done, new_pairs, changed_pairs, failed, retry = [], [], [], [], []
+    for o in outcomes:
+        if o.connection_failure:
+            down = down or ConnectionDown(*o.connection_failure)
+        elif o.transient:
+            retry.append(o)
+        elif o.error:
+            failed.append(o)
+        else:
+            done.append(o)
+            if o.pair is not None:
+                (new_pairs if o.pair.pk is None else changed_pairs).append(o.pair)
+    live = set(ActivityError.objects.filter(
+        integration_id=ctx.integration.pk, status__in=(ActivityError.Status.OPEN, ActivityError.Status.RETRYING)
+    ).values_list("artifact", flat=True))
+    now = clock.now()
+    with transaction.atomic():
+        _save_new_pairs(new_pairs)
+        for p in changed_pairs:
+            p.updated_at = now
+        ArtifactPair.objects.bulk_update(changed_pairs, ["base", "left_version", "right_version", "updated_at"],
+                                         batch_size=500)
+        finished = [r.pk for o in done for r in o.unit.rows]
+        for start in range(0, len(finished), 500):
+            # Only rows nobody re-detected meanwhile: a newer change keeps its row.
+            PendingWork.objects.filter(pk__in=finished[start:start + 500], detected_at__lte=loaded_at).delete()
+        for o in done:
+            label = unit_label(ctx, o.unit)
+            if label in live:
+                activity.resolve_errors(artifact=label, integration_id=ctx.integration.pk)
+        for o in failed:
+            activity.record_error(artifact=unit_label(ctx, o.unit), message=o.error, integration_id=ctx.integration.pk,
+                                  integration_name=ctx.integration.name, category=ERROR_CATEGORY)
+            PendingWork.objects.filter(pk__in=[r.pk for r in o.unit.rows]).update(
+                status=PendingWork.Status.BLOCKED, last_error=o.error[:2000])
+        for o in retry:
+            _back_off(ctx, o)
+    stats.processed = len(outcomes)
+    stats.created = sum(1 for o in done if o.created)
+    stats.updated = sum(1 for o in done if o.writes and not o.created)
+    stats.dropped = sum(1 for o in done if o.dropped)
+    stats.writes = sum(o.writes for o in done)
+    stats.errors, stats.retrying = len(failed), len(retry)
+    if down is not None:
+        raise down
+    return stats
+
+
+def _save_new_pairs(pairs: list[ArtifactPair]) -> None:
+    try:
+        with transaction.atomic():
+            ArtifactPair.objects.bulk_create(pairs, batch_size=500)
+    except IntegrityError:
+        # Someone (a pair import, a second process) recorded one already: keep theirs.
+        for p in pairs:
+            try:
+                with transaction.atomic():
+                    p.pk = None
+                    p.save()
+            except IntegrityError:
+                log.info("Pair %s/%s exists already", p.left_id, p.right_id)
+
+
+def _back_off(ctx: RunContext, outcome: Outcome) -> None:
+    rows = outcome.unit.rows
+    attempts = max(r.attempts for r in rows) + 1
+    delay = min(MAX_BACKOFF, 2.0 * 2 ** (attempts - 1)) * random.uniform(0.5, 1.5)  # noqa: S311 — jitter
+    if outcome.transient and outcome.transient.retry_after:
+        delay = max(delay, float(outcome.transient.retry_after))
+    PendingWork.objects.filter(pk__in=[r.pk for r in rows]).update(
+        attempts=attempts, not_before=clock.now() + timedelta(seconds=delay), last_error=str(outcome.transient)[:2000])
+    if attempts == REPORT_TRANSIENT_AFTER:
+        activity.record_error(
+            artifact=unit_label(ctx, outcome.unit), integration_id=ctx.integration.pk,
+            integration_name=ctx.integration.name, category=ERROR_CATEGORY,
+            message=f"Still failing after {attempts} attempts (retrying with backoff): {outcome.transient}",
+        )

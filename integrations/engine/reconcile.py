@@ -1,0 +1,224 @@
+"""Processing one artifact pair (or one new artifact): pure decisions plus the remote writes.
+
+Runs in a worker thread: it only talks to the tools (no ORM), and returns the pair to save.
+The base keeps, per side, the tool values last synchronized (``{"left": {…}, "right": {…}}``
+keyed by model field): a side's field changed when it differs from its base value.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from integrations.connectors.base import ArtifactData, ConnectorError
+from integrations.engine import clock
+from integrations.engine.context import RunContext, other, with_retries
+from integrations.engine.mapping import MappingError, convert, transition_path
+from integrations.models import ArtifactPair
+
+
+class ConflictError(MappingError):
+    """The same field changed on both sides and the strategy is 'error': the pair is blocked."""
+
+
+@dataclass
+class Unit:
+    """What one thread processes: an existing pair, or a new artifact (and maybe its twin)."""
+
+    key: str
+    pair: ArtifactPair | None = None
+    source_side: str = ""
+    source_id: str = ""
+    twin: ArtifactData | None = None  # a hub-created twin seen by detection (crash recovery)
+    rows: list = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    unit: Unit
+    pair: ArtifactPair | None = None
+    created: bool = False
+    dropped: str = ""
+    error: str = ""
+    transient: ConnectorError | None = None
+    connection_failure: tuple[str, ConnectorError] | None = None
+    writes: int = 0
+
+
+def _same(a: Any, b: Any) -> bool:
+    return (a if a not in ("", None) else None) == (b if b not in ("", None) else None)
+
+
+def common_fields(ctx: RunContext) -> list[str]:
+    left, right = ctx.sides["left"].view.mapping, ctx.sides["right"].view.mapping
+    return [f for f in left if f in right]
+
+
+def flow(ctx: RunContext, model_field: str) -> tuple[str, str]:
+    spec = (ctx.integration.field_flow or {}).get(model_field) or {}
+    return spec.get("direction", "both"), spec.get("frequency", "always")
+
+
+def _allows(direction: str, source: str) -> bool:
+    return direction == "both" or direction == f"{source}_to_{other(source)}"
+
+
+def _call(side: str, fn):  # noqa: ANN001, ANN202
+    try:
+        return with_retries(fn)
+    except ConnectorError as exc:
+        exc.side = side  # type: ignore[attr-defined] — which connection failed
+        raise
+
+
+def reconcile(ctx: RunContext, unit: Unit, pair: ArtifactPair, left: ArtifactData | None,
+              right: ArtifactData | None, prefer: str = "left") -> Outcome:
+    if left is None or right is None:
+        # Deletes are never propagated: the surviving twin is left alone.
+        return Outcome(unit, dropped="deleted")
+    arts = {"left": left, "right": right}
+    base = pair.base or {}
+    old = {"left": dict(base.get("left", {})), "right": dict(base.get("right", {}))}
+    new = {"left": dict(old["left"]), "right": dict(old["right"])}
+    writes: dict[str, dict[str, Any]] = {"left": {}, "right": {}}
+    conflicts = []
+    for f in common_fields(ctx):
+        direction, frequency = flow(ctx, f)
+        if direction == "none" or frequency == "on_create":
+            continue
+        values = {s: arts[s].fields.get(ctx.sides[s].view.mapping[f]) for s in arts}
+        fresh = f not in old["left"] and f not in old["right"]
+        changed = {s: not fresh and not _same(values[s], old[s].get(f)) for s in arts}
+        want_right = convert(ctx.sides["left"].view, ctx.sides["right"].view, f, values["left"])
+        if _same(want_right, values["right"]):
+            new["left"][f], new["right"][f] = values["left"], values["right"]
+            continue
+        if changed["left"] and changed["right"]:
+            if direction == "both":
+                strategy = (ctx.integration.conflict_overrides or {}).get(f, ctx.integration.conflict_strategy)
+                if strategy == "error":
+                    conflicts.append(f"{f} (left: {old['left'].get(f)!r} → {values['left']!r}; "
+                                     f"right: {old['right'].get(f)!r} → {values['right']!r})")
+                    continue
+                winner = "left" if strategy == "left_wins" else "right"
+            else:
+                winner = "left" if _allows(direction, "left") else "right"
+        elif changed["left"] or changed["right"]:
+            source = "left" if changed["left"] else "right"
+            winner = source if _allows(direction, source) else None
+            if winner is None:
+                new[source][f] = values[source]  # the change does not flow; acknowledge it
+                continue
+        else:
+            winner = prefer if _allows(direction, prefer) else other(prefer)
+        loser = other(winner)
+        value = want_right if winner == "left" else convert(ctx.sides["right"].view, ctx.sides["left"].view, f,
+                                                              values["right"])
+        writes[loser][ctx.sides[loser].view.mapping[f]] = value
+        new[winner][f], new[loser][f] = values[winner], value
+    if conflicts:
+        raise ConflictError(
+            "Conflict: changed on both sides since the last synchronization: " + "; ".join(conflicts)
+            + ". Neither side was updated. Make both sides agree (or set a conflict strategy), then retry."
+        )
+    versions = {"left": left.change_version, "right": right.change_version}
+    count = 0
+    for side in ("left", "right"):
+        if writes[side]:
+            versions[side] = write(ctx, side, arts[side], writes[side])
+            count += 1
+    pair.base = new
+    pair.left_version, pair.right_version = versions["left"], versions["right"]
+    return Outcome(unit, pair=pair, writes=count)
+
+
+def write(ctx: RunContext, side: str, artifact: ArtifactData, fields: dict[str, Any]) -> str:
+    """Update one artifact; a state change walks the transition graph. Returns the new version."""
+    view, connector = ctx.sides[side].view, ctx.sides[side].connector
+    state_col = view.mapping.get(view.state_field) if view.state_field else None
+    plain = {k: v for k, v in fields.items() if k != state_col or not view.graph}
+    result = None
+    if plain:
+        result = _call(side, lambda: connector.update(artifact.id, plain))
+    if state_col and view.graph and state_col in fields:
+        for step in transition_path(view, artifact.fields.get(state_col), fields[state_col]):
+            result = _call(side, lambda s=step: connector.transition(artifact.id, state_col, s))
+    return result.change_version if result is not None else artifact.change_version
+
+
+def create(ctx: RunContext, unit: Unit, source: ArtifactData | None) -> Outcome:
+    """Create the twin of a new artifact in the routed project, crash-safely via its hub key."""
+    if source is None:
+        return Outcome(unit, dropped="deleted")
+    src, tgt = unit.source_side, other(unit.source_side)
+    route = ctx.routed(src).get(source.project)
+    if route is None:
+        return Outcome(unit, dropped="unrouted")
+    project = getattr(route, f"{tgt}_project")
+    hub_key = ctx.hub_key(src, source.id)
+    connector = ctx.sides[tgt].connector
+    twin = unit.twin or _call(tgt, lambda: connector.find_by_hub_key(project, hub_key))
+    pair = ArtifactPair(integration=ctx.integration, route=route, base={})
+    setattr(pair, f"{src}_id", source.id)
+    if twin is not None:
+        # Created by an earlier attempt that crashed before recording the pair: adopt it.
+        setattr(pair, f"{tgt}_id", twin.id)
+        arts = {src: source, tgt: twin}
+        out = reconcile(ctx, unit, pair, arts["left"], arts["right"], prefer=src)
+        out.created = True
+        return out
+    values, base_src, base_tgt = {}, {}, {}
+    for f in common_fields(ctx):
+        direction, _ = flow(ctx, f)
+        if not _allows(direction, src):
+            continue
+        value = source.fields.get(ctx.sides[src].view.mapping[f])
+        converted = convert(ctx.sides[src].view, ctx.sides[tgt].view, f, value)
+        values[ctx.sides[tgt].view.mapping[f]] = converted
+        base_src[f], base_tgt[f] = value, converted
+    created = _create_once(tgt, connector, project, values, hub_key)
+    setattr(pair, f"{tgt}_id", created.id)
+    pair.base = {src: base_src, tgt: base_tgt}
+    setattr(pair, f"{src}_version", source.change_version)
+    setattr(pair, f"{tgt}_version", created.change_version)
+    return Outcome(unit, pair=pair, created=True, writes=1)
+
+
+def _create_once(side: str, connector, project: str, values: dict, hub_key: str) -> ArtifactData:  # noqa: ANN001
+    """Create, but never twice: a create that failed transiently may have reached the tool
+    (lost response), so look for the hub key before trying again."""
+    for attempt in range(3):
+        try:
+            return connector.create(project, values, hub_key)
+        except ConnectorError as exc:
+            if not exc.transient or exc.auth or exc.unreachable or attempt == 2:
+                exc.side = side  # type: ignore[attr-defined]
+                raise
+        clock.sleep(0.05 * 2 ** attempt * random.uniform(0.5, 1.5))  # noqa: S311 — jitter
+        found = _call(side, lambda: connector.find_by_hub_key(project, hub_key))
+        if found is not None:
+            return found
+    raise AssertionError("unreachable")
+
+
+def run_unit(ctx: RunContext, unit: Unit, data: dict[str, dict[str, ArtifactData]]) -> Outcome:
+    """Process one unit; every failure becomes part of the outcome (threads never raise)."""
+    try:
+        if unit.pair is not None:
+            return reconcile(ctx, unit, unit.pair, data["left"].get(unit.pair.left_id),
+                             data["right"].get(unit.pair.right_id))
+        return create(ctx, unit, data[unit.source_side].get(unit.source_id))
+    except MappingError as exc:
+        return Outcome(unit, error=str(exc))
+    except ConnectorError as exc:
+        if exc.auth or exc.unreachable:
+            return Outcome(unit, connection_failure=(getattr(exc, "side", unit.source_side or "left"), exc))
+        if exc.transient:
+            return Outcome(unit, transient=exc)
+        return Outcome(unit, error=str(exc))
+    except Exception as exc:  # noqa: BLE001 — one artifact's bug must not stop the others
+        import logging
+
+        logging.getLogger(__name__).exception("Processing %s failed", unit.key)
+        return Outcome(unit, error=f"Unexpected error: {type(exc).__name__}: {exc}")

@@ -1,0 +1,108 @@
+"""One run of one integration: take its lease, detect changes, process pending work.
+
+Nothing happens while the processing gate is closed (no license, vault locked, no database
+lease) or the integration is stopped; a failing connection raises one issue and backs off.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+
+from django.db import close_old_connections
+
+from integrations.connectors.base import ConnectorError
+from integrations.engine import clock, connections, context, detection, leases, processing
+from integrations.engine.models import SyncState
+from integrations.engine.validation import (
+    cached_live_problems,
+    config_problems,
+    raise_config_issue,
+    resolve_config_issue,
+)
+from integrations.models import Integration
+from tasktop_hub.gate import processing_blocked_reason
+
+log = logging.getLogger(__name__)
+
+RUN_BUDGET_SECONDS = 240.0  # a run yields after this long, so other integrations get their turn
+
+
+def run_integration(integration_id: int, *, factory: context.ConnectorFactory | None = None,
+                    budget: float = RUN_BUDGET_SECONDS) -> dict:
+    """Run change detection and processing once. Returns a summary (also stored on SyncState)."""
+    reason = processing_blocked_reason()
+    if reason:
+        return {"skipped": reason}
+    integration = (Integration.objects.select_related("left_collection__connection", "right_collection__connection")
+                   .filter(pk=integration_id).first())
+    if integration is None or not integration.is_running:
+        return {"skipped": "not running"}
+    owner = leases.new_owner()
+    if not leases.acquire_run(integration_id, owner):
+        return {"skipped": "another run holds the lease"}
+    summary: dict = {}
+    try:
+        summary = _run(integration, owner, factory, budget)
+    finally:
+        leases.release_run(integration_id, owner, last_run_finished=clock.now(), last_result=summary)
+        close_old_connections()
+    return summary
+
+
+def _run(integration: Integration, owner: str, factory, budget: float) -> dict:  # noqa: ANN001
+    problems = config_problems(integration, live=False) or cached_live_problems(integration)
+    if problems:
+        raise_config_issue(integration, problems)
+        return {"skipped": "configuration", "problems": problems}
+    resolve_config_issue(integration)
+    conns = [integration.left_collection.connection, integration.right_collection.connection]
+    if any(connections.backed_off(c) for c in conns):
+        return {"skipped": "connection backing off"}
+    ctx = context.load(integration, factory)
+    started = clock.monotonic()
+    stats = processing.BatchStats()
+    try:
+        state = SyncState.objects.get(integration=integration)
+        full = state.process_all_requested
+        SyncState.objects.filter(pk=state.pk).update(run_now=False)
+        detected = detection.detect(ctx, full=full)
+        if full:
+            SyncState.objects.filter(pk=state.pk).update(process_all_requested=False)
+        for c in conns:
+            connections.record_success(c)
+        with ThreadPoolExecutor(max_workers=ctx.max_concurrency, thread_name_prefix=f"sync-{integration.pk}") as pool:
+            while clock.monotonic() - started < budget:
+                rows = processing.ready_rows(integration.pk)
+                if not rows:
+                    break
+                stats.add(processing.process_batch(ctx, rows, pool))
+                leases.renew_run(integration.pk, owner)
+    except processing.ConnectionDown as down:
+        connections.record_failure(ctx.sides[down.side].connection, down.exc)
+        return {"failed": str(down.exc)}
+    except ConnectorError as exc:
+        if connections.is_connection_failure(exc):
+            side = getattr(exc, "side", None)
+            failing = ctx.sides[side].connection if side else _guess_failing(ctx, exc)
+            connections.record_failure(failing, exc)
+        else:
+            log.warning("Run of integration %s stopped by a tool error: %s", integration.pk, exc)
+        return {"failed": str(exc)}
+    finally:
+        ctx.close()
+    result = {"detected": detected, **asdict(stats)}
+    result.pop("extra", None)
+    SyncState.objects.filter(integration=integration).update(runs=SyncState.objects.get(integration=integration).runs + 1)
+    return result
+
+
+def _guess_failing(ctx: context.RunContext, exc: ConnectorError):  # noqa: ANN202
+    # Detection calls are per side; find which connector answers at all.
+    for side in ("left", "right"):
+        try:
+            ctx.sides[side].connector.projects()
+        except ConnectorError:
+            return ctx.sides[side].connection
+    return ctx.sides["left"].connection

@@ -1,0 +1,121 @@
+"""Configuration checks that name the problem: before an integration is run (refused) and at
+run time (one Activity issue per integration, resolved when the configuration is fixed)."""
+
+from __future__ import annotations
+
+import time
+
+from integrations.connectors.base import ConnectorError
+from integrations.engine import connections
+from integrations.engine.mapping import graph_problems
+from integrations.models import Collection, Integration
+from notifications import services as activity
+
+_LIVE_CACHE: dict[int, tuple[float, tuple, list[str]]] = {}
+LIVE_CACHE_SECONDS = 600
+
+
+def issue_key(integration: Integration) -> str:
+    return f"integration-config:{integration.pk}"
+
+
+def _static(integration: Integration) -> list[str]:
+    problems = []
+    left, right = integration.left_collection, integration.right_collection
+    common = set(left.field_mapping or {}) & set(right.field_mapping or {})
+    if not common:
+        problems.append(f"Collections '{left.name}' and '{right.name}' map no model field in common: nothing can flow.")
+    for name in (integration.field_flow or {}):
+        if name not in common:
+            problems.append(f"Field flow names '{name}', which is not a model field mapped by both collections "
+                            f"(mapped by both: {', '.join(sorted(common)) or 'none'}).")
+    for name in (integration.conflict_overrides or {}):
+        if name not in common:
+            problems.append(f"Conflict override names unknown field '{name}'.")
+    for c in (left, right):
+        for p in graph_problems(c):
+            problems.append(f"Transition graph of collection '{c.name}': {p}.")
+    for r in integration.routes.all():
+        if r.left_project not in left.projects:
+            problems.append(f"Route {r}: project '{r.left_project}' is not in collection '{left.name}'.")
+        if r.right_project not in right.projects:
+            problems.append(f"Route {r}: project '{r.right_project}' is not in collection '{right.name}'.")
+    return problems
+
+
+def _live_collection(collection: Collection) -> list[str]:
+    """Ask the tool: do the mapped fields and the projects exist? (Connection failures are not
+    configuration problems: they become the connection's issue at run time.)"""
+    try:
+        connector = connections.build(collection.connection)
+    except ConnectorError as exc:
+        return [f"Connection '{collection.connection.name}': {exc}"]
+    problems = []
+    try:
+        fields = connector.fields()
+        unknown = sorted(v for v in (collection.field_mapping or {}).values() if v not in fields)
+        if unknown:
+            problems.append(f"Collection '{collection.name}' maps unknown field(s) {', '.join(unknown)}; "
+                            f"connection '{collection.connection.name}' has: {', '.join(sorted(fields))}.")
+        projects = connector.projects()
+        missing = [p for p in collection.projects if p not in projects]
+        if missing:
+            problems.append(f"Collection '{collection.name}' lists project(s) {', '.join(missing)} that connection "
+                            f"'{collection.connection.name}' lacks (it has: {', '.join(projects) or 'none'}).")
+    except NotImplementedError:
+        pass  # a connector that cannot describe itself is not checked
+    except ConnectorError as exc:
+        if not connections.is_connection_failure(exc):
+            problems.append(f"Connection '{collection.connection.name}': {exc}")
+    finally:
+        connections.close(connector)
+    return problems
+
+
+def config_problems(integration: Integration, *, live: bool = True) -> list[str]:
+    problems = _static(integration)
+    if live:
+        for c in (integration.left_collection, integration.right_collection):
+            problems += _live_collection(c)
+    return problems
+
+
+def connection_problems(integration: Integration) -> list[str]:
+    """Unreachable URL or wrong credentials, named (for a Run request)."""
+    out = []
+    for c in {integration.left_collection.connection, integration.right_collection.connection}:
+        try:
+            connector = connections.build(c)
+            try:
+                connector.test_connection()
+            finally:
+                connections.close(connector)
+        except NotImplementedError:
+            continue
+        except ConnectorError as exc:
+            what = "rejects the credentials" if exc.auth else "is unreachable" if exc.unreachable else "fails"
+            out.append(f"Connection '{c.name}' {what}: {exc}")
+    return out
+
+
+def cached_live_problems(integration: Integration) -> list[str]:
+    """Live checks at run time, at most every ten minutes per configuration version."""
+    stamp = (integration.updated_at, integration.left_collection.updated_at, integration.right_collection.updated_at)
+    hit = _LIVE_CACHE.get(integration.pk)
+    now = time.monotonic()
+    if hit and hit[1] == stamp and now - hit[0] < LIVE_CACHE_SECONDS:
+        return hit[2]
+    problems = []
+    for c in (integration.left_collection, integration.right_collection):
+        problems += _live_collection(c)
+    _LIVE_CACHE[integration.pk] = (now, stamp, problems)
+    return problems
+
+
+def raise_config_issue(integration: Integration, problems: list[str]) -> None:
+    activity.raise_issue(issue_key(integration), f"Integration '{integration.name}' is misconfigured",
+                         " ".join(problems) + " Nothing is processed until this is fixed.")
+
+
+def resolve_config_issue(integration: Integration) -> None:
+    activity.resolve_issue(issue_key(integration))
