@@ -72,6 +72,13 @@ PROXY_PARAMETERS: tuple[Parameter, ...] = (
     Parameter("proxy_username", "Proxy user name", required=False, sensitive=True),
     Parameter("proxy_password", "Proxy password", required=False, sensitive=True),
 )
+TLS_PARAMETERS: tuple[Parameter, ...] = (
+    Parameter("verify_tls", "Verify TLS certificates", type="boolean", required=False, default=True,
+              help="Turn off only for a test server: the hub then cannot tell the tool from an impostor."),
+    Parameter("ca_certificates", "Trusted CA certificates", required=False, default="",
+              help="For a tool whose certificate an internal CA signed: the CA's PEM text, or the path of a PEM "
+                   "file on the hub's server. Empty: the public CAs (certifi)."),
+)
 TIMEOUT_PARAMETERS: tuple[Parameter, ...] = (
     Parameter("connect_timeout", "Connect timeout (s)", type="integer", required=False, default=10),
     Parameter("read_timeout", "Read timeout (s)", type="integer", required=False, default=60),
@@ -190,6 +197,13 @@ class ProxyConfig:
         return urlunsplit((parts.scheme, f"{userinfo}@{parts.netloc.rpartition('@')[2]}", parts.path, "", ""))
 
 
+def verify_from_settings(options: Mapping[str, Any]) -> bool | str:
+    """``verify`` for :class:`HttpClient` from the TLS_PARAMETERS: False, True, or CA PEM text / file path."""
+    if options.get("verify_tls") is False:
+        return False
+    return str(options.get("ca_certificates") or "").strip() or True
+
+
 # -- redaction ----------------------------------------------------------------------------------
 
 
@@ -267,7 +281,7 @@ class HttpClient:
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         proxy: ProxyConfig | None = None,
-        verify: bool | str = True,
+        verify: bool | str = True,  # False, True (public CAs), or CA PEM text / a PEM file's path
         secrets: Iterable[str] = (),
         clock: Clock | None = None,
         rng: Callable[[], float] = random.random,

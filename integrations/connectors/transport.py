@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json as jsonlib
+import logging
 import time
 from collections.abc import Mapping
 from datetime import timedelta
@@ -39,6 +40,11 @@ class Transport:
         tls: dict[str, Any]
         if verify is False:
             tls = {"cert_reqs": "CERT_NONE"}
+            # The admin chose this for the connection; one log line beats a warning per request.
+            urllib3.disable_warnings(_U.InsecureRequestWarning)
+            logging.getLogger("integrations.http").warning("TLS certificate verification is off for a connection")
+        elif isinstance(verify, str) and "-----BEGIN" in verify:
+            tls = {"cert_reqs": "CERT_REQUIRED", "ca_cert_data": verify}
         elif isinstance(verify, str):
             tls = {"cert_reqs": "CERT_REQUIRED", "ca_certs": verify}
         else:

@@ -295,3 +295,44 @@ def json_loads(body: bytes):
     import json
 
     return json.loads(body)
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1, made with cryptography (already a dependency)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hub test CA")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    folder = tmp_path_factory.mktemp("tls")
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    (folder / "cert.pem").write_bytes(pem)
+    (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    return str(folder / "cert.pem"), str(folder / "key.pem"), pem.decode()
+
+
+def test_tls_verification_and_private_cas(tls_files, clock):
+    cert, key, pem = tls_files
+    with ScriptedServer(tls=(cert, key)) as server:
+        server.script("GET", "/x", Reply(200, body={"secure": True}))
+        with pytest.raises(ConnectorError) as info:  # an unknown CA is refused, and retrying will not help
+            http.HttpClient(server.url, clock=clock).get_json("/x")
+        assert info.value.unreachable and not info.value.transient and "TLS" in str(info.value)
+        for options in ({"ca_certificates": pem}, {"ca_certificates": cert}, {"verify_tls": False}):
+            client = http.HttpClient(server.url, clock=clock, verify=http.verify_from_settings(options))
+            assert client.get_json("/x") == {"secure": True}
+    assert http.verify_from_settings({}) is True

@@ -44,6 +44,7 @@ class RedmineConnector(Connector):
                        "administrator."),
         *http.PROXY_PARAMETERS,
         *http.TIMEOUT_PARAMETERS,
+        *http.TLS_PARAMETERS,
     )
 
     def __init__(self, url: str, options: Mapping[str, Any], secrets: Mapping[str, Any],
@@ -64,7 +65,8 @@ class RedmineConnector(Connector):
             self._client = http.HttpClient(
                 self.url, headers={"X-Redmine-API-Key": key}, secrets=[key],
                 proxy=http.ProxyConfig.from_settings(self.options, self.secrets),
-                timeouts=http.Timeouts.from_settings(self.options), name=f"redmine {self.url}",
+                timeouts=http.Timeouts.from_settings(self.options), verify=http.verify_from_settings(self.options),
+                name=f"redmine {self.url}",
             )
         return self._client
 
