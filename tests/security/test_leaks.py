@@ -31,17 +31,30 @@ MASTER = "MASTER-leak-canary-9f3a7c51 long"
 CANARIES = ["CANARY-conn-token-5d1e", "CANARY-api-token-77aa", "CANARY-bad-param-13f0"]
 
 
+def _plant_connection_secrets(value: str) -> list[str]:
+    """One connection per registered connector kind, every sensitive parameter planted."""
+    from integrations.connectors import registry
+
+    planted = []
+    for kind, _label in registry.choices():
+        secrets = {p.name: f"{value}-{kind}-{p.name}" for p in registry.get(kind).secret_parameters()}
+        if secrets:
+            # Saved without validation on purpose: options need not be valid to hold secrets.
+            ConnectionFactory(name=f"leak-{kind}", kind=kind, secrets=secrets)
+            planted.extend(secrets.values())
+    return planted
+
+
 def _plant_in_every_secret_field() -> list[str]:
     planted = []
     recipes = {
-        "integrations.repositoryconnection.secrets": lambda value: ConnectionFactory(secrets={"token": value}),
+        "integrations.repositoryconnection.secrets": _plant_connection_secrets,
     }
     for field in encrypted_fields():
         label = f"{field.model._meta.label_lower}.{field.name}"
         assert label in recipes, f"New secret field {label}: add a planting recipe to tests/security/test_leaks.py"
         value = f"CANARY-{label}-c4f9e2"
-        recipes[label](value)
-        planted.append(value)
+        planted.extend(recipes[label](value))
     return planted
 
 
@@ -78,7 +91,9 @@ def test_no_secret_leaks_anywhere(staff, caplog, settings):
     _assert_clean(r.content.decode(), "a refused password change", canaries)
 
     # Every API endpoint (JSON and the browsable HTML), lists and the planted objects' details.
-    pk_by_prefix = {"/api/v1/connections/": str(apps.get_model("integrations", "RepositoryConnection").objects.first().pk)}
+    # Details of the test-only connector's connection: real connectors would reach for the network.
+    planted_conn = apps.get_model("integrations", "RepositoryConnection").objects.get(name="leak-params_only")
+    pk_by_prefix = {"/api/v1/connections/": str(planted_conn.pk)}
     for path, callback in _endpoints():
         if "get" not in _methods(callback):
             continue
@@ -88,6 +103,10 @@ def test_no_secret_leaks_anywhere(staff, caplog, settings):
         for suffix in ("", "?format=api"):
             response = api.get(path + suffix)
             _assert_clean(response.content.decode(errors="replace"), f"GET {path}{suffix}", canaries)
+    for conn in apps.get_model("integrations", "RepositoryConnection").objects.all():
+        response = api.get(f"/api/v1/connections/{conn.pk}/")
+        assert response.status_code == 200
+        _assert_clean(response.content.decode(), f"GET /api/v1/connections/{conn.pk}/", canaries)
 
     # Every admin page: index, custom screens, and each model's list, add and change pages.
     pages = ["/admin/", "/admin/settings/", "/admin/activity/", "/admin/security/master-password/change/",
@@ -99,8 +118,7 @@ def test_no_secret_leaks_anywhere(staff, caplog, settings):
                 pages.append(reverse(f"admin:{meta.app_label}_{meta.model_name}_{name}", args=args))
             except NoReverseMatch:
                 pass
-        obj = model._default_manager.first()
-        if obj is not None:
+        for obj in model._default_manager.all()[:20]:
             pages.append(reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk]))
     for page in pages:
         response = api.get(page)
