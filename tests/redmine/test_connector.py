@@ -246,3 +246,25 @@ def test_lost_create_answer_is_found_by_hub_key_not_duplicated():
         assert info.value.transient and len(tracker.issue_ids("demo")) == 1
         created = create_like_the_engine(c, "demo", {"subject": "once"}, key)
         assert created.hub_key == key and len(tracker.issue_ids("demo")) == 1
+
+
+def test_unknown_project_is_named(redmine_backend):
+    c = redmine_backend.connector()
+    with pytest.raises(ConnectorError, match="no project 'no-such-project'") as info:
+        c.create("no-such-project", {"subject": "x"}, hub_key())
+    assert not info.value.transient
+    with pytest.raises(ConnectorError, match="does not exist") as info:
+        c.changes("no-such-project", None, 0)
+    assert not info.value.transient and not info.value.auth
+    with pytest.raises(ConnectorError, match="Not a Redmine issue number"):
+        c.read(["PROJ-1"])
+
+
+def test_non_admin_finds_the_hub_key_field_by_name(redmine_backend):
+    admin = redmine_backend.connector()
+    admin.create(redmine_backend.project, {"subject": "so the user sees an issue"}, hub_key())
+    user = redmine_backend.user_connector()
+    key = hub_key()
+    created = user.create(redmine_backend.project, {"subject": "by a developer"}, key)
+    assert created.hub_key == key
+    assert user.find_by_hub_key(redmine_backend.project, key).id == created.id

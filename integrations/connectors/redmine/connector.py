@@ -144,7 +144,10 @@ class RedmineConnector(Connector):
                 return int(wanted)
             fields = self.custom_fields()
             if fields is None:
-                return -1  # unknown: the user cannot list custom fields
+                # Not an administrator: issue JSON names the custom fields too.
+                fields = self._custom_field_names()
+                if not fields:
+                    return -1  # unknown: the user cannot list custom fields and sees no issue yet
             for f in fields:
                 if f["name"].lower() == wanted.lower():
                     return int(f["id"])
@@ -219,7 +222,10 @@ class RedmineConnector(Connector):
         return ChangePage(artifacts, done=done)
 
     def read(self, ids: Iterable[str]) -> list[ArtifactData]:
-        wanted = [str(int(i)) for i in dict.fromkeys(ids)]
+        wanted = [str(i).strip() for i in dict.fromkeys(ids)]
+        bad = [i for i in wanted if not i.isdigit()]
+        if bad:
+            raise ConnectorError(f"Not a Redmine issue number: {', '.join(bad[:5])}")
         out: list[ArtifactData] = []
         for start in range(0, len(wanted), PAGE):
             chunk = wanted[start:start + PAGE]
@@ -233,7 +239,14 @@ class RedmineConnector(Connector):
         payload["project_id"] = project
         if hub_key:
             payload.setdefault("custom_fields", []).append({"id": self.hub_key_field_id(), "value": hub_key})
-        data = self._call("POST", "/issues.json", json={"issue": payload}, what=f"create an issue in '{project}'")
+        try:
+            data = self._call("POST", "/issues.json", json={"issue": payload}, what=f"create an issue in '{project}'")
+        except http.HttpError as exc:
+            if exc.status == 422 and "Project cannot be blank" in exc.body:
+                # Redmine's words for "no such project, or you may not add issues to it".
+                raise http.HttpError(f"Redmine has no project '{project}' where the API user may add issues ({exc})",
+                                     status=422, body=exc.body) from None
+            raise
         created = self._artifact(data["issue"], project)
         wanted_status = payload.get("status_id")
         if wanted_status and str(data["issue"]["status"]["id"]) != str(wanted_status):
