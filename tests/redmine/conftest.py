@@ -121,7 +121,10 @@ class Backend:
             for issue_id, when in stamps.items():
                 self.tracker.touch(int(issue_id), updated_on=when)
             return
-        assert self.live is not None and self.live.db
+        assert self.live is not None
+        # Forcing stamps means writing Redmine's SQLite file (root:www-data 0660).
+        require_service(bool(self.live.db) and os.access(self.live.db, os.W_OK),
+                        f"cannot write Redmine's database {self.live.db or '(unknown)'} to force timestamps")
         with sqlite3.connect(self.live.db, timeout=30) as db:
             db.executemany("UPDATE issues SET updated_on = ? WHERE id = ?",
                            [(w.strftime("%Y-%m-%d %H:%M:%S.%f"), int(i)) for i, w in stamps.items()])
