@@ -122,6 +122,7 @@ def enter_password(actor: Actor, password: str) -> Status:
     try:
         data_key = vault.unwrap(record, password)
     except vault.WrongPassword as exc:
+        record_audit(actor, "master_password.enter_refused", "vault", reason="wrong password")
         raise ValidationError({"password": str(exc)}) from None
     password_store.store(password)
     with transaction.atomic():
@@ -145,6 +146,8 @@ def change_password(actor: Actor, current: str, new: str, confirmation: str | No
     try:
         data_key = vault.unwrap(record, current)
     except vault.WrongPassword:
+        # Failed attempts are audited: the trail shows someone guessing.
+        record_audit(actor, "master_password.change_refused", "vault", reason="wrong current password")
         raise ValidationError({"current_password": "The current master password is not correct."}) from None
     _strong(new, "new_password")
     _confirm(new, confirmation, "confirmation")

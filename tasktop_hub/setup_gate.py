@@ -62,7 +62,7 @@ class SetupGateMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.path_info
-        if _ready or not path.startswith(("/admin/", "/api/")):
+        if not path.startswith(("/admin/", "/api/")):
             return self.get_response(request)
         if path.startswith(API_OPEN_PREFIXES + ADMIN_OPEN_PREFIXES) or is_set_up():
             return self.get_response(request)
@@ -77,6 +77,25 @@ class SetupGateMiddleware:
                 status=503,
             )
         return HttpResponseRedirect(reverse("hub-setup"))
+
+
+def processing_warnings(request: HttpRequest) -> dict[str, Callable[[], list[str]]]:
+    """Context processor: the banner on every admin page while nothing can be processed.
+
+    Lazy (a callable): computed only when a template shows it (templates/admin/base_site.html).
+    """
+
+    def warnings() -> list[str]:
+        user = getattr(request, "user", None)
+        if not (user and user.is_authenticated and request.path_info.startswith("/admin/") and is_set_up()):
+            return []
+        from licensing import services as licensing
+        from settings_app import master_password
+
+        reasons = (master_password.missing_reason(), licensing.missing_reason())
+        return [f"Nothing is processed: {reason}" for reason in reasons if reason]
+
+    return {"hub_processing_warnings": warnings}
 
 
 def setup_view(request: HttpRequest) -> HttpResponse:

@@ -88,3 +88,20 @@ def test_non_administrators_cannot_complete_setup(user_client):
     r = user_client.post("/api/v1/security/master-password/set/", {"password": STRONG}, format="json")
     assert r.status_code == 403
     assert VaultKey.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_admin_pages_warn_while_nothing_is_processed(monkeypatch):
+    from tests.security import ready
+
+    ready.make_vault_ready()
+    ready.make_license_ready()
+    admin = StaffFactory(username="watcher")
+    client = Client()
+    client.force_login(admin)
+    assert b"hub-processing-warnings" not in client.get("/admin/").content
+    from settings_app import vault
+
+    vault.forget()  # the master password is missing from this process
+    page = client.get("/admin/integrations/integration/").content.decode()
+    assert "Nothing is processed: The master password is missing or wrong" in page

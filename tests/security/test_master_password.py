@@ -88,6 +88,8 @@ def test_wrong_password_is_refused_everywhere():
     with pytest.raises(ValidationError) as info:
         master_password.change_password(None, "not the master password at all", NEW)
     assert "not correct" in info.value.message_dict["current_password"][0]
+    assert set(AuditEvent.objects.values_list("action", flat=True)) >= {
+        "master_password.enter_refused", "master_password.change_refused"}
 
 
 # --- change ----------------------------------------------------------------------------------
