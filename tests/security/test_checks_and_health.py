@@ -1,0 +1,36 @@
+"""Security system checks, health entries and the API shape of vault errors."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.checks import run_checks
+
+from settings_app import vault
+from tasktop_hub.api.errors import exception_handler
+
+
+def _ids() -> set[str]:
+    return {m.id for m in run_checks(tags=["hub"])}
+
+
+def test_trusted_key_checks(settings):
+    settings.HUB_LICENSE_TRUSTED_KEYS = []
+    assert "hub.W111" in _ids()
+    settings.HUB_LICENSE_TRUSTED_KEYS = ["not-a-key"]
+    assert "hub.E111" in _ids()
+
+
+@pytest.mark.django_db
+def test_health_reports_master_password_and_license(client, monkeypatch):
+    body = client.get("/api/health").json()
+    assert body["checks"]["master_password"] == {"ok": True, "message": "Set and loaded"}
+    assert body["checks"]["license"]["ok"] is True and "Test Co" in body["checks"]["license"]["message"]
+    vault.forget()
+    body = client.get("/api/health").json()
+    assert body["checks"]["master_password"]["ok"] is False
+
+
+def test_vault_errors_become_503_in_the_error_shape():
+    response = exception_handler(vault.VaultLocked(), {})
+    assert response.status_code == 503
+    assert response.data["errors"][0]["field"] is None and "vault is locked" in response.data["detail"]
