@@ -68,6 +68,9 @@ def github() -> list[str]:
                 lambda: bool(conn.find_by_hub_key("acme/app", "k1") or conn.create("acme/app", {"title": "x"}, "k1")))
         made = conn.find_by_hub_key("acme/app", "k1")
         measure("update title", lambda: bool(conn.update(made.id, {"title": "y"})))
+        hundred = [f"acme/app#{n}" for n in range(1, 101)]
+        measure("read 100 issues (full scan batch)", lambda: len(conn.read(hundred)))
+        measure("read the same 100 again, unchanged (304s)", lambda: len(conn.read(hundred)))
         measure("read 1 issue", lambda: len(conn.read([made.id])))
         measure("read it again, unchanged (304)", lambda: len(conn.read([made.id])))
     forget_github()
@@ -103,6 +106,8 @@ def jira(deployment: str) -> list[str]:
         measure("230 issues in one minute (3 pages)", lambda: drain(conn, "ABC", since))
         idle = datetime.fromtimestamp(T0, UTC)
         measure("idle detection (nothing changed)", lambda: drain(conn, "ABC", idle))
+        hundred = [i["id"] for i in list(api.issues.values())[:100]]
+        measure("read 100 issues (full scan batch)", lambda: len(conn.read(hundred)))
         measure("create (lookup by hub key + POST + read)",
                 lambda: bool(conn.find_by_hub_key("ABC", "k1") or conn.create("ABC", {"summary": "x"}, "k1")))
         made = conn.find_by_hub_key("ABC", "k1")
