@@ -34,6 +34,7 @@ class GitHubHttp:
         common: dict[str, Any] = {
             "headers": headers, "timeouts": http.Timeouts.from_settings(options),
             "proxy": http.ProxyConfig.from_settings(options, secrets), "secrets": (token,), "name": "github",
+            "verify": http.verify_from_settings(options),  # GitHub Enterprise Server may use a private CA
         }
         self.core = http.HttpClient(base_url, **common)
         # Search has its own quota (30/min): its exhaustion must not block the core client.
@@ -134,7 +135,8 @@ _shared_lock = threading.Lock()
 def shared(base_url: str, token: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> GitHubHttp:
     """The process-wide client for this URL, token and HTTP options (the key holds a digest, not the token)."""
     relevant = tuple(sorted((k, str(v)) for k, v in options.items()
-                            if k in ("proxy_url", "connect_timeout", "read_timeout", "write_interval")))
+                            if k in ("proxy_url", "connect_timeout", "read_timeout", "write_interval", "verify_tls",
+                                     "ca_certificates")))
     proxy_secret = hashlib.sha256(f"{secrets.get('proxy_username')}:{secrets.get('proxy_password')}".encode()).hexdigest()
     key = (base_url, hashlib.sha256(token.encode()).hexdigest(), relevant, proxy_secret)
     with _shared_lock:

@@ -46,6 +46,7 @@ class GitHubConnector(Connector):
                        "token with the repo scope (public_repo for public repositories only)."),
         Parameter("write_interval", "Seconds between writes", type="integer", required=False, default=1,
                   help="GitHub asks integrations to wait a second between POST/PATCH requests."),
+        *http.TLS_PARAMETERS,
         *http.PROXY_PARAMETERS,
         *http.TIMEOUT_PARAMETERS,
     )

@@ -26,6 +26,7 @@ class JiraHttp:
         kwargs: dict[str, Any] = {
             "timeouts": http.Timeouts.from_settings(options), "proxy": http.ProxyConfig.from_settings(options, secrets),
             "secrets": (token,), "name": "jira",
+            "verify": http.verify_from_settings(options),  # Data Center may use a private CA
         }
         if cloud:
             email = options.get("email") or ""
@@ -81,7 +82,8 @@ _shared_lock = threading.Lock()
 
 def shared(base_url: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> JiraHttp:
     relevant = tuple(sorted((k, str(v)) for k, v in options.items()
-                            if k in ("deployment", "email", "proxy_url", "connect_timeout", "read_timeout")))
+                            if k in ("deployment", "email", "proxy_url", "connect_timeout", "read_timeout", "verify_tls",
+                                     "ca_certificates")))
     digest = hashlib.sha256("\0".join(str(secrets.get(k) or "") for k in
                                       ("token", "proxy_username", "proxy_password")).encode()).hexdigest()
     key = (base_url, relevant, digest)

@@ -46,6 +46,7 @@ class JiraConnector(Connector):
                   help="Comma-separated custom field ids to sync, e.g. customfield_10016."),
         Parameter("time_zone", "Time zone override", required=False, default="",
                   help="Only if the account's profile time zone cannot be read; JQL dates use it."),
+        *http.TLS_PARAMETERS,
         *http.PROXY_PARAMETERS,
         *http.TIMEOUT_PARAMETERS,
     )

@@ -254,3 +254,14 @@ def test_assignee_accepts_a_login_or_a_numeric_user_id(api):
     key = "tasktop-hub:7:left:acme/other#12"
     made = conn.create("acme/app", {"title": "k"}, hub_key=key)
     assert made.hub_key == key and connector(api).find_by_hub_key("acme/app", key).id == made.id
+
+
+def test_registered_with_the_token_as_a_secret():
+    from integrations.connectors import registry
+    from integrations.connectors.github.connector import api_url
+
+    cls = registry.get("github")
+    assert {p.name for p in cls.secret_parameters()} == {"token", "proxy_username", "proxy_password"}
+    assert cls.clean_options({"repositories": "acme/app"})["write_interval"] == 1
+    assert api_url("https://github.com/") == "https://api.github.com"
+    assert api_url("https://ghe.example.com/api/v3/") == "https://ghe.example.com/api/v3"

@@ -296,3 +296,13 @@ def test_searches_are_retried_after_a_server_error(api, clock):
     conn.tz()
     api.storm(2, status=502, retry_after=None)
     assert len(conn.changes("ABC", None, 0).artifacts) == 1  # POST /search is safe to repeat
+
+
+def test_registered_with_the_token_as_a_secret():
+    from integrations.connectors import registry
+
+    cls = registry.get("jira")
+    assert {p.name for p in cls.secret_parameters()} == {"token", "proxy_username", "proxy_password"}
+    assert cls.clean_options({"projects": "ABC"})["deployment"] == "cloud"
+    with pytest.raises(ValueError, match="deployment"):
+        cls.clean_options({"projects": "ABC", "deployment": "server"})
