@@ -6,6 +6,9 @@ class LicensingConfig(AppConfig):
     verbose_name = "Licensing"
 
     def ready(self) -> None:
-        from licensing import panels, services, signals  # noqa: F401  (blocker, Settings panel)
+        from django.db.models.signals import post_migrate
+
+        from licensing import panels, services, signals, tasks  # noqa: F401  (blocker, Settings panel)
 
         signals.connect()
+        post_migrate.connect(tasks.ensure_schedule, sender=self, dispatch_uid="licensing-security-schedule")

@@ -220,3 +220,18 @@ def test_editing_license_columns_in_the_database_gains_nothing(frozen_clock):
     License.objects.create(key="TTHUB1.forged", license_type="X", max_users=1, created=TODAY, expires=TODAY,
                            issuer="x", licensee="x", issuer_key_id="x")
     assert services.current() is None
+
+
+def test_periodic_check_raises_and_resolves_without_the_engine(frozen_clock):
+    from django_q.models import Schedule
+
+    from licensing import tasks
+
+    assert Schedule.objects.filter(name=tasks.SCHEDULE_NAME, func="licensing.tasks.check_security_state").count() == 1
+    License.objects.all().delete()
+    _apply(issue_key(expires=date(2027, 6, 10)))
+    frozen_clock.today = date(2027, 6, 11)
+    assert tasks.check_security_state()["license"]
+    assert ActivityIssue.objects.filter(key=services.ISSUE_EXPIRED, status="open").count() == 1
+    _apply(issue_key(expires=date(2028, 6, 10)))
+    assert tasks.check_security_state() == {"master_password": None, "license": None}
