@@ -38,7 +38,9 @@ WORKFLOW = [("11", "Start progress", ("To Do",), "In Progress"), ("21", "Request
             ("31", "Approve", ("In Review",), "Done"), ("41", "Back to work", ("In Review",), "In Progress"),
             ("51", "Stop progress", ("In Progress",), "To Do"), ("61", "Reopen", ("Done",), "To Do")]
 PRIORITIES = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": "5"}
-CUSTOM_FIELDS = {"customfield_10016": ("Story Points", "number"), "customfield_10020": ("Team", "string")}
+CUSTOM_FIELDS = {"customfield_10016": ("Story Points", "number"), "customfield_10020": ("Team", "string"),
+                 "customfield_10030": ("Severity", "option")}
+SEVERITIES = ("S1", "S2", "S3")
 SETTABLE = {"summary", "description", "labels", "priority", "assignee", "reporter", "project", "issuetype",
             *CUSTOM_FIELDS}
 
@@ -321,6 +323,11 @@ class JiraApi(FakeApi):
                 if user is False:
                     return errors(400, **{name: "Specify a valid value for " + name})
                 values[name] = user
+            elif name in CUSTOM_FIELDS and CUSTOM_FIELDS[name][1] == "option" and value is not None:
+                if not isinstance(value, dict) or value.get("value") not in SEVERITIES:
+                    return errors(400, **{name: f"Option value '{value}' is not valid"})
+                values[name] = {"self": f"/rest/api/2/customFieldOption/{value['value']}", "value": value["value"],
+                                "id": str(SEVERITIES.index(value["value"]) + 10100)}
             else:
                 values[name] = value
         return values

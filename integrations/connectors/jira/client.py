@@ -40,6 +40,7 @@ class JiraHttp:
         self.cloud = cloud
         self.client = http.HttpClient(base_url, **kwargs)
         self.myself: dict | None = None
+        self.schemas: dict[str, dict] | None = None
         self.lock = threading.Lock()
         # (project, issue type) → {status: {target status: transition name}}, learned as we go.
         self.workflows: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
@@ -57,6 +58,13 @@ class JiraHttp:
 
     def get(self, path: str, params: Mapping[str, Any] | None = None, allow: tuple[int, ...] = ()) -> tuple[Any, int]:
         return self.request("GET", path, params=params, allow=allow)
+
+    def field_schemas(self) -> dict[str, dict]:
+        """Field id → schema (``/field``), read once per connection: how custom values are written."""
+        if self.schemas is None:
+            data, _ = self.get("/field")
+            self.schemas = {f["id"]: f.get("schema") or {} for f in data or []}
+        return self.schemas
 
     def me(self) -> dict:
         if self.myself is None:

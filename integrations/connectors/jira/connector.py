@@ -257,7 +257,9 @@ class JiraConnector(Connector):
         }
         for cf in self.custom_field_ids():
             value = f.get(cf)
-            values[cf] = value.get("value") if isinstance(value, dict) else value
+            if isinstance(value, list):  # multi-selects, labels-like fields
+                value = [v.get("value", v.get("name")) if isinstance(v, dict) else v for v in value]
+            values[cf] = value.get("value", value.get("name")) if isinstance(value, dict) else value
         project = (f.get("project") or {}).get("key") or issue.get("key", "").rpartition("-")[0]
         updated = f.get("updated") or ""
         return ArtifactData(id=str(issue["id"]), project=project, updated_at=timefmt.parse_time(updated),
@@ -281,9 +283,25 @@ class JiraConnector(Connector):
             elif name == "labels":
                 labels = [value] if isinstance(value, str) else list(value or [])
                 payload[name] = [str(x).replace(" ", "_") for x in labels]  # Jira labels cannot hold spaces
+            elif name.startswith("customfield_"):
+                payload[name] = self._custom_value(name, value)
             else:
                 payload[name] = value
         return payload
+
+    def _custom_value(self, field_id: str, value: Any) -> Any:
+        """Select lists take ``{"value": …}`` (a list of them for multi-selects); others take the value."""
+        schema = self.http.field_schemas().get(field_id) or {}
+        kind, items = schema.get("type"), schema.get("items")
+        if value is None:
+            return None
+        if kind == "option":
+            return {"value": str(value)}
+        if kind == "array" and items == "option":
+            return [{"value": str(v)} for v in ([value] if isinstance(value, str) else value)]
+        if kind == "user":
+            return self._user_ref(value)
+        return value
 
     def _user_ref(self, value: Any) -> dict | None:
         if value in (None, ""):

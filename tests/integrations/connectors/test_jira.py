@@ -306,3 +306,12 @@ def test_registered_with_the_token_as_a_secret():
     assert cls.clean_options({"projects": "ABC"})["deployment"] == "cloud"
     with pytest.raises(ValueError, match="deployment"):
         cls.clean_options({"projects": "ABC", "deployment": "server"})
+
+
+def test_select_list_custom_field_is_written_as_an_option(api):
+    conn = connector(api, custom_fields="customfield_10016,customfield_10030")
+    created = conn.create("ABC", {"summary": "sev", "customfield_10030": "S2"}, hub_key="hk-sev")
+    assert created.fields["customfield_10030"] == "S2"
+    assert conn.update(created.id, {"customfield_10030": "S1"}).fields["customfield_10030"] == "S1"
+    with pytest.raises(ConnectorError, match="customfield_10030"):
+        conn.update(created.id, {"customfield_10030": "S9"})
