@@ -81,7 +81,32 @@ class IntegrationAdmin(ServiceAdmin):
     list_filter = ["run_state", "template"]
     readonly_fields = ["run_state"]
     inlines = [RouteInline]
-    actions = ["run_integrations", "stop_integrations"]
+    actions = ["run_integrations", "stop_integrations", "process_all_artifacts", "initiate_synchronization",
+               "full_scan"]
+
+    @admin.action(description="Process all artifacts (next change detection)")
+    def process_all_artifacts(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from integrations.engine import services as engine
+
+        for integration in queryset:
+            engine.process_all(integration, request.user)
+        self.message_user(request, f"{queryset.count()} integration(s) will process all artifacts at their next run.")
+
+    @admin.action(description="Initiate synchronization (scan routed projects now)")
+    def initiate_synchronization(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from integrations.engine import services as engine
+
+        for integration in queryset:
+            engine.initiate_sync(integration, request.user)
+        self.message_user(request, "Synchronization started: see Activity → background jobs.")
+
+    @admin.action(description="Full scan of existing pairs now")
+    def full_scan(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from integrations.engine import services as engine
+
+        for integration in queryset:
+            engine.full_scan(integration, request.user)
+        self.message_user(request, "Full scan started: see Activity → background jobs.")
 
     @admin.action(description="Run selected integrations")
     def run_integrations(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -58,6 +58,16 @@ def set_run_state(integration: Integration, state: str, actor: Actor) -> Integra
         from django.core.exceptions import ValidationError
 
         raise ValidationError({"run_state": f"Must be one of: {', '.join(Integration.RunState.values)}."})
+    if state == Integration.RunState.RUNNING and integration.run_state != state:
+        # Refuse to run a configuration the engine cannot follow, naming each problem. (A tool
+        # that is down is not refused: that becomes the connection's Activity issue at run time.)
+        from django.core.exceptions import ValidationError
+
+        from integrations.engine.validation import config_problems
+
+        problems = config_problems(integration, live=True)
+        if problems:
+            raise ValidationError({"run_state": problems})
     with transaction.atomic():
         fresh = Integration.objects.select_for_update().get(pk=integration.pk)
         if fresh.run_state != state:

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from integrations import services
 from integrations.api import serializers as s
+from integrations.api.engine_views import EngineActionsMixin
 from integrations.connectors import registry
 from integrations.models import ArtifactPair, Collection, Integration, RepositoryConnection, Route
 from settings_app.services import effective_settings
@@ -42,7 +43,7 @@ class CollectionViewSet(ServiceModelViewSet):
     serializer_class = s.CollectionSerializer
 
 
-class IntegrationViewSet(ServiceModelViewSet):
+class IntegrationViewSet(EngineActionsMixin, ServiceModelViewSet):
     queryset = Integration.objects.select_related("left_collection__connection", "right_collection__connection")
     serializer_class = s.IntegrationSerializer
 
