@@ -223,7 +223,7 @@ class JiraConnector(Connector):
         return self.read([artifact_id])[0]
 
     def find_by_hub_key(self, project: str, hub_key: str) -> ArtifactData | None:
-        issues, _ = self._search(f'project = "{self._key(project)}" AND labels = "{hub_label(hub_key)}"', 0, 2)
+        issues, _ = self._search(f'project = "{self._key(project)}" AND labels = {jql_string(hub_label(hub_key))}', 0, 2)
         return self._artifact(issues[0]) if issues else None
 
     # -- helpers --
@@ -314,6 +314,11 @@ class JiraConnector(Connector):
                 raise ConnectorError(f"No single Jira user matches {ident!r}")
             ident = self._user_value(match[0]) or ""
         return {"accountId": ident} if self.cloud else {"name": ident}
+
+
+def jql_string(value: str) -> str:
+    """A JQL string literal: quotes and backslashes escaped."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _version(updated: str, values: Mapping[str, Any]) -> str:
