@@ -39,21 +39,22 @@ class ActivityErrorAdmin(ReadOnlyAdmin):
     actions = ["retry", "ignore", "unignore"]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Actions need change permission; the form itself has no editable fields.
-        return request.user.is_staff
+        # Retry and ignore are actions, which need change permission (integrators and
+        # administrators have it, viewers do not); the form itself has no editable fields.
+        return request.user.has_perm("notifications.change_activityerror")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in self.model._meta.fields]
 
-    @admin.action(description="Retry selected errors")
+    @admin.action(description="Retry selected errors", permissions=["change"])
     def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
         _apply(self, request, queryset, services.retry_error, "Retrying")
 
-    @admin.action(description="Ignore selected errors")
+    @admin.action(description="Ignore selected errors", permissions=["change"])
     def ignore(self, request: HttpRequest, queryset: QuerySet) -> None:
         _apply(self, request, queryset, services.ignore_error, "Ignored")
 
-    @admin.action(description="Stop ignoring selected errors")
+    @admin.action(description="Stop ignoring selected errors", permissions=["change"])
     def unignore(self, request: HttpRequest, queryset: QuerySet) -> None:
         _apply(self, request, queryset, services.unignore_error, "Re-opened")
 

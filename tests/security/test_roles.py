@@ -135,3 +135,18 @@ def test_integrator_admin_can_edit_connections_but_not_settings():
     assert settings_page.status_code == 200 and b"View global settings" in settings_page.content
     assert client.post("/admin/settings_app/hubsettings/1/change/", {"max_concurrency": 3}).status_code == 403
     assert client.get("/admin/auth/user/").status_code == 403
+
+
+@pytest.mark.parametrize("role,allowed", [(roles.INTEGRATORS, True), (roles.VIEWERS, False)])
+def test_only_integrators_and_up_ignore_errors_in_the_admin(role, allowed):
+    from notifications import services as activity
+    from notifications.models import ActivityError
+
+    error = activity.record_error(artifact="t:1", message="boom", integration_id=1)
+    user = UserFactory(username=f"errors-{role}", is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    client = Client()
+    client.force_login(user)
+    client.post("/admin/notifications/activityerror/", {"action": "ignore", "_selected_action": [error.pk]})
+    error.refresh_from_db()
+    assert (error.status == ActivityError.Status.IGNORED) == allowed
