@@ -165,6 +165,9 @@ class RetryPolicy:
     max_total_wait: float = 60.0
     # Wait for a rate-limit reset announced by X-RateLimit-* before the next request.
     honour_rate_limit: bool = True
+    # A host that refuses connections or has no DNS name rarely comes back within seconds; the
+    # engine backs off the whole connection instead of every call waiting out its own retries.
+    unreachable_attempts: int = 2
 
     def backoff(self, attempt: int, rng: Callable[[], float]) -> float:
         """Full jitter: uniform in [0, min(max_delay, base * 2**attempt)] (attempt counts from 0)."""
@@ -405,7 +408,8 @@ class HttpClient:
                 return outcome.response
             assert outcome.error is not None
             attempt += 1
-            if not outcome.retryable or attempt >= policy.max_attempts:
+            limit = policy.unreachable_attempts if outcome.error.unreachable else policy.max_attempts
+            if not outcome.retryable or attempt >= min(limit, policy.max_attempts):
                 raise outcome.error
             delay = outcome.retry_after if outcome.retry_after is not None else policy.backoff(attempt - 1, self.rng)
             if waited + delay > policy.max_total_wait:
