@@ -27,57 +27,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from tests.fakes.apiserver import FakeApi, Request, Response
-
-DOCS = "https://docs.github.com/rest"
-RATE_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
-
-
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_iso(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
-def error(status: int, message: str, **extra: Any) -> Response:
-    return Response(status, {"message": message, "documentation_url": DOCS, **extra})
-
-
-def invalid(field_name: str, code: str = "invalid", resource: str = "Issue", **extra: Any) -> Response:
-    return Response(422, {"message": "Validation Failed", "documentation_url": DOCS,
-                          "errors": [{"resource": resource, "field": field_name, "code": code, **extra}]})
-
-
-@dataclass
-class Bucket:
-    limit: int
-    window: float
-    remaining: int = -1
-    reset: float = 0.0
-
-    def refill(self, now: float) -> None:
-        if self.remaining < 0 or now >= self.reset:
-            self.remaining = self.limit
-            self.reset = float(int(now + self.window))
-
-
-@dataclass
-class Repo:
-    owner: str
-    name: str
-    id: int
-    issues: dict[int, dict] = field(default_factory=dict)
-    labels: dict[str, dict] = field(default_factory=dict)
-    milestones: dict[int, dict] = field(default_factory=dict)
-    assignable: set[str] = field(default_factory=set)
-    next_number: int = 1
+from tests.fakes.github_model import RATE_DOCS, Bucket, NotFound, Repo, error, invalid, iso, parse_iso, parse_query
 
 
 class GitHubApi(FakeApi):
@@ -228,7 +182,7 @@ class GitHubApi(FakeApi):
     def _repo(self, request: Request) -> Repo:
         repo = self.repos.get((request.match["o"].lower(), request.match["r"].lower()))
         if repo is None:
-            raise _NotFound
+            raise NotFound
         return repo
 
     def get_me(self, request: Request) -> Response:
@@ -251,7 +205,7 @@ class GitHubApi(FakeApi):
     def get_repo(self, request: Request) -> Response:
         try:
             repo = self._repo(request)
-        except _NotFound:
+        except NotFound:
             return error(404, "Not Found")
         return Response(200, {"id": repo.id, "name": repo.name, "full_name": f"{repo.owner}/{repo.name}",
                               "owner": {"login": repo.owner}, "has_issues": True,
@@ -260,7 +214,7 @@ class GitHubApi(FakeApi):
     def list_issues(self, request: Request) -> Response:
         try:
             repo = self._repo(request)
-        except _NotFound:
+        except NotFound:
             return error(404, "Not Found")
         state = request.arg("state", "open")
         if state not in ("open", "closed", "all"):
@@ -307,14 +261,14 @@ class GitHubApi(FakeApi):
     def get_issue(self, request: Request) -> Response:
         try:
             issue = self._repo(request).issues.get(int(request.match["n"]))
-        except (_NotFound, ValueError):
+        except (NotFound, ValueError):
             issue = None
         return Response(200, issue) if issue else error(404, "Not Found")
 
     def create_issue(self, request: Request) -> Response:
         try:
             repo = self._repo(request)
-        except _NotFound:
+        except NotFound:
             return error(404, "Not Found")
         data = request.json() or {}
         if not (data.get("title") or "").strip():
@@ -331,7 +285,7 @@ class GitHubApi(FakeApi):
         try:
             repo = self._repo(request)
             issue = repo.issues[int(request.match["n"])]
-        except (_NotFound, KeyError, ValueError):
+        except (NotFound, KeyError, ValueError):
             return error(404, "Not Found")
         data = request.json() or {}
         if "title" in data and not (data["title"] or "").strip():
@@ -350,7 +304,7 @@ class GitHubApi(FakeApi):
     def list_assignees(self, request: Request) -> Response:
         try:
             repo = self._repo(request)
-        except _NotFound:
+        except NotFound:
             return error(404, "Not Found")
         return self._page(request, [self._short_user(login) for login in sorted(repo.assignable)])
 
@@ -358,7 +312,7 @@ class GitHubApi(FakeApi):
         query = request.arg("q") or ""
         if not query.strip():
             return invalid("q", "missing", resource="Search")
-        terms, qualifiers = _parse_query(query)
+        terms, qualifiers = parse_query(query)
         visible_before = self.now() - self.search_lag
         hits = []
         for repo in self.repos.values():
@@ -434,25 +388,3 @@ class GitHubApi(FakeApi):
         return {"login": user["login"], "id": user["id"], "type": "User"}
 
 
-class _NotFound(Exception):
-    pass
-
-
-def _parse_query(query: str) -> tuple[list[str], dict[str, str]]:
-    """``repo:o/r is:issue in:body "a phrase" word`` → (terms, qualifiers)."""
-    terms: list[str] = []
-    qualifiers: dict[str, str] = {}
-    rest = query
-    while rest.strip():
-        rest = rest.strip()
-        if rest.startswith('"'):
-            phrase, _, rest = rest[1:].partition('"')
-            terms.append(phrase)
-            continue
-        token, _, rest = rest.partition(" ")
-        name, sep, value = token.partition(":")
-        if sep and name in ("repo", "is", "in", "label", "state", "author"):
-            qualifiers[name] = value
-        else:
-            terms.append(token)
-    return terms, qualifiers
