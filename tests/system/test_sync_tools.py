@@ -190,7 +190,8 @@ def test_github_jira_two_way_with_storms_and_a_kill_during_creation(ready_hub):
         _wait(lambda: killed and hub.process.poll() is not None, 120, "the hub to be killed mid-creation", hub)
         jira.on_create = None
         hub.start()
-        _wait(lambda: any(p for p in hub.pairs() if p[0] == f"acme/app#{crossing['number']}"), 120,
+        # The killed run's lease (HUB_ENGINE_LEASE_SECONDS, 60 s) must expire first.
+        _wait(lambda: any(p for p in hub.pairs() if p[0] == f"acme/app#{crossing['number']}"), 180,
               "the pair after the restart", hub)
         copies = [i for i in jira.issues.values() if i["fields"]["summary"] == "Created across a crash"]
         assert [i["key"] for i in copies] == killed  # adopted, not created twice
