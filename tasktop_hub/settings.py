@@ -152,6 +152,10 @@ Q_CLUSTER = {
     "ALT_CLUSTERS": {},
 }
 HUB_WORKER_STALE_SECONDS = env.int("HUB_WORKER_STALE_SECONDS", default=60)
+# Sync engine: how long a run's lease lasts without renewal (a killed worker's lease expires
+# after this), and how far back each change detection re-reads to catch late timestamps.
+HUB_ENGINE_LEASE_SECONDS = env.int("HUB_ENGINE_LEASE_SECONDS", default=60)
+HUB_ENGINE_OVERLAP_SECONDS = env.float("HUB_ENGINE_OVERLAP_SECONDS", default=5.0)
 
 # Security (DESIGN §6, docs/security.md). The scrypt cost is deliberately not read from the
 # environment: only the test suite lowers it (tests/conftest.py); check hub.E102 refuses less.

@@ -62,7 +62,8 @@ def dispatch_once(enqueue_run: Enqueue, enqueue_scan: Enqueue) -> list[int]:
 
 
 def _run_due(state: SyncState, interval: int, now) -> bool:  # noqa: ANN001
-    if state.lease_owner and state.lease_expires and state.lease_expires > now:
+    if state.lease_owner and state.lease_expires and state.lease_expires > now \
+            and not leases.holder_dead(state.lease_owner):
         return False  # running now; never overlap
     if state.last_enqueued and (state.last_run_started is None or state.last_enqueued > state.last_run_started):
         if now - state.last_enqueued < REENQUEUE_AFTER:

@@ -28,11 +28,29 @@ def _free(now) -> Q:  # noqa: ANN001
     return Q(lease_owner="") | Q(lease_expires__isnull=True) | Q(lease_expires__lt=now)
 
 
+def holder_dead(owner: str) -> bool:
+    """A holder on this machine whose process is gone (kill -9) need not be waited for."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname()[:40] or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def acquire_run(integration_id: int, owner: str) -> bool:
     """Take the run lease of an integration (runs of one integration never overlap)."""
-    SyncState.objects.get_or_create(integration_id=integration_id)
+    state, _ = SyncState.objects.get_or_create(integration_id=integration_id)
     now = clock.now()
-    return bool(SyncState.objects.filter(_free(now), integration_id=integration_id).update(
+    free = _free(now)
+    if state.lease_owner and holder_dead(state.lease_owner):
+        free |= Q(lease_owner=state.lease_owner)
+    return bool(SyncState.objects.filter(free, integration_id=integration_id).update(
         lease_owner=owner, lease_expires=now + timedelta(seconds=lease_seconds()), last_run_started=now,
     ))
 
@@ -49,9 +67,11 @@ def release_run(integration_id: int, owner: str, **fields) -> None:  # noqa: ANN
 
 
 def acquire_named(name: str, owner: str, seconds: float) -> bool:
-    EngineLease.objects.get_or_create(name=name)
+    lease, _ = EngineLease.objects.get_or_create(name=name)
     now = clock.now()
     free = Q(owner="") | Q(expires__isnull=True) | Q(expires__lt=now) | Q(owner=owner)
+    if lease.owner and lease.owner != owner and holder_dead(lease.owner):
+        free |= Q(owner=lease.owner)
     return bool(EngineLease.objects.filter(free, name=name).update(owner=owner, expires=now + timedelta(seconds=seconds)))
 
 
