@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -30,7 +30,8 @@ from notifications.models import ActivityError
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
+BATCH_SIZE = 2000
+COMMIT_EVERY = 200  # outcomes are committed while the rest of the batch is still in flight
 ERROR_CATEGORY = "sync"
 MAX_BACKOFF = 300.0
 REPORT_TRANSIENT_AFTER = 8  # attempts; it keeps retrying, but a person should know
@@ -92,8 +93,23 @@ def process_batch(ctx: RunContext, rows: list[PendingWork], pool: ThreadPoolExec
         for s in more:
             data[s].update(more[s])
     units = build_units(ctx, rows, pairs, data)
-    outcomes = list(pool.map(lambda u: run_unit(ctx, u, data), units.values()))
-    return commit(ctx, outcomes, loaded_at)
+    futures = [pool.submit(run_unit, ctx, u, data) for u in units.values()]
+    stats, buffer = BatchStats(), []
+    try:
+        # Commit in chunks as units finish: the hub's database work overlaps the remote calls
+        # still in flight instead of waiting for the slowest unit of the batch.
+        for future in as_completed(futures):
+            buffer.append(future.result())
+            if len(buffer) >= COMMIT_EVERY:
+                stats.add(commit(ctx, buffer, loaded_at))
+                buffer = []
+        if buffer:
+            stats.add(commit(ctx, buffer, loaded_at))
+    except ConnectionDown:
+        for f in futures:
+            f.cancel()  # not started: left pending; started ones are idempotent when redone
+        raise
+    return stats
 
 
 def read_all(ctx: RunContext, ids: dict[str, set[str]], pool: ThreadPoolExecutor) -> dict[str, dict[str, ArtifactData]]:

@@ -98,6 +98,7 @@ class SQLiteDialect(Dialect):
             raise ConnectorError(f"SQLite file {self.target.path} does not exist.", unreachable=True)
         conn = sqlite3.connect(self.target.path, timeout=20, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across crashes of any app
         return conn
 
     def to_db_time(self, value: datetime) -> Any:

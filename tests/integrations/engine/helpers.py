@@ -118,7 +118,7 @@ def make_rig(left_url: str, right_url: str, *, projects: tuple[str, ...] = ("ALP
     if create_tables:
         for url in (left_url, right_url):
             create_work_item_table(url, "items", FIELDS, people_table="people" if people else "", drop=True)
-    options = {"table": "items", "projects": ",".join(projects)}
+    options = {"table": "items", "projects": ",".join(projects), "page_size": 100}
     if people:
         options["people_table"] = "people"
     conns, colls = [], []
