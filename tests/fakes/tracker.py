@@ -32,7 +32,10 @@ In its own process (so a benchmark's hub does not share a GIL with the fake)::
 
     python -m tests.fakes.tracker --port 3301 --latency 0.02 --issues 100000 --project demo
 
-and control it over HTTP (never delayed, failed or counted): ``GET /_fake/stats`` →
+(``--step`` spaces the seeded stamps: mind that Redmine's whole-second ``>=`` makes an idle poll
+re-read the issues of the cursor's second and of the one before, so 1,000 issues per second cost
+an idle poll about 20 pages; real trackers rarely see that many edits in one second) and control
+it over HTTP (never delayed, failed or counted): ``GET /_fake/stats`` →
 ``{"calls", "calls_by", "failures", "issues"}``; ``POST /_fake/reset``; ``POST /_fake/config``
 ``{"latency", "failure_rate", "failure_kinds", "retry_after", "hang"}``; ``POST /_fake/issues``
 ``{"project", "count", "updated_on" (epoch s), "step"}`` → ``{"ids"}``; ``POST /_fake/touch``
@@ -656,13 +659,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--failure-rate", type=float, default=0.0)
     parser.add_argument("--project", action="append", default=[], help="project identifier (repeatable)")
     parser.add_argument("--issues", type=int, default=0, help="issues to create in the first project")
+    parser.add_argument("--step", type=float, default=0.001, help="seconds between the seeded issues' updated_on")
     parser.add_argument("--api-key", default="fake-api-key")
     args = parser.parse_args(argv)
     projects = args.project or ["demo"]
     tracker = FakeTracker(latency=args.latency, failure_rate=args.failure_rate, api_key=args.api_key,
                           projects=projects, port=args.port)
     if args.issues:
-        tracker.add_issues(projects[0], args.issues, step=0.001)
+        # Seeded in the past, ending now: the newest stamps are not in the future.
+        tracker.add_issues(projects[0], args.issues, step=args.step, updated_on=time.time() - args.issues * args.step)
     print(f"{tracker.base_url} api_key={tracker.api_key}", flush=True)
     try:
         tracker._server.serve_forever(poll_interval=0.05)
