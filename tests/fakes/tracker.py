@@ -18,7 +18,7 @@ Usage (in-process, threaded, thread-safe)::
     tracker.api_key           # "fake-api-key" — the connector's api_key secret
     tracker.add_project("demo")                                    # a project "demo" exists already
     issue_id = tracker.add_issue("demo", subject="Hello", updated_on=datetime(...), hub_key="...")
-    tracker.add_issues("demo", 100_000)                            # bulk, fast (sorted once)
+    tracker.add_issues("demo", 100_000)                            # bulk, fast; stamps 1 ms apart
     tracker.touch(issue_id)                                        # bump updated_on (like an edit)
     tracker.issue(issue_id)                                        # the JSON dict Redmine would return
     tracker.calls                # requests answered (including injected failures)
@@ -201,11 +201,13 @@ class FakeTracker:
             return issue.id
 
     def add_issues(self, project: str, count: int, *, updated_on: datetime | float | None = None,
-                   step: float = 0.0, subject: str = "Issue {n}") -> list[int]:
-        """Bulk-add ``count`` open issues; the n-th is stamped ``updated_on + n * step``."""
+                   step: float = 0.001, subject: str = "Issue {n}") -> list[int]:
+        """Bulk-add ``count`` open issues; the n-th is stamped ``updated_on + n * step`` (default: ending
+        now; ``step=0``: all in one instant, the worst case for change detection)."""
         with self._lock:
             pid = self._project_ids[project]
-            base = _to_us(self.clock() if updated_on is None else updated_on)
+            # Without a start, the stamps end now: none lies in the future.
+            base = _to_us(self.clock() - count * step if updated_on is None else updated_on)
             ids = []
             for n in range(count):
                 issue = self._new_issue(pid, subject.format(n=n), "", base + int(n * step * _US))
@@ -353,7 +355,7 @@ class FakeTracker:
             return 200, {"id": self.add_project(data["identifier"])}, {}
         if path == "/_fake/issues":
             ids = self.add_issues(data.get("project", "demo"), int(data["count"]), updated_on=data.get("updated_on"),
-                                  step=float(data.get("step", 0.0)))
+                                  step=float(data.get("step", 0.001)))
             return 200, {"ids": ids}, {}
         if path == "/_fake/touch":
             for issue_id in data["ids"]:
@@ -666,8 +668,7 @@ def main(argv: list[str] | None = None) -> None:
     tracker = FakeTracker(latency=args.latency, failure_rate=args.failure_rate, api_key=args.api_key,
                           projects=projects, port=args.port)
     if args.issues:
-        # Seeded in the past, ending now: the newest stamps are not in the future.
-        tracker.add_issues(projects[0], args.issues, step=args.step, updated_on=time.time() - args.issues * args.step)
+        tracker.add_issues(projects[0], args.issues, step=args.step)
     print(f"{tracker.base_url} api_key={tracker.api_key}", flush=True)
     try:
         tracker._server.serve_forever(poll_interval=0.05)
