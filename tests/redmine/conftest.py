@@ -3,7 +3,8 @@
 ``live_redmine`` (session): connects to a Redmine named by ``HUB_TEST_REDMINE_URL`` and
 ``HUB_TEST_REDMINE_KEY``, else to the one ``setup_redmine.sh`` started before (its
 credentials file), else runs ``setup_redmine.sh`` (installs Debian's redmine; needs root, about
-40 s the first time, instant afterwards). Skips when that is impossible; fails under CI=true.
+40 s the first time, instant afterwards; ``HUB_TEST_REDMINE_SETUP=0`` forbids that). Skips when
+no Redmine can be had; fails under CI=true.
 
 ``redmine_backend`` (per test, parametrised ``fake`` / ``live``): a fresh project on the
 backend, a way to build connectors for it, and a way to force ``updated_on`` stamps.
