@@ -22,6 +22,7 @@ from integrations.engine.models import ChangeCursor, PendingWork
 from integrations.models import ArtifactPair
 
 PAGE_LIMIT = 100
+FLUSH_AT = 1000
 
 
 def detect(ctx: RunContext, *, full: bool = False, only: dict[str, list[str]] | None = None) -> int:
@@ -43,9 +44,11 @@ def scan_scope(ctx: RunContext, side: str, project: str, *, full: bool = False) 
     seen: dict[str, list] = {} if full else dict(cursor.seen or {})
     after = None
     recorded = 0
+    limit = max(PAGE_LIMIT, getattr(connector, "page_size", PAGE_LIMIT))
+    pending: list[ArtifactData] = []
     while True:
         try:
-            page = with_retries(lambda a=after, s=since: connector.changes_after(project, s, a, PAGE_LIMIT))
+            page = with_retries(lambda a=after, s=since: connector.changes_after(project, s, a, limit))
         except ConnectorError as exc:
             exc.side = side  # type: ignore[attr-defined] — which connection failed
             raise
@@ -58,10 +61,14 @@ def scan_scope(ctx: RunContext, side: str, project: str, *, full: bool = False) 
         if last_ts is not None:
             floor = (last_ts - overlap).timestamp()
             seen = {k: v for k, v in seen.items() if v[1] >= floor}
-        with transaction.atomic():
-            record(ctx.integration.pk, side, [(a.id, a.project) for a in work])
-            ChangeCursor.objects.filter(pk=cursor.pk).update(last_ts=last_ts, seen=seen)
-        recorded += len(work)
+        pending += work
+        if page.done or len(pending) >= FLUSH_AT or not page.artifacts:
+            # Detected work and the cursor that covers it commit together (a few pages at a time).
+            with transaction.atomic():
+                record(ctx.integration.pk, side, [(a.id, a.project) for a in pending])
+                ChangeCursor.objects.filter(pk=cursor.pk).update(last_ts=last_ts, seen=seen)
+            recorded += len(pending)
+            pending = []
         if page.artifacts:
             after = (page.artifacts[-1].updated_at, page.artifacts[-1].id)
         if page.done:
