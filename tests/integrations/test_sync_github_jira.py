@@ -140,3 +140,22 @@ def test_lost_create_response_is_adopted_not_duplicated(rig):
     twins = [i for i in rig.jira.issues.values() if i["fields"]["summary"] == "Created once"]
     assert len(twins) == 1 and twins[0]["id"] == lost[0]
     assert twin_in_jira(rig, issue["number"])["id"] == lost[0]
+
+
+def test_primary_quota_exhausted_mid_sync_resumes_after_the_reset(rig):
+    gh, jira = rig.github, rig.jira
+    for n in range(12):
+        jira.add_issue("ABC", f"jira {n}")
+    gh.rate_limit = 20  # a tiny hourly quota: the creations in GitHub run out of it
+    gh.buckets.clear()
+    runs = [rig.run_once() for _ in range(6)]
+    made = sum(1 for i in gh.repo.issues.values() if i["title"].startswith("jira "))
+    assert made < 12 and gh.violations == 0  # stopped at the limit: no request sent past it
+    sent = len(gh.log)
+    runs += [rig.run_once() for _ in range(3)]
+    assert len(gh.log) == sent  # later runs do not even call GitHub before the reset
+    assert "rate limit exhausted" in runs[-1]["failed"]
+    rig.clock.sleep(3600)  # the quota resets
+    rig.run_until_quiet()
+    assert sorted(i["title"] for i in gh.repo.issues.values()) == sorted(f"jira {n}" for n in range(12))
+    assert gh.violations == 0 and ArtifactPair.objects.count() == 12

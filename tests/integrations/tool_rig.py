@@ -23,12 +23,17 @@ class ToolRig:
         inner = connections.build(connection)
         return self.wrap(inner) if self.wrap else inner
 
+    def run_once(self) -> dict:
+        """One run, then make retried work due at once (the test moves time, not the engine)."""
+        result = runner.run_integration(self.integration.pk, factory=self.factory)
+        PendingWork.objects.filter(integration=self.integration).update(not_before=None)
+        SyncState.objects.filter(integration=self.integration).update(lease_owner="", lease_expires=None)
+        return result
+
     def run_until_quiet(self, limit: int = 20) -> list[dict]:
         out = []
         for _ in range(limit):
-            out.append(runner.run_integration(self.integration.pk, factory=self.factory))
-            PendingWork.objects.filter(integration=self.integration).update(not_before=None)
-            SyncState.objects.filter(integration=self.integration).update(lease_owner="", lease_expires=None)
+            out.append(self.run_once())
             if not PendingWork.objects.filter(integration=self.integration, status="ready").exists() and \
                     out[-1].get("detected", 1) == 0:
                 return out
