@@ -243,12 +243,16 @@ def redact_url(url: str) -> str:
 class HttpError(ConnectorError):
     """A final HTTP status the caller did not allow. ``body`` is the start of the response body."""
 
-    def __init__(self, message: str, *, status: int, body: str = "", headers: Mapping[str, str] | None = None,
+    def __init__(self, message: str, *, status: int = 0, body: str = "", headers: Mapping[str, str] | None = None,
                  **flags: Any) -> None:
         super().__init__(message, **flags)
         self.status = status
         self.body = body
         self.headers = dict(headers or {})
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions pickle as cls(*args): keep the keyword state too (worker results, task queues).
+        return (_rebuild_http_error, (type(self), str(self), self.__dict__.copy()))
 
     def json(self) -> Any:
         import json
@@ -257,6 +261,12 @@ class HttpError(ConnectorError):
             return json.loads(self.body)
         except ValueError:
             return None
+
+
+def _rebuild_http_error(cls: type[HttpError], message: str, state: dict[str, Any]) -> HttpError:
+    error = cls(message)
+    error.__dict__.update(state)
+    return error
 
 
 @dataclass

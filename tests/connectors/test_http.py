@@ -336,3 +336,14 @@ def test_tls_verification_and_private_cas(tls_files, clock):
             client = http.HttpClient(server.url, clock=clock, verify=http.verify_from_settings(options))
             assert client.get_json("/x") == {"secure": True}
     assert http.verify_from_settings({}) is True
+
+
+def test_http_errors_survive_pickling(server, clock):
+    import pickle
+
+    server.script("GET", "/x", Reply(429, headers={"Retry-After": "3600"}, body={"errors": ["slow down"]}))
+    with pytest.raises(http.HttpError) as info:
+        make(server, clock).get_json("/x")
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert (copy.status, copy.transient, copy.retry_after, str(copy)) == (429, True, 3600, str(info.value))
+    assert copy.json() == {"errors": ["slow down"]}
