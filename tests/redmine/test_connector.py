@@ -86,6 +86,9 @@ def test_unknown_values_and_fields_are_named(redmine_backend):
         c.create(redmine_backend.project, {"subject": "x", "status": "Bogus"}, "")
     with pytest.raises(ConnectorError, match="Unknown Redmine field.*colour"):
         c.create(redmine_backend.project, {"subject": "x", "colour": "red"}, "")
+    # Empty values (a source without the field) leave Redmine's defaults alone.
+    made = c.create(redmine_backend.project, {"subject": "x", "tracker": None, "priority": "", "due_date": None}, "")
+    assert made.fields["tracker"] == "Bug" and made.fields["priority"] == "Normal"
 
 
 def test_missing_issue_is_permanent(redmine_backend):

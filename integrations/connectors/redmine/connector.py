@@ -320,7 +320,8 @@ class RedmineConnector(Connector):
             if name in rf.PLAIN:
                 payload[name] = "" if value is None and name == "description" else value
             elif name in rf.NAMED:
-                payload[f"{name}_id"] = self._resolve(name, value)
+                if value not in (None, ""):  # Redmine cannot clear these: empty means "leave as is"
+                    payload[f"{name}_id"] = self._resolve(name, value)
             elif name == "assigned_to":
                 payload["assigned_to_id"] = self._person_id(value)
             elif name.startswith(rf.CF_PREFIX):
