@@ -40,6 +40,7 @@ class GitHubHttp:
         # Search has its own quota (30/min): its exhaustion must not block the core client.
         self.search = http.HttpClient(base_url, **common)
         self.write_interval = float(options.get("write_interval", DEFAULT_WRITE_INTERVAL) or 0.0)
+        self._budgets = {id(self.core): _Budget(), id(self.search): _Budget()}
         self._etags: OrderedDict[tuple, tuple[str, Any, str]] = OrderedDict()
         self._lock = threading.Lock()
         self._last_write = 0.0
@@ -93,17 +94,50 @@ class GitHubHttp:
             clock.sleep(wait)
 
     def _call(self, client: http.HttpClient, method: str, path: str, **kwargs: Any) -> Any:
+        budget = self._budgets[id(client)]
+        with self._lock:
+            now = client.clock.time()
+            # Several threads share the quota: a request goes out only if the quota left, minus
+            # the requests already in flight, covers it; otherwise wait for the reset.
+            if budget.remaining is not None and budget.remaining - budget.in_flight <= 0 and budget.reset > now:
+                client.hold(budget.reset - now)
+            budget.in_flight += 1
+        headers: Mapping[str, str] = {}
         try:
-            return client.request(method, path, **kwargs)
+            response = client.request(method, path, **kwargs)
+            headers = response.headers
+            return response
         except http.HttpError as exc:
+            headers = exc.headers
             error = _github_error(exc)
             if error is not exc and error.transient and error.retry_after:
                 client.hold(error.retry_after)  # nobody on this connection calls until then
             raise error from None
+        finally:
+            with self._lock:
+                budget.in_flight -= 1
+                budget.note(headers)
 
     def close(self) -> None:
         self.core.close()
         self.search.close()
+
+
+class _Budget:
+    """What GitHub last said about one quota (core or search), and the requests now in flight."""
+
+    def __init__(self) -> None:
+        self.remaining: int | None = None
+        self.reset = 0.0
+        self.in_flight = 0
+
+    def note(self, headers: Mapping[str, str]) -> None:
+        try:
+            remaining, reset = int(headers["X-RateLimit-Remaining"]), float(headers["X-RateLimit-Reset"])
+        except (KeyError, TypeError, ValueError):
+            return
+        if reset > self.reset or self.remaining is None or remaining < self.remaining:
+            self.remaining, self.reset = remaining, reset  # a new window, or fewer left in this one
 
 
 def _github_error(exc: http.HttpError) -> ConnectorError:
