@@ -324,6 +324,12 @@ class HttpClient:
         self._wire: Transport | None = None
         self._lock = threading.Lock()
         self._blocked_until = 0.0  # wall time before which the rate limit says: do not call
+        # X-RateLimit-Remaining as a budget shared by all threads: requests we may still *start*
+        # before the window ends (remaining minus what is in flight), so concurrent callers do
+        # not overrun the quota between one response and the next.
+        self._budget: int | None = None
+        self._window_ends = 0.0
+        self._in_flight = 0
         self.requests_sent = 0  # attempts, including retries (for benchmarks and tests)
 
     @property
@@ -433,19 +439,27 @@ class HttpClient:
             waited += delay
 
     def _wait_for_rate_limit(self, policy: RetryPolicy, waited: float, method: str, url: str) -> float:
-        if not policy.honour_rate_limit:
-            return 0.0
-        with self._lock:
-            blocked_until = self._blocked_until
-        delay = blocked_until - self.clock.time()
-        if delay <= 0:
-            return 0.0
-        if waited + delay > policy.max_total_wait:
-            raise ConnectorError(f"{method} {redact_url(url)}: rate limit exhausted; resets in {delay:.0f}s",
-                                 transient=True, retry_after=delay)
-        logger.info("%s %s: rate limit exhausted, waiting %.2fs for the reset", method, redact_url(url), delay)
-        self.clock.sleep(delay)
-        return delay
+        """Wait until the rate limit lets one more request start, and count it as started."""
+        slept = 0.0
+        while True:
+            with self._lock:
+                now = self.clock.time()
+                if self._budget is not None and now >= self._window_ends:
+                    self._budget = None  # the window has reset
+                delay = self._blocked_until - now if policy.honour_rate_limit else 0.0
+                if delay <= 0 and policy.honour_rate_limit and self._budget is not None and self._budget <= 0:
+                    delay = self._window_ends - now
+                if delay <= 0:
+                    if self._budget is not None:
+                        self._budget -= 1
+                    self._in_flight += 1
+                    return slept
+            if waited + slept + delay > policy.max_total_wait:
+                raise ConnectorError(f"{method} {redact_url(url)}: rate limit exhausted; resets in {delay:.0f}s",
+                                     transient=True, retry_after=delay)
+            logger.info("%s %s: rate limit exhausted, waiting %.2fs for the reset", method, redact_url(url), delay)
+            self.clock.sleep(delay)
+            slept += delay
 
     def _try(self, method: str, url: str, params: Any, json: Any, data: Any, headers: Mapping[str, str] | None,
              allowed: frozenset[int], idempotent: bool, timeouts: Timeouts) -> _Attempt:
@@ -457,7 +471,12 @@ class HttpClient:
                                               headers={**self.headers, **(headers or {})},
                                               timeout=(timeouts.connect, timeouts.read))
         except requests.exceptions.RequestException as exc:
+            self._finished(None)
             return self._network_failure(where, exc, idempotent)
+        except BaseException:
+            self._finished(None)  # e.g. a body that is not JSON-serialisable: keep the count right
+            raise
+        self._finished(response)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s %s → %d in %.1f ms", method, redact_url(response.url), response.status_code,
                          (time.perf_counter() - started) * 1000)
@@ -550,6 +569,25 @@ class HttpClient:
         """Send nothing on this client for ``seconds`` (a server asked us to wait)."""
         with self._lock:
             self._blocked_until = max(self._blocked_until, self.clock.time() + seconds)
+
+    def _finished(self, response: requests.Response | None) -> None:
+        """One request is no longer in flight; learn the remaining quota from its headers."""
+        remaining = response.headers.get("X-RateLimit-Remaining") if response is not None else None
+        delay = self._reset_delay(response) if remaining is not None and response is not None else None
+        with self._lock:
+            self._in_flight -= 1
+            if remaining is None or delay is None:
+                return
+            try:
+                available = int(float(remaining)) - self._in_flight
+            except ValueError:
+                return
+            ends = self.clock.time() + delay
+            if self._budget is None or ends > self._window_ends + 2.0:  # a new window
+                self._budget, self._window_ends = available, ends
+            else:  # responses overtake each other: the lowest count is the truest
+                self._budget = min(self._budget, available)
+                self._window_ends = max(self._window_ends, ends)
 
     def _note_rate_limit(self, response: requests.Response) -> None:
         if response.headers.get("X-RateLimit-Remaining") != "0":

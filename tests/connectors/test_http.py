@@ -347,3 +347,27 @@ def test_http_errors_survive_pickling(server, clock):
     copy = pickle.loads(pickle.dumps(info.value))
     assert (copy.status, copy.transient, copy.retry_after, str(copy)) == (429, True, 3600, str(info.value))
     assert copy.json() == {"errors": ["slow down"]}
+
+
+def test_concurrent_callers_do_not_overrun_the_remaining_quota(server, clock):
+    from concurrent.futures import ThreadPoolExecutor
+
+    reset = str(int(clock.time()) + 3600)
+    quota = [Reply(200, body={}, headers={"X-RateLimit-Remaining": str(n), "X-RateLimit-Reset": reset})
+             for n in range(9, -1, -1)]
+    server.script("GET", "/x", *quota, Reply(403, body={"message": "API rate limit exceeded"},
+                                              headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}))
+    client = make(server, clock, retry=http.RetryPolicy(max_total_wait=0))
+
+    def call(_: int) -> str:
+        try:
+            client.get_json("/x")
+            return "ok"
+        except ConnectorError as exc:
+            assert exc.transient and "rate limit exhausted" in str(exc)
+            return "refused"
+
+    with ThreadPoolExecutor(8) as threads:
+        results = list(threads.map(call, range(40)))
+    assert len(server.requests) <= 10  # never past the quota: no request met the 403
+    assert results.count("ok") == len(server.requests) and results.count("refused") == 40 - len(server.requests)
