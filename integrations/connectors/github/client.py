@@ -19,7 +19,8 @@ from integrations.connectors import http
 from integrations.connectors.base import ConnectorError
 
 API_VERSION = "2022-11-28"
-ETAG_CACHE_SIZE = 256
+ETAG_CACHE_SIZE = 1024  # entries, and at most this many bytes of response bodies:
+ETAG_CACHE_BYTES = 16 * 1024 * 1024
 # GitHub: "If you are making a large number of POST, PATCH, PUT, or DELETE requests for a single
 # user or client ID, wait at least one second between each request." (secondary rate limits)
 DEFAULT_WRITE_INTERVAL = 1.0
@@ -41,7 +42,8 @@ class GitHubHttp:
         self.search = http.HttpClient(base_url, **common)
         self.write_interval = float(options.get("write_interval", DEFAULT_WRITE_INTERVAL) or 0.0)
         self._budgets = {id(self.core): _Budget(), id(self.search): _Budget()}
-        self._etags: OrderedDict[tuple, tuple[str, Any, str]] = OrderedDict()
+        self._etags: OrderedDict[tuple, tuple[str, Any, str, int]] = OrderedDict()
+        self._etag_bytes = 0
         self._lock = threading.Lock()
         self._last_write = 0.0
         self.not_modified = 0  # 304s served from the cache (for tests and the benchmark)
@@ -70,10 +72,12 @@ class GitHubHttp:
         etag = response.headers.get("ETag")
         if etag:
             with self._lock:
-                self._etags[key] = (etag, data, link)
-                self._etags.move_to_end(key)
-                while len(self._etags) > ETAG_CACHE_SIZE:
-                    self._etags.popitem(last=False)
+                size = len(response.content)
+                old = self._etags.pop(key, None)
+                self._etag_bytes += size - (old[3] if old else 0)
+                self._etags[key] = (etag, data, link, size)
+                while self._etags and (len(self._etags) > ETAG_CACHE_SIZE or self._etag_bytes > ETAG_CACHE_BYTES):
+                    self._etag_bytes -= self._etags.popitem(last=False)[1][3]
         return data, link, response.status_code
 
     # -- writes --

@@ -265,3 +265,17 @@ def test_registered_with_the_token_as_a_secret():
     assert cls.clean_options({"repositories": "acme/app"})["write_interval"] == 1
     assert api_url("https://github.com/") == "https://api.github.com"
     assert api_url("https://ghe.example.com/api/v3/") == "https://ghe.example.com/api/v3"
+
+
+def test_etag_cache_is_bounded_in_bytes(api, monkeypatch):
+    from integrations.connectors.github import client as gh_client
+
+    monkeypatch.setattr(gh_client, "ETAG_CACHE_BYTES", 20_000)
+    for n in range(30):
+        api.add_issue(api.repo, f"issue {n}", body="x" * 500)
+    conn = connector(api)
+    conn.read([f"acme/app#{n}" for n in range(1, 31)])
+    cache = conn.http
+    assert 0 < cache._etag_bytes <= 20_000
+    assert cache._etag_bytes == sum(entry[3] for entry in cache._etags.values())
+    assert len(cache._etags) < 30  # the oldest went
