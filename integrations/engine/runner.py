@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
 from django.db import close_old_connections
+from django.db.models import F
 
 from integrations.connectors.base import ConnectorError
 from integrations.engine import clock, connections, context, detection, leases, processing
@@ -94,7 +95,7 @@ def _run(integration: Integration, owner: str, factory, budget: float) -> dict: 
         ctx.close()
     result = {"detected": detected, **asdict(stats)}
     result.pop("extra", None)
-    SyncState.objects.filter(integration=integration).update(runs=SyncState.objects.get(integration=integration).runs + 1)
+    SyncState.objects.filter(integration=integration).update(runs=F("runs") + 1)
     return result
 
 
