@@ -84,7 +84,7 @@ class IntegrationAdmin(ServiceAdmin):
     actions = ["run_integrations", "stop_integrations", "process_all_artifacts", "initiate_synchronization",
                "full_scan"]
 
-    @admin.action(description="Process all artifacts (next change detection)")
+    @admin.action(description="Process all artifacts (next change detection)", permissions=["change"])
     def process_all_artifacts(self, request: HttpRequest, queryset: QuerySet) -> None:
         from integrations.engine import services as engine
 
@@ -92,7 +92,7 @@ class IntegrationAdmin(ServiceAdmin):
             engine.process_all(integration, request.user)
         self.message_user(request, f"{queryset.count()} integration(s) will process all artifacts at their next run.")
 
-    @admin.action(description="Initiate synchronization (scan routed projects now)")
+    @admin.action(description="Initiate synchronization (scan routed projects now)", permissions=["change"])
     def initiate_synchronization(self, request: HttpRequest, queryset: QuerySet) -> None:
         from integrations.engine import services as engine
 
@@ -100,7 +100,7 @@ class IntegrationAdmin(ServiceAdmin):
             engine.initiate_sync(integration, request.user)
         self.message_user(request, "Synchronization started: see Activity → background jobs.")
 
-    @admin.action(description="Full scan of existing pairs now")
+    @admin.action(description="Full scan of existing pairs now", permissions=["change"])
     def full_scan(self, request: HttpRequest, queryset: QuerySet) -> None:
         from integrations.engine import services as engine
 
@@ -108,13 +108,13 @@ class IntegrationAdmin(ServiceAdmin):
             engine.full_scan(integration, request.user)
         self.message_user(request, "Full scan started: see Activity → background jobs.")
 
-    @admin.action(description="Run selected integrations")
+    @admin.action(description="Run selected integrations", permissions=["change"])
     def run_integrations(self, request: HttpRequest, queryset: QuerySet) -> None:
         for integration in queryset:
             services.set_run_state(integration, Integration.RunState.RUNNING, request.user)
         self.message_user(request, f"{queryset.count()} integration(s) running.")
 
-    @admin.action(description="Stop selected integrations")
+    @admin.action(description="Stop selected integrations", permissions=["change"])
     def stop_integrations(self, request: HttpRequest, queryset: QuerySet) -> None:
         for integration in queryset:
             services.set_run_state(integration, Integration.RunState.STOPPED, request.user)

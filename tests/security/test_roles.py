@@ -150,3 +150,18 @@ def test_only_integrators_and_up_ignore_errors_in_the_admin(role, allowed):
     client.post("/admin/notifications/activityerror/", {"action": "ignore", "_selected_action": [error.pk]})
     error.refresh_from_db()
     assert (error.status == ActivityError.Status.IGNORED) == allowed
+
+
+@pytest.mark.parametrize("role,allowed", [(roles.INTEGRATORS, True), (roles.VIEWERS, False)])
+def test_only_integrators_and_up_run_integrations_in_the_admin(role, allowed):
+    from integrations.models import Integration
+    from tests.factories import IntegrationFactory
+
+    integration = IntegrationFactory()
+    user = UserFactory(username=f"runner-{role}", is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    client = Client()
+    client.force_login(user)
+    client.post("/admin/integrations/integration/", {"action": "run_integrations", "_selected_action": [integration.pk]})
+    integration.refresh_from_db()
+    assert (integration.run_state == Integration.RunState.RUNNING) == allowed
