@@ -52,6 +52,14 @@ def check_task_queue(app_configs: Any = None, **kwargs: Any) -> list:
                  "Use the database cache or Redis.",
             id="hub.E004",
         ))
+    workers = q.get("workers")
+    if isinstance(workers, int) and workers < 2:
+        errors.append(Error(
+            f"Q_CLUSTER 'workers' is {workers}; the hub needs at least 2.",
+            hint="The engine's dispatcher loop holds one worker for as long as the cluster runs; with a single "
+                 "worker no integration run or background job would ever start. Set HUB_WORKERS to 2 or more.",
+            id="hub.E007",
+        ))
     orm = q.get("orm")
     if orm is not None and orm not in settings.DATABASES:
         errors.append(Error(f"Q_CLUSTER 'orm' names the database '{orm}', which DATABASES lacks.", id="hub.E005"))

@@ -20,6 +20,7 @@ def test_default_configuration_passes():
         ({"ALT_CLUSTERS": None}, "hub.E003"),
         ({"cache": "missing"}, "hub.E004"),
         ({"orm": "elsewhere"}, "hub.E005"),
+        ({"workers": 1}, "hub.E007"),
     ],
 )
 def test_task_queue_rules(settings, change, expected):
