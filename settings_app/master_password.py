@@ -9,6 +9,8 @@ Passwords never reach a log line, an audit row, an exception message or an issue
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -93,23 +95,36 @@ def _committed(password: str, key_id: str, data_key: bytes) -> None:
     vault.install(key_id, data_key, "entered")
 
 
+
+@contextmanager
+def _committing_password(password: str) -> Iterator[None]:
+    """Run the block in the transaction that makes ``password`` the vault's password.
+
+    The password reaches the pending file first; if the transaction fails, the pending file is
+    discarded and the old password keeps working (an interruption after the commit is handled
+    by the pending file's promotion at the next load).
+    """
+    password_store.write_pending(password)
+    try:
+        with transaction.atomic():
+            yield
+    except BaseException:
+        password_store.discard_pending()
+        raise
+
+
 def set_password(actor: Actor, password: str, confirmation: str | None = None) -> Status:
     """First start: create the data key, wrapped by ``password``."""
     _strong(password, "password")
     _confirm(password, confirmation, "confirmation")
     record, data_key = vault.new_wrapped_key(password)
-    password_store.write_pending(password)
-    try:
-        with transaction.atomic():
-            if VaultKey.objects.select_for_update().filter(pk=VaultKey.SINGLETON_PK).exists():
-                raise ValidationError({"password": "A master password is already set. Change it (current password "
-                                                   "required) or reset it."})
-            _save_record(record)
-            record_audit(actor, "master_password.set", "vault", key_id=record.key_id)
-            resolve_issue(ISSUE_MISSING)
-    except BaseException:
-        password_store.discard_pending()
-        raise
+    with _committing_password(password):
+        if VaultKey.objects.select_for_update().filter(pk=VaultKey.SINGLETON_PK).exists():
+            raise ValidationError({"password": "A master password is already set. Change it (current password "
+                                               "required) or reset it."})
+        _save_record(record)
+        record_audit(actor, "master_password.set", "vault", key_id=record.key_id)
+        resolve_issue(ISSUE_MISSING)
     _committed(password, record.key_id, data_key)
     return status()
 
@@ -154,19 +169,14 @@ def change_password(actor: Actor, current: str, new: str, confirmation: str | No
     if new == current:
         raise ValidationError({"new_password": "The new master password must differ from the current one."})
     rewrapped = vault.wrap(data_key, record.key_id, new)
-    password_store.write_pending(new)
-    try:
-        with transaction.atomic():
-            row = VaultKey.objects.select_for_update().get(pk=VaultKey.SINGLETON_PK)
-            if row.key_id != record.key_id or bytes(row.wrapped_key) != record.wrapped:
-                raise ValidationError({"current_password": "The master password was changed or reset meanwhile; "
-                                                           "try again."})
-            _save_record(rewrapped)
-            record_audit(actor, "master_password.change", "vault", key_id=record.key_id)
-            resolve_issue(ISSUE_MISSING)
-    except BaseException:
-        password_store.discard_pending()
-        raise
+    with _committing_password(new):
+        row = VaultKey.objects.select_for_update().get(pk=VaultKey.SINGLETON_PK)
+        if row.key_id != record.key_id or bytes(row.wrapped_key) != record.wrapped:
+            raise ValidationError({"current_password": "The master password was changed or reset meanwhile; "
+                                                       "try again."})
+        _save_record(rewrapped)
+        record_audit(actor, "master_password.change", "vault", key_id=record.key_id)
+        resolve_issue(ISSUE_MISSING)
     _committed(new, record.key_id, data_key)
     return status()
 
@@ -196,25 +206,20 @@ def reset_password(actor: Actor, new: str, confirmation: str | None = None) -> l
     _strong(new, "new_password")
     _confirm(new, confirmation, "confirmation")
     record, data_key = vault.new_wrapped_key(new)
-    password_store.write_pending(new)
-    try:
-        with transaction.atomic():
-            VaultKey.objects.select_for_update().filter(pk=VaultKey.SINGLETON_PK).exists()
-            wiped = _wipe_all_secrets()
-            _save_record(record)
-            record_audit(actor, "master_password.reset", "vault", key_id=record.key_id,
-                         wiped=[[w.model, w.pk, w.field] for w in wiped])
-            resolve_issue(ISSUE_MISSING)
-            if wiped:
-                lines = "\n".join(f"• {w.label}" for w in wiped)
-                raise_issue(
-                    ISSUE_WIPED,
-                    f"Master password reset: {len(wiped)} secret(s) must be re-entered",
-                    "The master password was reset, so every stored secret was wiped. Enter these again:\n" + lines,
-                )
-    except BaseException:
-        password_store.discard_pending()
-        raise
+    with _committing_password(new):
+        VaultKey.objects.select_for_update().filter(pk=VaultKey.SINGLETON_PK).exists()
+        wiped = _wipe_all_secrets()
+        _save_record(record)
+        record_audit(actor, "master_password.reset", "vault", key_id=record.key_id,
+                     wiped=[[w.model, w.pk, w.field] for w in wiped])
+        resolve_issue(ISSUE_MISSING)
+        if wiped:
+            lines = "\n".join(f"• {w.label}" for w in wiped)
+            raise_issue(
+                ISSUE_WIPED,
+                f"Master password reset: {len(wiped)} secret(s) must be re-entered",
+                "The master password was reset, so every stored secret was wiped. Enter these again:\n" + lines,
+            )
     _committed(new, record.key_id, data_key)
     return wiped
 
