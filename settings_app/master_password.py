@@ -95,7 +95,6 @@ def _committed(password: str, key_id: str, data_key: bytes) -> None:
     vault.install(key_id, data_key, "entered")
 
 
-
 @contextmanager
 def _committing_password(password: str) -> Iterator[None]:
     """Run the block in the transaction that makes ``password`` the vault's password.
