@@ -12,6 +12,7 @@ from integrations.connectors.base import ConnectorError
 from integrations.connectors.github import GitHubConnector
 from integrations.connectors.github.client import forget_clients
 from tests.fakes.github_api import GitHubApi
+from tests.integrations.connectors.paging import drain
 
 TOKEN = "ghp_testtoken_0123456789abcdef"
 T0 = 1_790_000_000.0  # a fixed epoch second
@@ -42,17 +43,6 @@ def connector(api, **options) -> GitHubConnector:
     opts = {"repositories": "acme/app", **options}
     return GitHubConnector(api.url + "/api/v3", opts, {"token": options.pop("token", TOKEN)})
 
-
-def drain(conn: GitHubConnector, since: datetime | None, limit: int = 100) -> list[str]:
-    """What the engine does: keyset pages until done, collecting ids in order."""
-    seen, after = [], None
-    while True:
-        page = conn.changes_after("acme/app", since, after, limit)
-        seen += [a.id for a in page.artifacts]
-        if page.artifacts:
-            after = (page.artifacts[-1].updated_at, page.artifacts[-1].id)
-        if page.done:
-            return seen
 
 
 def test_connection_reports_user_and_repositories(api):
@@ -90,7 +80,7 @@ def test_pagination_excludes_pull_requests(api):
         api.add_issue(api.repo, f"issue {n}", updated=T0 - 1000 + n)
         if n % 25 == 0:
             api.add_issue(api.repo, f"pr {n}", pull_request=True, updated=T0 - 1000 + n)
-    ids = drain(connector(api), None)
+    ids = drain(connector(api), "acme/app", None)
     assert len(ids) == 250 == len(set(ids))
     assert all(not api.repo.issues[int(i.split("#")[1])].get("pull_request") for i in ids)
     pages = api.requests_to("/api/v3/repos/acme/app/issues", "GET")
@@ -105,7 +95,7 @@ def test_same_second_across_pages_no_skip_no_duplicate(api):
     for n in range(30):
         api.add_issue(api.repo, f"late {n}", updated=T0 - 5)
     since = datetime.fromtimestamp(T0 - 50, UTC)
-    ids = drain(connector(api), since, limit=100)
+    ids = drain(connector(api), "acme/app", since, limit=100)
     assert len(ids) == 280 == len(set(ids))
     # The next run, from the last key, repeats nothing and skips nothing new.
     api.add_issue(api.repo, "newer", updated=T0 - 5)

@@ -14,6 +14,7 @@ from integrations.connectors.jira import JiraConnector
 from integrations.connectors.jira.client import forget_clients
 from integrations.connectors.jira.timefmt import jql_date, zone
 from tests.fakes.jira_api import JiraApi
+from tests.integrations.connectors.paging import drain
 
 TOKEN = "jira-token-0123456789abcdef"
 T0 = datetime(2026, 3, 10, 15, 0, 0, tzinfo=UTC).timestamp()
@@ -45,16 +46,6 @@ def connector(api, **options) -> JiraConnector:
             "email": "hub@example.com", "custom_fields": "customfield_10016", **options}
     return JiraConnector(api.url, opts, {"token": options.pop("token", TOKEN)})
 
-
-def drain(conn, since, limit=100):
-    seen, after = [], None
-    while True:
-        page = conn.changes_after("ABC", since, after, limit)
-        seen += [a.id for a in page.artifacts]
-        if page.artifacts:
-            after = (page.artifacts[-1].updated_at, page.artifacts[-1].id)
-        if page.done:
-            return seen
 
 
 def at(seconds: float) -> datetime:
@@ -89,7 +80,7 @@ def test_unreachable(clock):
 def test_pagination_across_minutes(api):
     for n in range(250):
         api.add_issue("ABC", f"s{n}", updated=T0 - 3600 + n * 7.3)
-    ids = drain(connector(api), None)
+    ids = drain(connector(api), "ABC", None)
     assert len(ids) == 250 == len(set(ids))
     endpoint = "/rest/api/2/search/jql" if api.cloud else "/rest/api/2/search"
     searches = [r for r in api.log if r[1].startswith("/rest/api/2/search")]
@@ -114,7 +105,7 @@ def test_many_issues_in_one_minute_across_pages_no_skip_no_duplicate(api):
     for n in range(30):
         api.add_issue("ABC", f"late {n}", updated=T0 + n)
     since = at(-600)
-    ids = drain(connector(api), since, limit=100)
+    ids = drain(connector(api), "ABC", since, limit=100)
     assert len(ids) == 300 == len(set(ids))
     api.add_issue("ABC", "newer", updated=T0 + 29)  # same timestamp as the last one seen
     conn = connector(api)
