@@ -8,7 +8,8 @@ search, rate limits, conditional requests):
   inclusive, whole seconds), ``labels``, ``creator``, ``per_page`` (default 30, at most 100),
   ``page`` and a ``Link`` header (``next``/``last``/``first``/``prev``); pull requests are part of
   the list and carry a ``pull_request`` key, as on GitHub;
-- ``GET/POST /repos/{o}/{r}/issues[/{number}]``, ``PATCH`` with ``state``/``state_reason``, labels
+- ``GET/POST /repos/{o}/{r}/issues[/{number}]``, ``PATCH`` with ``state``/``state_reason``
+  (``completed``, ``not_planned``, ``duplicate``, ``reopened``), labels
   (unknown names are created), assignees (must be assignable, else 422), milestone (by number);
 - ``GET /user``, ``/users/{login}``, ``/user/{account_id}``, ``/repos/{o}/{r}``, ``/repos/{o}/{r}/assignees|labels|milestones``;
 - ``GET /search/issues?q=...`` with its own 30-per-minute quota and an indexing lag
@@ -292,7 +293,8 @@ class GitHubApi(FakeApi):
             return invalid("title", "missing_field")
         if data.get("state") not in (None, "open", "closed"):
             return invalid("state")
-        if data.get("state_reason") not in (None, "completed", "not_planned", "reopened"):
+        # docs.github.com "Update an issue": completed, not_planned, duplicate, reopened (or null).
+        if data.get("state_reason") not in (None, "completed", "not_planned", "duplicate", "reopened"):
             return invalid("state_reason")
         problem = self._check(repo, data)
         if problem:

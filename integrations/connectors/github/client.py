@@ -24,8 +24,6 @@ ETAG_CACHE_BYTES = 16 * 1024 * 1024
 # GitHub: "If you are making a large number of POST, PATCH, PUT, or DELETE requests for a single
 # user or client ID, wait at least one second between each request." (secondary rate limits)
 DEFAULT_WRITE_INTERVAL = 1.0
-# GitHub: with a secondary limit and no Retry-After, "wait for at least one minute".
-SECONDARY_WAIT = 60.0
 
 
 class GitHubHttp:
@@ -113,7 +111,7 @@ class GitHubHttp:
             return response
         except http.HttpError as exc:
             headers = exc.headers
-            error = _github_error(exc)
+            error = _github_error(exc, client)
             if error is not exc and error.transient and error.retry_after:
                 client.hold(error.retry_after)  # nobody on this connection calls until then
             raise error from None
@@ -144,13 +142,14 @@ class _Budget:
             self.remaining, self.reset = remaining, reset  # a new window, or fewer left in this one
 
 
-def _github_error(exc: http.HttpError) -> ConnectorError:
+def _github_error(exc: http.HttpError, client: http.HttpClient) -> ConnectorError:
     """Re-read GitHub's error: a 403/429 about a rate limit is never an authentication failure."""
     body = exc.json() if exc.body else None
     message = body.get("message", "") if isinstance(body, dict) else ""
     if exc.status in (403, 429) and "rate limit" in message.lower() and not exc.transient:
-        # A secondary limit without Retry-After: GitHub asks for at least a minute.
-        return ConnectorError(f"{exc}", transient=True, retry_after=SECONDARY_WAIT)
+        # A secondary limit as a 403 without Retry-After (the shared client already reads a 429 so):
+        # GitHub asks for at least a minute, exponentially longer while it keeps failing.
+        return ConnectorError(f"{exc}", transient=True, retry_after=client.secondary_wait())
     if exc.status == 422 and isinstance(body, dict):
         details = "; ".join(_describe(e) for e in body.get("errors") or [])
         return ConnectorError(f"GitHub refused the change: {message}" + (f" ({details})" if details else ""))
