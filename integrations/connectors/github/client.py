@@ -36,10 +36,8 @@ class GitHubHttp:
             "verify": http.verify_from_settings(options),  # GitHub Enterprise Server may use a private CA
         }
         self.core = http.HttpClient(base_url, **common)
-        # Search has its own quota (30/min): its exhaustion must not block the core client.
-        self.search = http.HttpClient(base_url, **common)
         self.write_interval = float(options.get("write_interval", DEFAULT_WRITE_INTERVAL) or 0.0)
-        self._budgets = {id(self.core): _Budget(), id(self.search): _Budget()}
+        self._budgets = {id(self.core): _Budget()}
         self._etags: OrderedDict[tuple, tuple[str, Any, str, int]] = OrderedDict()
         self._etag_bytes = 0
         self._lock = threading.Lock()
@@ -49,10 +47,10 @@ class GitHubHttp:
 
     # -- reads --
 
-    def get(self, path: str, params: Mapping[str, Any] | None = None, *, search: bool = False,
+    def get(self, path: str, params: Mapping[str, Any] | None = None, *,
             allow: tuple[int, ...] = ()) -> tuple[Any, str, int]:
         """GET with ``If-None-Match``; returns (json, Link header, status)."""
-        client = self.search if search else self.core
+        client = self.core
         key = (path, tuple(sorted((params or {}).items())))
         with self._lock:
             cached = self._etags.get(key)
@@ -122,11 +120,10 @@ class GitHubHttp:
 
     def close(self) -> None:
         self.core.close()
-        self.search.close()
 
 
 class _Budget:
-    """What GitHub last said about one quota (core or search), and the requests now in flight."""
+    """What GitHub last said about the core quota, and the requests now in flight."""
 
     def __init__(self) -> None:
         self.remaining: int | None = None

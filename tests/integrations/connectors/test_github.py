@@ -239,15 +239,26 @@ def test_crash_after_remote_create_finds_the_issue_instead_of_duplicating(api, c
     assert len(api.repo.issues) == 1
 
 
-def test_old_hub_key_is_found_through_search(api, clock):
+def test_older_hub_key_is_found_in_the_consistent_listing_without_search(api, clock):
     conn = connector(api)
     old = conn.create("acme/app", {"title": "old one"}, hub_key="hk-old")
-    for n in range(310):  # pushes it out of the newest-first listing the lookup scans
+    for n in range(310):  # pushes it past the first page of the newest-first listing
         api.add_issue(api.repo, f"filler {n}", author="hubbot")
-    clock.sleep(300)  # the search index catches up
+    clock.sleep(300)  # the search index has caught up, but it does not index the HTML comment
     found = connector(api).find_by_hub_key("acme/app", "hk-old")
     assert found is not None and found.id == old.id
-    assert api.requests_to("/api/v3/search/issues")
+    assert not api.requests_to("/api/v3/search/issues")
+
+
+def test_hub_key_past_the_listing_window_is_not_found(api, clock):
+    from integrations.connectors.github.connector import RECENT_PAGES
+
+    conn = connector(api)
+    conn.create("acme/app", {"title": "ancient"}, hub_key="hk-ancient")
+    for n in range(RECENT_PAGES * 100):  # the documented limit: only the newest 500 are looked at
+        api.add_issue(api.repo, f"filler {n}", author="hubbot")
+    assert connector(api).find_by_hub_key("acme/app", "hk-ancient") is None
+    assert len(api.requests_to("/api/v3/repos/acme/app/issues?", "GET")) == RECENT_PAGES
 
 
 def test_people_carry_login_id_and_public_email(api):
