@@ -20,8 +20,8 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
-from settings_app import master_password
-from settings_app.fields import encrypted_fields
+from settings_app.security import master_password
+from settings_app.security.fields import encrypted_fields
 from tests.factories import ConnectionFactory, IntegrationFactory
 from tests.security.test_roles import _endpoints, _methods
 
