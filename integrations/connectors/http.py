@@ -21,7 +21,11 @@ What it does for the caller:
   variables are ignored on purpose, so what the admin configured is what happens;
 - retries for transient failures (connection errors, timeouts, 5xx, 429) with exponential backoff
   and full jitter, honouring ``Retry-After`` (seconds or HTTP date) and ``X-RateLimit-Remaining`` /
-  ``X-RateLimit-Reset``, never waiting more than ``RetryPolicy.max_total_wait`` in one call;
+  ``X-RateLimit-Reset``, never waiting more than ``RetryPolicy.max_total_wait`` in one call. A
+  rate-limit answer (429, or 403 with ``Retry-After``) that says neither when to come back nor that
+  the quota is spent is a *secondary* limit: the client waits ``secondary_wait`` (a minute), twice
+  as long on each repeat, and never mistakes ``X-RateLimit-Reset`` — the primary window's end,
+  which GitHub sends on every answer — for the wait (see :meth:`HttpClient.secondary_wait`);
 - final failures become :class:`~integrations.connectors.base.ConnectorError` (``HttpError`` for an
   HTTP status): ``transient``, ``retry_after``, ``auth`` (401, 403 that is not a rate limit) and
   ``unreachable`` (DNS, refused, connect timeout, TLS) set so the engine can decide;
@@ -175,6 +179,10 @@ class RetryPolicy:
     # A host that refuses connections or has no DNS name rarely comes back within seconds; the
     # engine backs off the whole connection instead of every call waiting out its own retries.
     unreachable_attempts: int = 2
+    # A rate limit that names no wait (no Retry-After, quota not spent): GitHub documents "wait
+    # for at least one minute" and exponentially longer while it keeps failing.
+    secondary_wait: float = 60.0
+    secondary_max_wait: float = 960.0
 
     def backoff(self, attempt: int, rng: Callable[[], float]) -> float:
         """Full jitter: uniform in [0, min(max_delay, base * 2**attempt)] (attempt counts from 0)."""
@@ -307,6 +315,7 @@ class HttpClient:
         self._budget: int | None = None
         self._window_ends = 0.0
         self._in_flight = 0
+        self._secondary_strikes = 0  # secondary rate limits in a row (reset by a success)
         self.requests_sent = 0  # attempts, including retries (for benchmarks and tests)
 
     @property
@@ -457,6 +466,8 @@ class HttpClient:
                          (time.perf_counter() - started) * 1000)
         self._note_rate_limit(response)
         status = response.status_code
+        if status < 400:
+            self._secondary_strikes = 0  # the server takes requests again: the next limit starts at a minute
         if status < 400 or status in allowed:
             return _Attempt(response=response)
         return self._status_failure(where, response, idempotent)
@@ -505,7 +516,13 @@ class HttpClient:
         retryable = False
         if rate_limited:
             if retry_after is None:
-                retry_after = self._reset_delay(response)
+                # Only a spent quota (Remaining: 0) makes X-RateLimit-Reset the wait; otherwise the
+                # reset is just the end of the hourly window and waiting for it would stall every
+                # thread for up to an hour.
+                spent = response.headers.get("X-RateLimit-Remaining") == "0"
+                retry_after = self._reset_delay(response) if spent else None
+                if retry_after is None:
+                    retry_after = self.secondary_wait()
             if retry_after:
                 # The wait applies to the whole connection: other threads must not keep calling.
                 self.hold(retry_after)
@@ -540,6 +557,14 @@ class HttpClient:
         # Epoch seconds (GitHub) or seconds from now (some others): epochs are large.
         delay = number - self.clock.time() if number > 1_000_000_000 else number
         return max(0.0, delay)
+
+    def secondary_wait(self) -> float:
+        """The wait for a secondary rate limit that named none: a minute, doubling on each repeat."""
+        policy = self.retry
+        with self._lock:
+            self._secondary_strikes += 1
+            strikes = self._secondary_strikes
+        return min(policy.secondary_max_wait, policy.secondary_wait * 2 ** (strikes - 1))
 
     def hold(self, seconds: float) -> None:
         """Send nothing on this client for ``seconds`` (a server asked us to wait)."""
