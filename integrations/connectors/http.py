@@ -30,7 +30,8 @@ What it does for the caller:
   HTTP status): ``transient``, ``retry_after``, ``auth`` (401, 403 that is not a rate limit) and
   ``unreachable`` (DNS, refused, connect timeout, TLS) set so the engine can decide;
 - secrets never reach logs or messages: ``Authorization``-like headers are redacted, passwords in
-  URLs and key-like query parameters are masked, and known secret values are scrubbed.
+  URLs and key-like query parameters are masked, and known secret values are scrubbed in every
+  encoding a wire carries (plain, URL-encoded, base64 as in ``Basic``: see ``redaction.py``).
 
 Non-idempotent requests (POST, PATCH) are only retried when the server cannot have acted on them
 (connection refused/DNS, 429, 503 with ``Retry-After``); otherwise the engine's crash-safe creation
@@ -52,21 +53,27 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 
 from integrations.connectors.base import ConnectorError, Parameter
+
+# Redaction lives in its own module; these names stay importable from here.
+from integrations.connectors.redaction import (  # noqa: F401
+    SECRET_HEADER_WORDS,
+    SECRET_QUERY_NAMES,
+    Redactor,
+    is_secret_header,
+    redact_headers,
+    redact_url,
+)
 from integrations.connectors.transport import Transport, basic_auth
 
 logger = logging.getLogger("integrations.http")
 
 USER_AGENT = "tasktop-hub/0.1 (+https://github.com/; integration hub)"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-# Header names whose values are never logged. Anything containing these words is redacted too.
-SECRET_HEADER_WORDS = ("authorization", "cookie", "token", "key", "secret", "password", "auth")
-SECRET_QUERY_NAMES = frozenset({"key", "api_key", "apikey", "token", "access_token", "password", "secret", "sig",
-                                "signature", "client_secret"})
 MAX_BODY_IN_ERROR = 500
 
 # Connection parameters every HTTP connector can add to its own ``parameters``.
@@ -215,36 +222,6 @@ def verify_from_settings(options: Mapping[str, Any]) -> bool | str:
     return str(options.get("ca_certificates") or "").strip() or True
 
 
-# -- redaction ----------------------------------------------------------------------------------
-
-
-def is_secret_header(name: str) -> bool:
-    lowered = name.lower()
-    return any(word in lowered for word in SECRET_HEADER_WORDS)
-
-
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k: ("***" if is_secret_header(k) else v) for k, v in headers.items()}
-
-
-def redact_url(url: str) -> str:
-    """Mask the password in ``user:pass@host`` and the values of key-like query parameters."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, host = netloc.rpartition("@")
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}:***@{host}" if ":" in userinfo else f"***@{host}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode([(k, "***" if k.lower() in SECRET_QUERY_NAMES else v) for k, v in pairs], safe="*:>=<,|")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
 # -- errors -------------------------------------------------------------------------------------
 
 
@@ -324,8 +301,8 @@ class HttpClient:
         values = [*list(secrets), *(auth[1:] if auth else ())]
         if proxy:
             values += [proxy.password, proxy.username]
-        # Longest first so a secret that contains another is masked whole.
-        self._secret_values = sorted({v for v in values if v and len(v) >= 4}, key=len, reverse=True)
+        # Every encoding of every secret (base64 inside ``Basic``, URL-encoded, …): see redaction.py.
+        self._redactor = Redactor(values)
         if auth:
             # Basic auth as a header: the transport sends what the headers say, nothing else.
             self.headers["Authorization"] = basic_auth(*auth)
@@ -381,9 +358,7 @@ class HttpClient:
         return f"{self.base_url}/{path.lstrip('/')}"
 
     def scrub(self, text: str) -> str:
-        for value in self._secret_values:
-            text = text.replace(value, "***")
-        return text
+        return self._redactor(text)
 
     def get_json(self, path: str, *, params: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
         return self.json_of(self.request("GET", path, params=params, **kwargs))
@@ -528,7 +503,8 @@ class HttpClient:
 
     def _status_failure(self, where: str, response: requests.Response, idempotent: bool) -> _Attempt:
         status = response.status_code
-        body = self.scrub(response.text[:MAX_BODY_IN_ERROR]) if response.content else ""
+        # Scrub, then cut: a cut first could split a secret so that no form of it matches.
+        body = self.scrub(response.text)[:MAX_BODY_IN_ERROR] if response.content else ""
         retry_after = self._retry_after(response)
         rate_limited = status == 429 or (status == 403 and (retry_after is not None
                                                             or response.headers.get("X-RateLimit-Remaining") == "0"))
