@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from integrations.connectors import http
 from integrations.connectors.base import ArtifactData, ChangePage, Connector, ConnectorError, Parameter, Person
-from integrations.connectors.jira import timefmt
+from integrations.connectors.jira import lookup, timefmt
 from integrations.connectors.jira.client import JiraHttp, shared
 from integrations.connectors.jira.transitions import Mover
 
@@ -238,8 +238,15 @@ class JiraConnector(Connector):
         return self.read([artifact_id])[0]
 
     def find_by_hub_key(self, project: str, hub_key: str) -> ArtifactData | None:
-        issues, _ = self._search(f'project = "{self._key(project)}" AND labels = {jql_string(hub_label(hub_key))}', 0, 2)
-        return self._artifact(issues[0]) if issues else None
+        """The label search finds older creations; a lagging index is covered by reading the keys
+        after the newest issue search knows (consistent reads: see lookup.py)."""
+        key, label = self._key(project), hub_label(hub_key)
+        issues, _ = self._search(f'project = "{key}" AND labels = {jql_string(label)}', 0, 2)
+        if issues:
+            return self._artifact(issues[0])
+        issue = lookup.newest_with_label(self.http, lambda jql, n: self._search(jql, 0, n)[0], key, label,
+                                         self._field_list())
+        return self._artifact(issue) if issue else None
 
     # -- helpers --
 

@@ -186,6 +186,28 @@ def test_crash_during_creation_is_found_by_hub_key(api):
     assert connector(api).find_by_hub_key("ABC", "hk-1").fields["labels"] == ["frontend"]
 
 
+def test_lost_create_is_found_while_search_lags(api, clock):
+    api.index.lag = 300  # the label search will not see a new issue for five minutes
+    for n in range(3):
+        api.add_issue("ABC", f"older {n}", updated=T0 - 3600)
+    lost = []
+
+    def lose_the_answer(issue):  # the issue exists, then the connection breaks: a 500 to the client
+        if not lost:
+            lost.append(issue["key"])
+            raise RuntimeError("connection reset")
+
+    api.on_create = lose_the_answer
+    api.add_issue("ABC", "by a person, after the index", updated=None)  # not lost: on_create is API-only
+    with pytest.raises(ConnectorError) as info:
+        connector(api).create("ABC", {"summary": "made once"}, hub_key="hk-lag")
+    assert info.value.transient and lost
+    found = connector(api).find_by_hub_key("ABC", "hk-lag")
+    assert found is not None and found.fields["key"] == lost[0]
+    assert connector(api).find_by_hub_key("ABC", "hk-none") is None
+    assert sum(1 for i in api.issues.values() if i["fields"]["summary"] == "made once") == 1
+
+
 def test_fields_people_and_custom_fields(api):
     conn = connector(api)
     person = api.alice["accountId"] if api.cloud else "alice"
