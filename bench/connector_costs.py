@@ -64,7 +64,7 @@ def github() -> list[str]:
         idle = datetime.fromtimestamp(T0, UTC)
         measure("idle detection (nothing changed)", lambda: drain(conn, "acme/app", idle))
         measure("idle detection again (304)", lambda: drain(conn, "acme/app", idle))
-        measure("create (whoami, newest-by-me listing, search, POST)",
+        measure("create (whoami, newest-by-me listing: 5 pages, POST)",
                 lambda: bool(conn.find_by_hub_key("acme/app", "k1") or conn.create("acme/app", {"title": "x"}, "k1")))
         made = conn.find_by_hub_key("acme/app", "k1")
         measure("update title", lambda: bool(conn.update(made.id, {"title": "y"})))

@@ -194,12 +194,16 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"},
     },
+    # Every record is scrubbed of the connection secrets this process holds, in every encoding
+    # (integrations/connectors/redaction.py): a tool's error text may echo them.
+    "filters": {"redact": {"()": "integrations.connectors.redaction.RedactingFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
         "file": {
             "class": "logging.handlers.WatchedFileHandler",
             "filename": str(HUB_LOG_DIR / "hub.log"),
             "formatter": "plain",
+            "filters": ["redact"],
         },
     },
     "root": {"handlers": ["console", "file"], "level": env.str("HUB_LOG_LEVEL", default="INFO")},

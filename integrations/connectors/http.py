@@ -21,12 +21,17 @@ What it does for the caller:
   variables are ignored on purpose, so what the admin configured is what happens;
 - retries for transient failures (connection errors, timeouts, 5xx, 429) with exponential backoff
   and full jitter, honouring ``Retry-After`` (seconds or HTTP date) and ``X-RateLimit-Remaining`` /
-  ``X-RateLimit-Reset``, never waiting more than ``RetryPolicy.max_total_wait`` in one call;
+  ``X-RateLimit-Reset``, never waiting more than ``RetryPolicy.max_total_wait`` in one call. A
+  rate-limit answer (429, or 403 with ``Retry-After``) that says neither when to come back nor that
+  the quota is spent is a *secondary* limit: the client waits ``secondary_wait`` (a minute), twice
+  as long on each repeat, and never mistakes ``X-RateLimit-Reset`` — the primary window's end,
+  which GitHub sends on every answer — for the wait (see :meth:`HttpClient.secondary_wait`);
 - final failures become :class:`~integrations.connectors.base.ConnectorError` (``HttpError`` for an
   HTTP status): ``transient``, ``retry_after``, ``auth`` (401, 403 that is not a rate limit) and
   ``unreachable`` (DNS, refused, connect timeout, TLS) set so the engine can decide;
 - secrets never reach logs or messages: ``Authorization``-like headers are redacted, passwords in
-  URLs and key-like query parameters are masked, and known secret values are scrubbed.
+  URLs and key-like query parameters are masked, and known secret values are scrubbed in every
+  encoding a wire carries (plain, URL-encoded, base64 as in ``Basic``: see ``redaction.py``).
 
 Non-idempotent requests (POST, PATCH) are only retried when the server cannot have acted on them
 (connection refused/DNS, 429, 503 with ``Retry-After``); otherwise the engine's crash-safe creation
@@ -48,21 +53,27 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 
 from integrations.connectors.base import ConnectorError, Parameter
+
+# Redaction lives in its own module; these names stay importable from here.
+from integrations.connectors.redaction import (  # noqa: F401
+    SECRET_HEADER_WORDS,
+    SECRET_QUERY_NAMES,
+    Redactor,
+    is_secret_header,
+    redact_headers,
+    redact_url,
+)
 from integrations.connectors.transport import Transport, basic_auth
 
 logger = logging.getLogger("integrations.http")
 
 USER_AGENT = "tasktop-hub/0.1 (+https://github.com/; integration hub)"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-# Header names whose values are never logged. Anything containing these words is redacted too.
-SECRET_HEADER_WORDS = ("authorization", "cookie", "token", "key", "secret", "password", "auth")
-SECRET_QUERY_NAMES = frozenset({"key", "api_key", "apikey", "token", "access_token", "password", "secret", "sig",
-                                "signature", "client_secret"})
 MAX_BODY_IN_ERROR = 500
 
 # Connection parameters every HTTP connector can add to its own ``parameters``.
@@ -168,6 +179,10 @@ class RetryPolicy:
     # A host that refuses connections or has no DNS name rarely comes back within seconds; the
     # engine backs off the whole connection instead of every call waiting out its own retries.
     unreachable_attempts: int = 2
+    # A rate limit that names no wait (no Retry-After, quota not spent): GitHub documents "wait
+    # for at least one minute" and exponentially longer while it keeps failing.
+    secondary_wait: float = 60.0
+    secondary_max_wait: float = 960.0
 
     def backoff(self, attempt: int, rng: Callable[[], float]) -> float:
         """Full jitter: uniform in [0, min(max_delay, base * 2**attempt)] (attempt counts from 0)."""
@@ -205,36 +220,6 @@ def verify_from_settings(options: Mapping[str, Any]) -> bool | str:
     if options.get("verify_tls") is False:
         return False
     return str(options.get("ca_certificates") or "").strip() or True
-
-
-# -- redaction ----------------------------------------------------------------------------------
-
-
-def is_secret_header(name: str) -> bool:
-    lowered = name.lower()
-    return any(word in lowered for word in SECRET_HEADER_WORDS)
-
-
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k: ("***" if is_secret_header(k) else v) for k, v in headers.items()}
-
-
-def redact_url(url: str) -> str:
-    """Mask the password in ``user:pass@host`` and the values of key-like query parameters."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, host = netloc.rpartition("@")
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}:***@{host}" if ":" in userinfo else f"***@{host}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode([(k, "***" if k.lower() in SECRET_QUERY_NAMES else v) for k, v in pairs], safe="*:>=<,|")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 # -- errors -------------------------------------------------------------------------------------
@@ -316,8 +301,8 @@ class HttpClient:
         values = [*list(secrets), *(auth[1:] if auth else ())]
         if proxy:
             values += [proxy.password, proxy.username]
-        # Longest first so a secret that contains another is masked whole.
-        self._secret_values = sorted({v for v in values if v and len(v) >= 4}, key=len, reverse=True)
+        # Every encoding of every secret (base64 inside ``Basic``, URL-encoded, …): see redaction.py.
+        self._redactor = Redactor(values)
         if auth:
             # Basic auth as a header: the transport sends what the headers say, nothing else.
             self.headers["Authorization"] = basic_auth(*auth)
@@ -330,6 +315,7 @@ class HttpClient:
         self._budget: int | None = None
         self._window_ends = 0.0
         self._in_flight = 0
+        self._secondary_strikes = 0  # secondary rate limits in a row (reset by a success)
         self.requests_sent = 0  # attempts, including retries (for benchmarks and tests)
 
     @property
@@ -372,9 +358,7 @@ class HttpClient:
         return f"{self.base_url}/{path.lstrip('/')}"
 
     def scrub(self, text: str) -> str:
-        for value in self._secret_values:
-            text = text.replace(value, "***")
-        return text
+        return self._redactor(text)
 
     def get_json(self, path: str, *, params: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
         return self.json_of(self.request("GET", path, params=params, **kwargs))
@@ -482,6 +466,8 @@ class HttpClient:
                          (time.perf_counter() - started) * 1000)
         self._note_rate_limit(response)
         status = response.status_code
+        if status < 400:
+            self._secondary_strikes = 0  # the server takes requests again: the next limit starts at a minute
         if status < 400 or status in allowed:
             return _Attempt(response=response)
         return self._status_failure(where, response, idempotent)
@@ -517,7 +503,8 @@ class HttpClient:
 
     def _status_failure(self, where: str, response: requests.Response, idempotent: bool) -> _Attempt:
         status = response.status_code
-        body = self.scrub(response.text[:MAX_BODY_IN_ERROR]) if response.content else ""
+        # Scrub, then cut: a cut first could split a secret so that no form of it matches.
+        body = self.scrub(response.text)[:MAX_BODY_IN_ERROR] if response.content else ""
         retry_after = self._retry_after(response)
         rate_limited = status == 429 or (status == 403 and (retry_after is not None
                                                             or response.headers.get("X-RateLimit-Remaining") == "0"))
@@ -529,7 +516,13 @@ class HttpClient:
         retryable = False
         if rate_limited:
             if retry_after is None:
-                retry_after = self._reset_delay(response)
+                # Only a spent quota (Remaining: 0) makes X-RateLimit-Reset the wait; otherwise the
+                # reset is just the end of the hourly window and waiting for it would stall every
+                # thread for up to an hour.
+                spent = response.headers.get("X-RateLimit-Remaining") == "0"
+                retry_after = self._reset_delay(response) if spent else None
+                if retry_after is None:
+                    retry_after = self.secondary_wait()
             if retry_after:
                 # The wait applies to the whole connection: other threads must not keep calling.
                 self.hold(retry_after)
@@ -564,6 +557,14 @@ class HttpClient:
         # Epoch seconds (GitHub) or seconds from now (some others): epochs are large.
         delay = number - self.clock.time() if number > 1_000_000_000 else number
         return max(0.0, delay)
+
+    def secondary_wait(self) -> float:
+        """The wait for a secondary rate limit that named none: a minute, doubling on each repeat."""
+        policy = self.retry
+        with self._lock:
+            self._secondary_strikes += 1
+            strikes = self._secondary_strikes
+        return min(policy.secondary_max_wait, policy.secondary_wait * 2 ** (strikes - 1))
 
     def hold(self, seconds: float) -> None:
         """Send nothing on this client for ``seconds`` (a server asked us to wait)."""

@@ -7,7 +7,7 @@ import logging
 import random
 from datetime import timedelta
 
-from integrations.connectors import registry
+from integrations.connectors import redaction, registry
 from integrations.connectors.base import Connector, ConnectorError
 from integrations.engine import clock
 from integrations.engine.models import ConnectionHealth
@@ -24,10 +24,16 @@ def issue_key(connection: RepositoryConnection) -> str:
 
 
 def build(connection: RepositoryConnection) -> Connector:
-    """A connector with the connection's decrypted secrets (raises VaultLocked when locked)."""
+    """A connector with the connection's decrypted secrets (raises VaultLocked when locked).
+
+    This is where text from a tool enters the hub: every exception a call raises (and the build
+    itself) comes out with the connection's secrets masked in every encoding (redaction.guard),
+    before it can become an Activity issue or error, a job log line, an API answer or a log record.
+    """
     cls = registry.get(connection.kind)
     secrets = getattr(connection, "secrets", None) or {}
-    return cls(connection.url, connection.options or {}, secrets)
+    options = connection.options if isinstance(connection.options, dict) else {}
+    return redaction.guard(lambda: cls(connection.url, options, secrets), connection.url, secrets)
 
 
 def close(connector: Connector) -> None:

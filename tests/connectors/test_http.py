@@ -67,6 +67,21 @@ def test_retry_after_seconds_is_honoured_on_429(server, clock):
     assert clock.sleeps == [7.0]
 
 
+def test_429_without_retry_after_is_a_secondary_limit_not_the_quota_reset(server, clock):
+    # Quota left, reset an hour away (GitHub sends both on every answer): wait a minute, not the hour.
+    limits = {"X-RateLimit-Remaining": "4000", "X-RateLimit-Reset": str(int(clock.time()) + 3600)}
+    server.script("GET", "/x", Reply(429, headers=limits), Reply(200, body={}))
+    make(server, clock).get_json("/x")
+    assert clock.sleeps == [60.0]
+
+
+def test_429_with_the_quota_spent_waits_for_the_reset(server, clock):
+    limits = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(clock.time()) + 40)}
+    server.script("GET", "/x", Reply(429, headers=limits), Reply(200, body={}))
+    make(server, clock).get_json("/x")
+    assert sum(clock.sleeps) == pytest.approx(40.0, abs=1.0)
+
+
 def test_retry_after_http_date_is_honoured(server, clock):
     when = email.utils.formatdate(clock.time() + 12, usegmt=True)
     server.script("GET", "/x", Reply(503, headers={"Retry-After": when}), Reply(200, body={}))

@@ -8,11 +8,15 @@ search, rate limits, conditional requests):
   inclusive, whole seconds), ``labels``, ``creator``, ``per_page`` (default 30, at most 100),
   ``page`` and a ``Link`` header (``next``/``last``/``first``/``prev``); pull requests are part of
   the list and carry a ``pull_request`` key, as on GitHub;
-- ``GET/POST /repos/{o}/{r}/issues[/{number}]``, ``PATCH`` with ``state``/``state_reason``, labels
+- ``GET/POST /repos/{o}/{r}/issues[/{number}]``, ``PATCH`` with ``state``/``state_reason``
+  (``completed``, ``not_planned``, ``duplicate``, ``reopened``), labels
   (unknown names are created), assignees (must be assignable, else 422), milestone (by number);
 - ``GET /user``, ``/users/{login}``, ``/user/{account_id}``, ``/repos/{o}/{r}``, ``/repos/{o}/{r}/assignees|labels|milestones``;
 - ``GET /search/issues?q=...`` with its own 30-per-minute quota and an indexing lag
-  (``search_lag`` seconds: a just-created issue is not found yet, as on GitHub);
+  (``search_lag`` seconds: a just-created issue is not found yet, as on GitHub). HTML comments in a
+  body are not searchable (``index_html_comments=False``): GitHub documents nothing either way,
+  public reports differ between github.com and Enterprise Server, so the stand-in takes the case
+  that breaks a client relying on it;
 - timestamps ``YYYY-MM-DDTHH:MM:SSZ`` (second resolution);
 - primary rate limit per token (``X-RateLimit-Limit/Remaining/Used/Reset/Resource``; exhausted →
   403 with GitHub's message), secondary limits on demand (:meth:`GitHubApi.secondary_storm`:
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -35,8 +40,10 @@ from tests.fakes.github_model import RATE_DOCS, Bucket, NotFound, Repo, error, i
 
 
 class GitHubApi(FakeApi):
-    def __init__(self, clock: Any = None, prefix: str = "", rate_limit: int = 5000, search_lag: float = 0.0) -> None:
+    def __init__(self, clock: Any = None, prefix: str = "", rate_limit: int = 5000, search_lag: float = 0.0,
+                 index_html_comments: bool = False) -> None:
         super().__init__(clock)
+        self.index_html_comments = index_html_comments
         self.prefix = prefix
         self.rate_limit = rate_limit
         self.search_lag = search_lag
@@ -292,7 +299,8 @@ class GitHubApi(FakeApi):
             return invalid("title", "missing_field")
         if data.get("state") not in (None, "open", "closed"):
             return invalid("state")
-        if data.get("state_reason") not in (None, "completed", "not_planned", "reopened"):
+        # docs.github.com "Update an issue": completed, not_planned, duplicate, reopened (or null).
+        if data.get("state_reason") not in (None, "completed", "not_planned", "duplicate", "reopened"):
             return invalid("state_reason")
         problem = self._check(repo, data)
         if problem:
@@ -326,6 +334,8 @@ class GitHubApi(FakeApi):
                     continue
                 where = qualifiers.get("in", "title,body").split(",")
                 text = " ".join(str(issue.get(w) or "") for w in where).lower()
+                if not self.index_html_comments:
+                    text = re.sub(r"<!--.*?-->", " ", text, flags=re.S)
                 if all(t.lower() in text for t in terms):
                     hits.append({**issue, "score": 1.0})
         return Response(200, {"total_count": len(hits), "incomplete_results": False, "items": hits[:100]})

@@ -8,22 +8,18 @@ page, the log records and the log file, and a full ``dumpdata`` export.
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 from pathlib import Path
 
 import pytest
 from django.apps import apps
-from django.contrib import admin
-from django.core.management import call_command
 from django.test import Client
-from django.urls import NoReverseMatch, reverse
 
-from settings_app import master_password
-from settings_app.fields import encrypted_fields
+from settings_app.security import master_password
+from settings_app.security.fields import encrypted_fields
 from tests.factories import ConnectionFactory, IntegrationFactory
-from tests.security.test_roles import _endpoints, _methods
+from tests.security.leak_sweep import assert_clean, sweep_admin, sweep_api, sweep_database, sweep_logs
 
 pytestmark = pytest.mark.django_db
 
@@ -58,11 +54,6 @@ def _plant_in_every_secret_field() -> list[str]:
     return planted
 
 
-def _assert_clean(text: str, where: str, canaries: list[str]) -> None:
-    for canary in canaries:
-        assert canary not in text, f"secret {canary!r} leaked in {where}"
-
-
 def test_no_secret_leaks_anywhere(staff, caplog, settings):
     caplog.set_level(logging.DEBUG)
     log_file = Path(settings.HUB_LOG_DIR) / "hub.log"
@@ -78,64 +69,29 @@ def test_no_secret_leaks_anywhere(staff, caplog, settings):
     r = api.post("/api/v1/connections/", {"name": "sent", "kind": "params_only", "secrets": {"token": CANARIES[1]}},
                  content_type="application/json")
     assert r.status_code == 201
-    _assert_clean(r.content.decode(), "POST /api/v1/connections/", canaries)
+    assert_clean(r.content.decode(), "POST /api/v1/connections/", canaries)
     r = api.post("/api/v1/connections/", {"name": "bad", "kind": "params_only",
                                           "secrets": {"nope": CANARIES[2], "token": [CANARIES[2]]}},
                  content_type="application/json")
     assert r.status_code == 400
-    _assert_clean(r.content.decode(), "a refused POST", canaries)
+    assert_clean(r.content.decode(), "a refused POST", canaries)
     r = api.post("/api/v1/security/master-password/change/",
                  {"current_password": MASTER, "new_password": MASTER + "x", "confirmation": MASTER + "y"},
                  content_type="application/json")
     assert r.status_code == 400
-    _assert_clean(r.content.decode(), "a refused password change", canaries)
+    assert_clean(r.content.decode(), "a refused password change", canaries)
 
     # Every API endpoint (JSON and the browsable HTML), lists and the planted objects' details.
     # Details of the test-only connector's connection: real connectors would reach for the network.
     planted_conn = apps.get_model("integrations", "RepositoryConnection").objects.get(name="leak-params_only")
-    pk_by_prefix = {"/api/v1/connections/": str(planted_conn.pk)}
-    for path, callback in _endpoints():
-        if "get" not in _methods(callback):
-            continue
-        for prefix, pk in pk_by_prefix.items():
-            if path.startswith(prefix):
-                path = path.replace("999999", pk)
-        for suffix in ("", "?format=api"):
-            response = api.get(path + suffix)
-            _assert_clean(response.content.decode(errors="replace"), f"GET {path}{suffix}", canaries)
+    sweep_api(api, canaries, {"/api/v1/connections/": str(planted_conn.pk)})
     for conn in apps.get_model("integrations", "RepositoryConnection").objects.all():
         response = api.get(f"/api/v1/connections/{conn.pk}/")
         assert response.status_code == 200
-        _assert_clean(response.content.decode(), f"GET /api/v1/connections/{conn.pk}/", canaries)
+        assert_clean(response.content.decode(), f"GET /api/v1/connections/{conn.pk}/", canaries)
 
-    # Every admin page: index, custom screens, and each model's list, add and change pages.
-    pages = ["/admin/", "/admin/settings/", "/admin/activity/", "/admin/security/master-password/change/",
-             "/admin/security/master-password/reset/", "/admin/security/license/apply/"]
-    for model, _model_admin in admin.site._registry.items():
-        meta = model._meta
-        for name, args in (("changelist", []), ("add", [])):
-            try:
-                pages.append(reverse(f"admin:{meta.app_label}_{meta.model_name}_{name}", args=args))
-            except NoReverseMatch:
-                pass
-        for obj in model._default_manager.all()[:20]:
-            pages.append(reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk]))
-    for page in pages:
-        response = api.get(page)
-        assert response.status_code in (200, 302, 403), (page, response.status_code)
-        _assert_clean(response.content.decode(errors="replace"), f"admin page {page}", canaries)
-
-    # Logs: every record of this test and the hub's log file.
-    _assert_clean("\n".join(r.getMessage() + str(r.args) + str(r.exc_text) for r in caplog.records), "log records",
-                  canaries)
-    if log_file.exists():
-        with log_file.open(encoding="utf-8", errors="replace") as fh:
-            fh.seek(log_start)
-            _assert_clean(fh.read(), "the log file", canaries)
-
-    # Export: everything in the database.
-    out = io.StringIO()
-    call_command("dumpdata", stdout=out)
-    dump = out.getvalue()
-    _assert_clean(dump, "dumpdata", canaries)
+    sweep_admin(api, canaries, ("/admin/security/master-password/change/", "/admin/security/master-password/reset/",
+                                "/admin/security/license/apply/"))
+    sweep_logs(caplog.records, log_file, log_start, canaries)
+    dump = sweep_database(canaries)
     assert re.search(r"hv1\.[0-9a-f]+\.", dump), "the export should carry the encrypted tokens"

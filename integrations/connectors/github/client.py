@@ -24,8 +24,6 @@ ETAG_CACHE_BYTES = 16 * 1024 * 1024
 # GitHub: "If you are making a large number of POST, PATCH, PUT, or DELETE requests for a single
 # user or client ID, wait at least one second between each request." (secondary rate limits)
 DEFAULT_WRITE_INTERVAL = 1.0
-# GitHub: with a secondary limit and no Retry-After, "wait for at least one minute".
-SECONDARY_WAIT = 60.0
 
 
 class GitHubHttp:
@@ -38,10 +36,8 @@ class GitHubHttp:
             "verify": http.verify_from_settings(options),  # GitHub Enterprise Server may use a private CA
         }
         self.core = http.HttpClient(base_url, **common)
-        # Search has its own quota (30/min): its exhaustion must not block the core client.
-        self.search = http.HttpClient(base_url, **common)
         self.write_interval = float(options.get("write_interval", DEFAULT_WRITE_INTERVAL) or 0.0)
-        self._budgets = {id(self.core): _Budget(), id(self.search): _Budget()}
+        self._budgets = {id(self.core): _Budget()}
         self._etags: OrderedDict[tuple, tuple[str, Any, str, int]] = OrderedDict()
         self._etag_bytes = 0
         self._lock = threading.Lock()
@@ -51,10 +47,10 @@ class GitHubHttp:
 
     # -- reads --
 
-    def get(self, path: str, params: Mapping[str, Any] | None = None, *, search: bool = False,
+    def get(self, path: str, params: Mapping[str, Any] | None = None, *,
             allow: tuple[int, ...] = ()) -> tuple[Any, str, int]:
         """GET with ``If-None-Match``; returns (json, Link header, status)."""
-        client = self.search if search else self.core
+        client = self.core
         key = (path, tuple(sorted((params or {}).items())))
         with self._lock:
             cached = self._etags.get(key)
@@ -113,7 +109,7 @@ class GitHubHttp:
             return response
         except http.HttpError as exc:
             headers = exc.headers
-            error = _github_error(exc)
+            error = _github_error(exc, client)
             if error is not exc and error.transient and error.retry_after:
                 client.hold(error.retry_after)  # nobody on this connection calls until then
             raise error from None
@@ -124,11 +120,10 @@ class GitHubHttp:
 
     def close(self) -> None:
         self.core.close()
-        self.search.close()
 
 
 class _Budget:
-    """What GitHub last said about one quota (core or search), and the requests now in flight."""
+    """What GitHub last said about the core quota, and the requests now in flight."""
 
     def __init__(self) -> None:
         self.remaining: int | None = None
@@ -144,13 +139,14 @@ class _Budget:
             self.remaining, self.reset = remaining, reset  # a new window, or fewer left in this one
 
 
-def _github_error(exc: http.HttpError) -> ConnectorError:
+def _github_error(exc: http.HttpError, client: http.HttpClient) -> ConnectorError:
     """Re-read GitHub's error: a 403/429 about a rate limit is never an authentication failure."""
     body = exc.json() if exc.body else None
     message = body.get("message", "") if isinstance(body, dict) else ""
     if exc.status in (403, 429) and "rate limit" in message.lower() and not exc.transient:
-        # A secondary limit without Retry-After: GitHub asks for at least a minute.
-        return ConnectorError(f"{exc}", transient=True, retry_after=SECONDARY_WAIT)
+        # A secondary limit as a 403 without Retry-After (the shared client already reads a 429 so):
+        # GitHub asks for at least a minute, exponentially longer while it keeps failing.
+        return ConnectorError(f"{exc}", transient=True, retry_after=client.secondary_wait())
     if exc.status == 422 and isinstance(body, dict):
         details = "; ".join(_describe(e) for e in body.get("errors") or [])
         return ConnectorError(f"GitHub refused the change: {message}" + (f" ({details})" if details else ""))

@@ -20,10 +20,12 @@ from integrations.connectors.github.client import GitHubHttp, shared
 
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _ID = re.compile(r"^([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)#(\d+)$")
-# The hub user's newest issues, scanned for a marker before asking search. One page covers the
-# window in which search may not have indexed an issue yet: GitHub allows about 500 creations an
-# hour, and its index lags by seconds to minutes.
-RECENT_PAGES = 1
+# The hub user's newest issues in a repository, scanned for a hub-key marker before creating: a
+# plain listing is consistent at once, unlike search (whose index lags, and which may not index
+# the HTML comment the marker is at all). 5 pages = the 500 newest, which covers at least the last
+# hour of the hub's creations: GitHub's secondary limits allow about 500 content-creating requests
+# an hour. A twin older than that window is not found (docs/connectors/github.md).
+RECENT_PAGES = 5
 
 
 def api_url(url: str) -> str:
@@ -179,8 +181,9 @@ class GitHubConnector(Connector):
         return self._artifact(repo, self.http.write("PATCH", f"/repos/{repo}/issues/{number}", payload))
 
     def find_by_hub_key(self, project: str, hub_key: str) -> ArtifactData | None:
-        """Look among the hub user's newest issues first (a plain list is consistent at once),
-        then ask search, whose index lags creation by seconds to minutes but covers the past."""
+        """Look among the hub user's newest issues (``RECENT_PAGES`` pages, newest first): a plain
+        listing is consistent at once. Search is not used: its index lags creation, and whether it
+        indexes the hidden HTML-comment marker differs between github.com and Enterprise Server."""
         repo = self._repo(project)
         login = self.me().get("login", "")
         for page in range(1, RECENT_PAGES + 1):
@@ -190,11 +193,7 @@ class GitHubConnector(Connector):
                 if gh.split_body(issue.get("body"))[1] == hub_key and "pull_request" not in issue:
                     return self._artifact(repo, issue)
             if 'rel="next"' not in link:
-                return None  # every issue this user created was looked at
-        data, _, _ = self.http.get("/search/issues", {"q": f'repo:{repo} is:issue in:body "{hub_key}"'}, search=True)
-        for issue in (data or {}).get("items") or []:
-            if gh.split_body(issue.get("body"))[1] == hub_key:
-                return self._artifact(repo, issue)
+                break  # every issue this user created was looked at
         return None
 
     def transition(self, artifact_id: str, field_name: str, state: str) -> ArtifactData:

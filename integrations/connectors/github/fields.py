@@ -12,7 +12,7 @@ FIELDS: dict[str, str] = {
     "title": "string",
     "body": "text",
     "state": "choice",  # open | closed
-    "state_reason": "choice",  # completed | not_planned | reopened | None
+    "state_reason": "choice",  # completed | not_planned | duplicate | reopened | None
     "labels": "multichoice",
     "assignees": "users",  # logins
     "assignee": "user",  # the first assignee: a single person, for person reconciliation
@@ -22,7 +22,9 @@ FIELDS: dict[str, str] = {
 }
 READ_ONLY = frozenset({"author", "url"})
 STATES = ("open", "closed")
-STATE_REASONS = ("completed", "not_planned", "reopened")
+# GitHub's "Update an issue": state_reason is completed, not_planned, duplicate (added 2024-25,
+# with the "close as duplicate" UI) or reopened; it is ignored unless the state changes with it.
+STATE_REASONS = ("completed", "not_planned", "duplicate", "reopened")
 
 # Hidden in rendered Markdown; the key is one search token so ``/search/issues`` finds it.
 MARKER = "<!-- tasktop-hub-key: {key} -->"

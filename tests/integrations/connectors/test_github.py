@@ -170,6 +170,36 @@ def test_secondary_rate_limit_without_retry_after_waits_a_minute(api, clock):
     assert api.violations == 0
 
 
+def test_secondary_429_without_retry_after_waits_a_minute_not_the_hourly_reset(api, clock):
+    # GitHub sends X-RateLimit-Reset (the end of the hourly window) on every answer, this 429 too;
+    # with quota left and no Retry-After it is a secondary limit: "wait for at least one minute".
+    api.add_issue(api.repo, "one", updated=T0 - 60)
+    api.secondary_storm(1, retry_after=None, status=429)
+    page = connector(api).changes("acme/app", None, 0)
+    assert len(page.artifacts) == 1
+    assert clock.sleeps == [60]
+    assert api.violations == 0
+
+
+def test_repeated_secondary_limits_wait_exponentially_longer(api, clock):
+    api.secondary_storm(3, retry_after=None, status=429)
+    conn = connector(api)
+    with pytest.raises(ConnectorError) as info:
+        conn.changes("acme/app", None, 0)  # 429 → a minute in the call; 429 again → 2 min, for the engine
+    assert clock.sleeps == [60] and info.value.transient and info.value.retry_after == 120
+    clock.sleep(120)
+    with pytest.raises(ConnectorError) as info:
+        conn.changes("acme/app", None, 0)
+    assert info.value.retry_after == 240
+    clock.sleep(240)
+    assert conn.changes("acme/app", None, 0).done
+    api.secondary_storm(1, retry_after=None, status=403)  # after a success it starts at a minute again
+    with pytest.raises(ConnectorError) as info:
+        conn.changes("acme/app", None, 0)
+    assert info.value.retry_after == 60 and not info.value.auth
+    assert api.violations == 0
+
+
 def test_fields_round_trip_and_hidden_hub_key(api):
     conn = connector(api)
     created = conn.create("acme/app", {"title": "Crash on save", "body": "Steps...", "labels": ["bug", "p1"],
@@ -209,15 +239,26 @@ def test_crash_after_remote_create_finds_the_issue_instead_of_duplicating(api, c
     assert len(api.repo.issues) == 1
 
 
-def test_old_hub_key_is_found_through_search(api, clock):
+def test_older_hub_key_is_found_in_the_consistent_listing_without_search(api, clock):
     conn = connector(api)
     old = conn.create("acme/app", {"title": "old one"}, hub_key="hk-old")
-    for n in range(310):  # pushes it out of the newest-first listing the lookup scans
+    for n in range(310):  # pushes it past the first page of the newest-first listing
         api.add_issue(api.repo, f"filler {n}", author="hubbot")
-    clock.sleep(300)  # the search index catches up
+    clock.sleep(300)  # the search index has caught up, but it does not index the HTML comment
     found = connector(api).find_by_hub_key("acme/app", "hk-old")
     assert found is not None and found.id == old.id
-    assert api.requests_to("/api/v3/search/issues")
+    assert not api.requests_to("/api/v3/search/issues")
+
+
+def test_hub_key_past_the_listing_window_is_not_found(api, clock):
+    from integrations.connectors.github.connector import RECENT_PAGES
+
+    conn = connector(api)
+    conn.create("acme/app", {"title": "ancient"}, hub_key="hk-ancient")
+    for n in range(RECENT_PAGES * 100):  # the documented limit: only the newest 500 are looked at
+        api.add_issue(api.repo, f"filler {n}", author="hubbot")
+    assert connector(api).find_by_hub_key("acme/app", "hk-ancient") is None
+    assert len(api.requests_to("/api/v3/repos/acme/app/issues?", "GET")) == RECENT_PAGES
 
 
 def test_people_carry_login_id_and_public_email(api):
@@ -231,6 +272,15 @@ def test_transition_closes_with_a_reason(api):
     issue = api.add_issue(api.repo, "t")
     result = connector(api).transition(f"acme/app#{issue['number']}", "state", "closed:not_planned")
     assert result.fields["state"] == "closed" and result.fields["state_reason"] == "not_planned"
+
+
+def test_closing_as_duplicate(api):
+    issue = api.add_issue(api.repo, "seen before")
+    result = connector(api).transition(f"acme/app#{issue['number']}", "state", "closed:duplicate")
+    assert result.fields["state"] == "closed" and result.fields["state_reason"] == "duplicate"
+    made = connector(api).create("acme/app", {"title": "dup", "state": "closed", "state_reason": "duplicate"},
+                                 hub_key="hk-dup")
+    assert made.fields["state_reason"] == "duplicate"
 
 
 def test_assignee_accepts_a_login_or_a_numeric_user_id(api):
