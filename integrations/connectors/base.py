@@ -172,6 +172,9 @@ class Connector:
         raise NotImplementedError
 
     def read(self, ids: Iterable[str]) -> list[ArtifactData]:
+        """The artifacts with these ids that exist. The engine takes an id missing from the answer
+        for a deleted artifact and drops its change, so a connector must not leave one out for any
+        other reason (a short page, a lagging search index): check such ids directly."""
         raise NotImplementedError
 
     def create(self, project: str, fields: Mapping[str, Any], hub_key: str) -> ArtifactData:

@@ -67,6 +67,7 @@ def scan_scope(ctx: RunContext, side: str, project: str, *, full: bool = False) 
         if page.done or len(pending) >= FLUSH_AT or not page.artifacts:
             # Detected work and the cursor that covers it commit together (a few pages at a time).
             with transaction.atomic():
+                ctx.fence()  # a run whose lease was taken over advances no cursor
                 record(ctx.integration.pk, side, [(a.id, a.project) for a in pending])
                 ChangeCursor.objects.filter(pk=cursor.pk).update(last_ts=last_ts, seen=seen)
             recorded += len(pending)

@@ -22,7 +22,7 @@ from django.db import connection as db
 from django.db.models import F, Q
 
 from integrations.connectors.base import ArtifactData, ConnectorError
-from integrations.engine import clock, detection
+from integrations.engine import clock, creation, detection
 from integrations.engine.context import RunContext, other, with_retries
 from integrations.engine.models import PendingWork
 from integrations.engine.reconcile import Outcome, Unit, run_unit
@@ -95,6 +95,7 @@ def process_batch(ctx: RunContext, rows: list[PendingWork], pool: ThreadPoolExec
         for s in more:
             data[s].update(more[s])
     units = build_units(ctx, rows, pairs, data)
+    creation.prepare(ctx, list(units.values()), data, pool)  # durable intents before any remote create
     futures = [pool.submit(run_unit, ctx, u, data) for u in units.values()]
     stats, buffer = BatchStats(), []
     try:
@@ -107,7 +108,7 @@ def process_batch(ctx: RunContext, rows: list[PendingWork], pool: ThreadPoolExec
                 buffer = []
         if buffer:
             stats.add(commit(ctx, buffer, loaded_at))
-    except ConnectionDown:
+    except BaseException:  # ConnectionDown, LeaseLost, or the process being stopped
         for f in futures:
             f.cancel()  # not started: left pending; started ones are idempotent when redone
         raise
@@ -189,7 +190,9 @@ def commit(ctx: RunContext, outcomes: list[Outcome], loaded_at) -> BatchStats:  
     ).values_list("artifact", flat=True))
     now = clock.now()
     with transaction.atomic():
+        ctx.fence()  # only under the run's lease: a run taken over commits nothing
         _save_new_pairs(new_pairs)
+        creation.forget(ctx, [o.unit for o in done])
         for p in changed_pairs:
             p.updated_at = now
         _update_pairs(changed_pairs)

@@ -113,9 +113,13 @@ def test_rate_limit_storms_on_both_sides(rig):
     assert 30 in rig.clock.sleeps and 20 in rig.clock.sleeps  # waited as told, on the fake clock
 
 
-def test_lost_create_response_is_adopted_not_duplicated(rig):
+@pytest.mark.parametrize("search_lag", [0, 600])
+def test_lost_create_response_is_adopted_not_duplicated(rig, search_lag):
     """The create reaches Jira, then the hub loses it (crash or dropped response) before it
-    records the pair; the retry finds the issue by its hub-key label instead of creating twice."""
+    records the pair; the retry finds the issue by its hub-key label instead of creating twice —
+    also while Jira's search index has not caught up with the new issue (the retry comes ~0.1 s
+    later; the connector then reads the keys after the newest indexed issue)."""
+    rig.jira.index.lag = search_lag
     gh = rig.github
     issue = gh.add_issue(gh.repo, "Created once")
     lost = []
