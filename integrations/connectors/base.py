@@ -227,6 +227,12 @@ class Connector:
                     return ChangePage(complete, done=False)
                 # One timestamp fills the pages read so far: keep reading until it ends.
 
+    def detection_overlap(self) -> float:
+        """Seconds change detection must re-read behind its cursor *at least* for this tool (the
+        engine uses the larger of this and its own overlap). A tool whose change feed is an
+        eventually consistent search index needs its lag covered; 0: the engine's default."""
+        return 0.0
+
     def people(self) -> list[Person] | None:
         """The tool's users, for person reconciliation; None when the tool has no user list
         (person fields then hold free text that is matched as-is)."""

@@ -40,7 +40,9 @@ def detect(ctx: RunContext, *, full: bool = False, only: dict[str, list[str]] | 
 def scan_scope(ctx: RunContext, side: str, project: str, *, full: bool = False) -> int:
     connector = ctx.sides[side].connector
     cursor, _ = ChangeCursor.objects.get_or_create(integration=ctx.integration, side=side, project=project)
-    overlap = timedelta(seconds=ctx.overlap_seconds)
+    # A connector may need more than the engine's overlap (Jira: its search index lags).
+    tool_overlap = getattr(connector, "detection_overlap", None)
+    overlap = timedelta(seconds=max(ctx.overlap_seconds, float(tool_overlap() if tool_overlap else 0.0)))
     last_ts: datetime | None = None if full else cursor.last_ts
     since = None if last_ts is None else last_ts - overlap
     seen: dict[str, list] = {} if full else dict(cursor.seen or {})

@@ -28,6 +28,10 @@ SYSTEM_FIELDS = {"summary": "string", "description": "text", "status": "state", 
 READ_ONLY = frozenset({"key", "issuetype"})
 PAGE = 100  # Cloud caps search pages at 100 issues when fields are requested
 READ_BATCH = 50  # Cloud's reconcileIssues takes at most 50 issue ids
+# Seconds change detection re-reads behind its cursor (the engine's own default is 5 s). Jira's
+# search is eventually consistent with no published bound; public reports speak of seconds, at
+# times minutes. Re-reading costs a few search pages per run; missing costs a full-scan interval.
+DEFAULT_OVERLAP = 120
 
 
 class JiraConnector(Connector):
@@ -46,6 +50,11 @@ class JiraConnector(Connector):
                   help="Comma-separated custom field ids to sync, e.g. customfield_10016."),
         Parameter("time_zone", "Time zone override", required=False, default="",
                   help="Only if the account's profile time zone cannot be read; JQL dates use it."),
+        Parameter("detection_overlap", "Detection overlap (s)", type="integer", required=False,
+                  default=DEFAULT_OVERLAP,
+                  help="How far each change detection re-reads behind the last change it saw. Jira's search index "
+                       "is eventually consistent and Atlassian publishes no bound: an issue indexed later than "
+                       "this is only picked up by the next full scan. Raise it if your site lags more."),
         *http.TLS_PARAMETERS,
         *http.PROXY_PARAMETERS,
         *http.TIMEOUT_PARAMETERS,
@@ -90,6 +99,10 @@ class JiraConnector(Connector):
 
     def projects(self) -> list[str]:
         return self.project_keys()
+
+    def detection_overlap(self) -> float:
+        value = self.options.get("detection_overlap")
+        return float(DEFAULT_OVERLAP if value in (None, "") else value)
 
     def fields(self) -> dict[str, str]:
         return {**SYSTEM_FIELDS, **{cf: "string" for cf in self.custom_field_ids()}}

@@ -338,6 +338,8 @@ def test_registered_with_the_token_as_a_secret():
     cls = registry.get("jira")
     assert {p.name for p in cls.secret_parameters()} == {"token", "proxy_username", "proxy_password"}
     assert cls.clean_options({"projects": "ABC"})["deployment"] == "cloud"
+    assert cls.clean_options({"projects": "ABC"})["detection_overlap"] == 120
+    assert cls("https://x.atlassian.net", {"projects": "ABC", "detection_overlap": 600}, {}).detection_overlap() == 600
     with pytest.raises(ValueError, match="deployment"):
         cls.clean_options({"projects": "ABC", "deployment": "server"})
 
