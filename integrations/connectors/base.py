@@ -23,6 +23,8 @@ class ConnectorError(Exception):
         # Connection-level failures become one Activity issue, not an error per artifact.
         self.auth = auth
         self.unreachable = unreachable
+        # Which connection of an integration failed ("left"/"right"), set by the engine.
+        self.side: str | None = None
 
 
 class StaleArtifact(ConnectorError):
@@ -192,7 +194,7 @@ class Connector:
 
     # -- optional operations (defaults keep older connectors working) --
 
-    page_size: ClassVar[int] = 100
+    page_size: int = 100  # a class default; a connector may set its own per connection
 
     def changes_after(
         self, project: str, since: datetime | None, after: tuple[datetime, str] | None, limit: int

@@ -76,7 +76,7 @@ def _call(side: str, fn):  # noqa: ANN001, ANN202
     try:
         return with_retries(fn)
     except ConnectorError as exc:
-        exc.side = side  # type: ignore[attr-defined] — which connection failed
+        exc.side = side  # which connection failed
         raise
 
 
@@ -91,6 +91,7 @@ def reconcile(ctx: RunContext, unit: Unit, pair: ArtifactPair, left: ArtifactDat
     new = {"left": dict(old["left"]), "right": dict(old["right"])}
     writes: dict[str, dict[str, Any]] = {"left": {}, "right": {}}
     conflicts = []
+    winner: str | None
     for f in common_fields(ctx):
         direction, frequency = flow(ctx, f)
         if direction == "none" or frequency == "on_create":
@@ -228,7 +229,7 @@ def _create_once(ctx: RunContext, side: str, project: str, values: dict, hub_key
             return connector.create(project, values, hub_key)
         except ConnectorError as exc:
             if not exc.transient or exc.auth or exc.unreachable or attempt == 2:
-                exc.side = side  # type: ignore[attr-defined]
+                exc.side = side
                 raise
         clock.sleep(0.05 * 2 ** attempt * random.uniform(0.5, 1.5))  # noqa: S311 — jitter
         found = _call(side, lambda: connector.find_by_hub_key(project, hub_key))
@@ -256,7 +257,7 @@ def run_unit(ctx: RunContext, unit: Unit, data: dict[str, dict[str, ArtifactData
         if exc.transient:
             return Outcome(unit, transient=exc)
         return Outcome(unit, error=str(exc))
-    except Exception as exc:  # noqa: BLE001 — one artifact's bug must not stop the others
+    except Exception as exc:
         import logging
 
         logging.getLogger(__name__).exception("Processing %s failed", unit.key)

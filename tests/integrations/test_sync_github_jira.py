@@ -125,13 +125,13 @@ def test_lost_create_response_is_adopted_not_duplicated(rig, search_lag):
     lost = []
 
     class LoseFirstCreate:
-        def __init__(self, inner):  # noqa: ANN001
+        def __init__(self, inner):
             self._inner = inner
 
-        def __getattr__(self, name):  # noqa: ANN001, ANN204
+        def __getattr__(self, name):
             return getattr(self._inner, name)
 
-        def create(self, project, fields, hub_key):  # noqa: ANN001, ANN201
+        def create(self, project, fields, hub_key):
             made = self._inner.create(project, fields, hub_key)
             if not lost:
                 lost.append(made.id)
