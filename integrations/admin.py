@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from integrations import services
 from integrations.connectors import registry
 from integrations.models import ArtifactPair, Collection, Integration, RepositoryConnection, Route
-from settings_app.secret_inputs import SecretInputsAdminMixin, SecretInputsFormMixin
+from settings_app.security.secret_inputs import SecretInputsAdminMixin, SecretInputsFormMixin
 
 
 class ServiceAdmin(admin.ModelAdmin):
@@ -28,7 +28,7 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 class ConnectionForm(SecretInputsFormMixin, forms.ModelForm):
-    """Secrets are write-only inputs (settings_app/secret_inputs.py): never shown, empty = unchanged."""
+    """Secrets are write-only inputs (settings_app/security/secret_inputs.py): never shown, empty = unchanged."""
 
     kind = forms.ChoiceField(choices=())
 

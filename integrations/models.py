@@ -13,7 +13,7 @@ from django.db import models
 
 from integrations.connectors import registry
 from settings_app import limits
-from settings_app.fields import EncryptedJSONField, Sealed, VaultRow, secret_names
+from settings_app.security.fields import EncryptedJSONField, Sealed, VaultRow, secret_names
 
 
 def _validate_kind(value: str) -> None:
@@ -52,7 +52,7 @@ class RepositoryConnection(VaultRow, PollingOverrides):
     kind = models.CharField(max_length=50, validators=[_validate_kind], help_text="The connector.")
     url = models.CharField(max_length=500, blank=True, help_text="Base URL or location of the tool.")
     options = models.JSONField(default=dict, blank=True, help_text="Connector parameters that are not secret.")
-    # Encrypted (settings_app.fields): reading it decrypts or raises vault.VaultLocked.
+    # Encrypted (settings_app.security.fields): reading it decrypts or raises vault.VaultLocked.
     secrets = EncryptedJSONField(help_text="The connector's sensitive parameters (encrypted, write-only).")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.UNKNOWN)
     status_message = models.TextField(blank=True)

@@ -1,7 +1,7 @@
 """Licensing: apply a key, the license in force, expiry, and the user limit (issue 3).
 
 Expiry is read through :mod:`licensing.clock`. An expired (or missing) license blocks all
-processing through the gate (``tasktop_hub.gate``) and raises one Activity issue; applying a
+processing through a condition (``tasktop_hub.conditions``), which raises one Activity issue; applying a
 valid license resolves it and processing resumes on the engine's next pass.
 """
 
@@ -19,7 +19,7 @@ from django.db import transaction
 from licensing import clock, keys
 from licensing.models import License
 from notifications.services import Actor, raise_issue, record_audit, resolve_issue
-from tasktop_hub.gate import register_blocker
+from tasktop_hub import conditions
 
 log = logging.getLogger(__name__)
 
@@ -162,44 +162,57 @@ def check_user_activation(user: object) -> None:
 
 
 def missing_reason() -> str | None:
-    lic = current()
-    if lic is None:
+    """Why no license allows processing (none applied, or expired), or None."""
+    return unlicensed_reason() or expired_reason()
+
+
+def unlicensed_reason() -> str | None:
+    if current() is None:
         return "No license is applied. Apply one in Settings → License (\"Apply new license\")."
-    if is_expired(lic):
+    return None
+
+
+def expired_reason() -> str | None:
+    lic = current()
+    if lic is not None and is_expired(lic):
         return f"The license expired on {lic.expires.isoformat()}; apply a new license to resume processing."
     return None
 
 
-@register_blocker("license")
-def license_blocker() -> str | None:
+def _expired_issue_message(reason: str) -> str:
     lic = current()
-    with transaction.atomic():
-        if lic is None:
-            raise_issue(ISSUE_MISSING, "No license: nothing is processed", missing_reason() or "")
-            return missing_reason()
-        resolve_issue(ISSUE_MISSING)
-        if is_expired(lic):
-            raise_issue(
-                ISSUE_EXPIRED, "License expired",
-                f"The license for {lic.licensee} expired on {lic.expires.isoformat()}. No artifacts are processed "
-                "in any integration until a new license is applied (integrations keep their Run/Stopped state).",
-            )
-            return missing_reason()
-        resolve_issue(ISSUE_EXPIRED)
-    return None
+    if lic is None:
+        return reason
+    return (f"The license for {lic.licensee} expired on {lic.expires.isoformat()}. No artifacts are processed "
+            "in any integration until a new license is applied (integrations keep their Run/Stopped state).")
 
 
-def _health() -> None:
-    from tasktop_hub.api.health import CheckResult, register
-
-    @register("license")
-    def check_license() -> CheckResult:
-        reason = missing_reason()
-        if reason:
-            return CheckResult(False, reason)
-        lic = current()
-        assert lic is not None
-        return CheckResult(True, f"Valid through {lic.expires.isoformat()} for {lic.licensee}")
+def setup_needed() -> str | None:
+    if License.objects.exists() and current() is not None:
+        return None
+    return "No license is applied. Apply one (POST /api/v1/license/, the setup page, or `manage.py license apply`)."
 
 
-_health()
+def _healthy_message() -> str:
+    lic = current()
+    return f"Valid through {lic.expires.isoformat()} for {lic.licensee}" if lic else "No license"
+
+
+def register_conditions() -> None:
+    """No license, and an expired one, as conditions that stop processing (from LicensingConfig.ready)."""
+    from django.urls import reverse
+
+    from licensing.views import ApplyLicenseForm
+
+    conditions.register(conditions.Condition(
+        key="license", reason=unlicensed_reason, issue_key=ISSUE_MISSING,
+        issue_title="No license: nothing is processed", healthy_message=_healthy_message,
+        setup=conditions.SetupStep(
+            needed=setup_needed, title="License", form_class=lambda: ApplyLicenseForm,
+            action_url=lambda: reverse("hub-license-apply"), submit="Apply new license", done="applied ✓",
+        ),
+    ))
+    conditions.register(conditions.Condition(
+        key="license_expired", reason=expired_reason, issue_key=ISSUE_EXPIRED, issue_title="License expired",
+        issue_message=_expired_issue_message, healthy_message=lambda: "Not expired",
+    ))

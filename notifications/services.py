@@ -152,3 +152,25 @@ def resolve_issue(key: str) -> bool:
 
 def open_issue(key: str) -> ActivityIssue | None:
     return ActivityIssue.objects.filter(key=key, status=ActivityIssue.Status.OPEN).first()
+
+
+def sync_condition_issues() -> dict[str, str | None]:
+    """Raise the Activity issue of each condition that stops processing, resolve the others.
+
+    Runs periodically (declared in notifications/apps.py) even when no integration runs, so an
+    expired license or a missing master password shows on the Activity screen, and a renewed
+    one clears it, without waiting for the engine. Returns each condition's reason.
+    """
+    from tasktop_hub import conditions
+
+    reasons = {}
+    for condition in conditions.all_conditions():
+        reason = condition.reason()
+        reasons[condition.key] = reason
+        with transaction.atomic():
+            if reason:
+                message = condition.issue_message(reason) if condition.issue_message else reason
+                raise_issue(condition.issue_key, condition.issue_title, message)
+            else:
+                resolve_issue(condition.issue_key)
+    return reasons

@@ -53,7 +53,7 @@ class HubSettings(models.Model):
 
 
 class VaultKey(models.Model):
-    """The data key of the vault, wrapped by the master password (one row; see settings_app.vault).
+    """The data key of the vault, wrapped by the master password (one row; see settings_app.security.vault).
 
     Nothing here is usable without the master password: ``wrapped_key`` is AES-256-GCM under a
     scrypt-derived key whose parameters and salt are the other columns.

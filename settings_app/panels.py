@@ -8,8 +8,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from settings_app.limits import describe_seconds
-from settings_app.screen import Panel, register_panel
 from settings_app.services import get_settings
+from tasktop_hub.panels import Panel, register_panel
 
 
 @register_panel("polling")

@@ -62,7 +62,7 @@ def _hub_ready(request, settings, tmp_path_factory):
     run once per session; per test it is one row insert and an in-memory key. Tests without
     database access get only the fast scrypt setting.
     """
-    from settings_app import vault
+    from settings_app.security import vault
     from tasktop_hub import setup_gate
     from tests.security import ready
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from integrations.models import ArtifactPair, Collection, Integration, RepositoryConnection, Route
-from settings_app.secret_inputs import SecretsPatchField, WriteOnlySecretsMixin
+from settings_app.security.secret_inputs import SecretsPatchField, WriteOnlySecretsMixin
 from tasktop_hub.api.serializers import StrictModelSerializer
 
 
@@ -11,7 +11,7 @@ class ConnectionSerializer(WriteOnlySecretsMixin, StrictModelSerializer):
     kind = serializers.CharField(
         max_length=50, help_text="A connector kind; GET /api/v1/connector-kinds/ lists them."
     )
-    # Write-only secrets (settings_app/secret_inputs.py): values in, names of the set ones out.
+    # Write-only secrets (settings_app/security/secret_inputs.py): values in, names of the set ones out.
     secrets = SecretsPatchField()
     secrets_set = serializers.SerializerMethodField(help_text="Names of the secrets that are set (never values).")
 

@@ -25,6 +25,11 @@ class ConnectorError(Exception):
         self.unreachable = unreachable
 
 
+class StaleArtifact(ConnectorError):
+    """The artifact changed after the hub read it, so nothing was written (the tool's optimistic
+    concurrency said no). The engine reads it again and decides afresh."""
+
+
 @dataclass(frozen=True)
 class Parameter:
     name: str
@@ -78,6 +83,9 @@ class ArtifactData:
     # The hub key the hub stamped on this artifact when it created it ("" if none): lets the
     # engine recognise its own creations after a crash (see Connector.find_by_hub_key).
     hub_key: str = ""
+    # The tool's optimistic-concurrency token exactly as read (e.g. a row's raw updated-at
+    # value), handed back by update_if_unchanged(); None when the tool has none.
+    token: Any = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> tuple[datetime, tuple[int, int | str]]:
@@ -172,6 +180,12 @@ class Connector:
 
     def update(self, artifact_id: str, fields: Mapping[str, Any]) -> ArtifactData:
         raise NotImplementedError
+
+    def update_if_unchanged(self, read: ArtifactData, fields: Mapping[str, Any]) -> ArtifactData:
+        """Update the artifact the hub read as ``read`` only if it has not changed since, else
+        raise :class:`StaleArtifact`. A tool without optimistic concurrency (the default) just
+        updates; the engine then compares what it reads back with what it wrote."""
+        return self.update(read.id, fields)
 
     # -- optional operations (defaults keep older connectors working) --
 

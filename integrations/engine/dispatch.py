@@ -21,7 +21,7 @@ from integrations.engine import clock, leases
 from integrations.engine.models import SyncState
 from integrations.models import Integration
 from settings_app.services import effective_settings, get_settings
-from tasktop_hub.gate import processing_blocked_reason
+from tasktop_hub.conditions import processing_blocked_reason
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.db import connection as db
-from django.db.models import Q
+from django.db.models import F, Q
 
 from integrations.connectors.base import ArtifactData, ConnectorError
-from integrations.engine import clock
+from integrations.engine import clock, detection
 from integrations.engine.context import RunContext, other, with_retries
 from integrations.engine.models import PendingWork
 from integrations.engine.reconcile import Outcome, Unit, run_unit
@@ -164,10 +164,12 @@ def unit_label(ctx: RunContext, unit: Unit) -> str:
 def commit(ctx: RunContext, outcomes: list[Outcome], loaded_at) -> BatchStats:  # noqa: ANN001
     stats = BatchStats()
     down: ConnectionDown | None = None
-    done, new_pairs, changed_pairs, failed, retry = [], [], [], [], []
+    done, new_pairs, changed_pairs, failed, retry, stale = [], [], [], [], [], []
     for o in outcomes:
         if o.connection_failure:
             down = down or ConnectionDown(*o.connection_failure)
+        elif o.stale:
+            stale.append(o)
         elif o.transient:
             retry.append(o)
         elif o.error:
@@ -200,6 +202,12 @@ def commit(ctx: RunContext, outcomes: list[Outcome], loaded_at) -> BatchStats:  
                 status=PendingWork.Status.BLOCKED, last_error=o.error[:2000])
         for o in retry:
             _back_off(ctx, o)
+        for o in stale:
+            _again(ctx, o)
+        for side in ("left", "right"):
+            # Read back with someone else's edit in it: detected again now, not taken for an echo.
+            detection.record(ctx.integration.pk, side,
+                             [(i, p) for o in done for s, i, p in o.recheck if s == side])
     stats.processed = len(outcomes)
     stats.created = sum(1 for o in done if o.created)
     stats.updated = sum(1 for o in done if o.writes and not o.created)
@@ -242,6 +250,21 @@ def _save_new_pairs(pairs: list[ArtifactPair]) -> None:
                     p.save()
             except IntegrityError:
                 log.info("Pair %s/%s exists already", p.left_id, p.right_id)
+
+
+STALE_RETRIES_AT_ONCE = 3
+
+
+def _again(ctx: RunContext, outcome: Outcome) -> None:
+    """A write refused because the artifact changed after it was read: read it again and
+    decide afresh, at once (a few times; then with backoff, should someone edit non-stop)."""
+    rows = outcome.unit.rows
+    if max(r.attempts for r in rows) + 1 >= STALE_RETRIES_AT_ONCE:
+        outcome.transient = ConnectorError(outcome.stale, transient=True)
+        _back_off(ctx, outcome)
+        return
+    PendingWork.objects.filter(pk__in=[r.pk for r in rows]).update(
+        attempts=F("attempts") + 1, not_before=None, detected_at=clock.now(), last_error=outcome.stale[:2000])
 
 
 def _back_off(ctx: RunContext, outcome: Outcome) -> None:

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from integrations.connectors.base import ArtifactData, ConnectorError
+from integrations.connectors.base import ArtifactData, ConnectorError, StaleArtifact
 from integrations.engine import clock
 from integrations.engine.context import RunContext, other, with_retries
 from integrations.engine.mapping import MappingError, convert, transition_path
@@ -44,6 +44,10 @@ class Outcome:
     transient: ConnectorError | None = None
     connection_failure: tuple[str, ConnectorError] | None = None
     writes: int = 0
+    # Artifacts (side, id, project) the hub wrote but whose read-back is not just the hub's
+    # write (a person edited in between): detected again at once instead of taken for an echo.
+    recheck: list[tuple[str, str, str]] = field(default_factory=list)
+    stale: str = ""  # the tool refused a write because the artifact changed since it was read
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -124,27 +128,56 @@ def reconcile(ctx: RunContext, unit: Unit, pair: ArtifactPair, left: ArtifactDat
         )
     versions = {"left": left.change_version, "right": right.change_version}
     count = 0
+    recheck = []
     for side in ("left", "right"):
         if writes[side]:
-            versions[side] = write(ctx, side, arts[side], writes[side])
+            versions[side], echo = write(ctx, side, arts[side], writes[side])
+            if not echo:
+                recheck.append((side, arts[side].id, arts[side].project))
             count += 1
     pair.base = new
     pair.left_version, pair.right_version = versions["left"], versions["right"]
-    return Outcome(unit, pair=pair, writes=count)
+    return Outcome(unit, pair=pair, writes=count, recheck=recheck)
 
 
-def write(ctx: RunContext, side: str, artifact: ArtifactData, fields: dict[str, Any]) -> str:
-    """Update one artifact; a state change walks the transition graph. Returns the new version."""
+def write(ctx: RunContext, side: str, artifact: ArtifactData, fields: dict[str, Any]) -> tuple[str, bool]:
+    """Update one artifact; a state change walks the transition graph. Returns the version to
+    record as the hub's own, and whether the artifact now holds only what the hub wrote."""
     view, connector = ctx.sides[side].view, ctx.sides[side].connector
     state_col = view.mapping.get(view.state_field) if view.state_field else None
     plain = {k: v for k, v in fields.items() if k != state_col or not view.graph}
     result = None
     if plain:
-        result = _call(side, lambda: connector.update(artifact.id, plain))
+        result = _call(side, lambda: connector.update_if_unchanged(artifact, plain))
     if state_col and view.graph and state_col in fields:
         for step in transition_path(view, artifact.fields.get(state_col), fields[state_col]):
             result = _call(side, lambda s=step: connector.transition(artifact.id, state_col, s))
-    return result.change_version if result is not None else artifact.change_version
+    if result is None:
+        return artifact.change_version, True
+    if is_echo(artifact, fields, result):
+        return result.change_version, True
+    # Someone else's edit is in what the tool holds now: keep the version read before the write,
+    # so the state after it counts as a change (and the caller queues it at once).
+    return artifact.change_version, False
+
+
+def is_echo(before: ArtifactData, written: dict[str, Any], after: ArtifactData) -> bool:
+    """An echo only if every field read back is what the hub wrote, or else what it read
+    before writing: a read-back taken after a person's edit (of any field) is not the hub's."""
+    for name, value in after.fields.items():
+        expected = written[name] if name in written else before.fields.get(name)
+        if not _equal(expected, value):
+            return False
+    return True
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if _same(a, b):
+        return True
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return sorted(map(str, a)) == sorted(map(str, b))
+    # A tool may hand back a written "3" as 3 (or a date as text): equal as text is equal.
+    return a not in ("", None) and b not in ("", None) and str(a).strip() == str(b).strip()
 
 
 def create(ctx: RunContext, unit: Unit, source: ArtifactData | None) -> Outcome:
@@ -211,6 +244,8 @@ def run_unit(ctx: RunContext, unit: Unit, data: dict[str, dict[str, ArtifactData
         return create(ctx, unit, data[unit.source_side].get(unit.source_id))
     except MappingError as exc:
         return Outcome(unit, error=str(exc))
+    except StaleArtifact as exc:
+        return Outcome(unit, stale=str(exc))
     except ConnectorError as exc:
         if exc.auth or exc.unreachable:
             return Outcome(unit, connection_failure=(getattr(exc, "side", unit.source_side or "left"), exc))

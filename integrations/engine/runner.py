@@ -23,7 +23,7 @@ from integrations.engine.validation import (
     resolve_config_issue,
 )
 from integrations.models import Integration
-from tasktop_hub.gate import processing_blocked_reason
+from tasktop_hub.conditions import processing_blocked_reason
 
 log = logging.getLogger(__name__)
 

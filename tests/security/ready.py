@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from settings_app import vault
+from settings_app.security import vault
 
 TEST_MASTER_PASSWORD = "test master password: correct horse"
 TEST_SCRYPT_N = 2**14  # vault.MIN_SCRYPT_N: the floor; production uses 2**17

@@ -12,7 +12,15 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from integrations.connectors.base import ArtifactData, ChangePage, Connector, ConnectorError, Parameter, Person
+from integrations.connectors.base import (
+    ArtifactData,
+    ChangePage,
+    Connector,
+    ConnectorError,
+    Parameter,
+    Person,
+    StaleArtifact,
+)
 from integrations.connectors.database.dialects import Dialect, check_identifier, dialect_for
 
 
@@ -133,7 +141,7 @@ class DatabaseConnector(Connector):
         updated = self.dialect.from_db_time(row[2])
         return ArtifactData(
             id=str(row[0]), project=str(row[1]), updated_at=updated, hub_key=row[3] or "",
-            fields=dict(zip(fields, row[4:], strict=True)), version=updated.isoformat(),
+            fields=dict(zip(fields, row[4:], strict=True)), version=updated.isoformat(), token=row[2],
         )
 
     @staticmethod
@@ -219,16 +227,28 @@ class DatabaseConnector(Connector):
         return self._artifact(rows[0]) if rows else None
 
     def update(self, artifact_id: str, fields: Mapping[str, Any]) -> ArtifactData:
+        return self._update(artifact_id, fields, None)
+
+    def update_if_unchanged(self, read: ArtifactData, fields: Mapping[str, Any]) -> ArtifactData:
+        """``UPDATE … WHERE updated-at = the value read``: a person's edit committed after the
+        hub read the row makes it match nothing, instead of being overwritten and re-stamped
+        with the hub's clock (which would then pass for the hub's own echo)."""
+        return self._update(read.id, fields, read.token)
+
+    def _update(self, artifact_id: str, fields: Mapping[str, Any], expected: Any) -> ArtifactData:
         self._check_fields(fields)
         now = _now()
         sets = ", ".join(f"{self._q(c)} = %s" for c in [self.updated_col, *fields])
+        where, params = f"{self._q(self.id_col)} = %s", [self._db_id(artifact_id)]
+        if expected is not None:
+            where += f" AND {self._q(self.updated_col)} = %s"
+            params.append(expected)
         conn = self._conn()
         try:
             cur = conn.cursor()
             cur.execute(
-                f"UPDATE {self._q(self.table)} SET {sets} WHERE {self._q(self.id_col)} = %s".replace(
-                    "%s", self.dialect.placeholder),
-                (self.dialect.to_db_time(now), *fields.values(), self._db_id(artifact_id)),
+                f"UPDATE {self._q(self.table)} SET {sets} WHERE {where}".replace("%s", self.dialect.placeholder),
+                (self.dialect.to_db_time(now), *fields.values(), *params),
             )
             count = cur.rowcount
             cur.close()
@@ -238,8 +258,12 @@ class DatabaseConnector(Connector):
                 self.close()
             raise error from None
         if count == 0:
+            if expected is not None and self.read([artifact_id]):
+                raise StaleArtifact(f"Row {artifact_id} of table '{self.table}' changed after the hub read it; "
+                                    "not written.", transient=True)
             raise ConnectorError(f"Row {artifact_id} is not in table '{self.table}' (deleted?).")
-        # The written values and stamp are known: no read-back, one statement per update.
+        # The written values and stamp are known: no read-back, one statement per update. The
+        # condition above guarantees no other column changed in between.
         return ArtifactData(id=str(artifact_id), project="", updated_at=now, fields=dict(fields),
                             version=now.isoformat())
 

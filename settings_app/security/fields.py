@@ -11,7 +11,7 @@ Usage::
 
 How it works:
 
-* The column holds a vault token (``settings_app.vault``): AES-256-GCM under the data key, with
+* The column holds a vault token (``settings_app.security.vault``): AES-256-GCM under the data key, with
   ``app_label.model.field`` and the row's ``vault_uid`` as associated data. The pk is unknown
   before the first insert, so rows carry a random UUID (``VaultRow.vault_uid``) fixed at
   creation; a ciphertext copied to another row or field does not decrypt.
@@ -35,7 +35,7 @@ from django.core import checks
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 
-from settings_app import vault
+from settings_app.security import vault
 
 
 class Sealed:
@@ -168,7 +168,7 @@ class EncryptedField(models.TextField):
         if not isinstance(uid, models.UUIDField):
             errors.append(checks.Error(
                 f"{self.model._meta.label}.{self.name} is encrypted but the model has no UUIDField "
-                f"'{self.uid_field}'.", hint="Inherit from settings_app.fields.VaultRow.", obj=self, id="hub.E101",
+                f"'{self.uid_field}'.", hint="Inherit from settings_app.security.fields.VaultRow.", obj=self, id="hub.E101",
             ))
         return errors
 

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from settings_app import master_password, vault
+from settings_app.security import master_password, vault
 from tasktop_hub.api.permissions import IsAdministrator
 from tasktop_hub.api.serializers import StrictFieldsMixin
 

@@ -18,8 +18,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
-from settings_app import vault
-from settings_app.fields import secret_names
+from settings_app.security import vault
+from settings_app.security.fields import secret_names
 
 LOCKED_MESSAGE = ("The stored secrets cannot be changed while the master password is not loaded; enter it in Settings → "
                   "Master Password Configuration.")
