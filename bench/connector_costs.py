@@ -22,7 +22,7 @@ N = 1000
 T0 = 1_790_000_000.0
 
 
-def drain(conn, project: str, since) -> int:  # noqa: ANN001
+def drain(conn, project: str, since) -> int:
     count, after = 0, None
     while True:
         page = conn.changes_after(project, since, after, 100)
@@ -49,7 +49,7 @@ def github() -> list[str]:
         conn = GitHubConnector(api.url + "/api/v3", {"repositories": "acme/app", "write_interval": 0},
                                {"token": "t0ken-bench-0000"})
 
-        def measure(label: str, fn) -> None:  # noqa: ANN001
+        def measure(label: str, fn) -> None:
             before, quota = len(api.log), api.bucket("hubbot").remaining
             started = time.process_time()
             result = fn()
@@ -94,7 +94,7 @@ def jira(deployment: str) -> list[str]:
                                        "deployment": "cloud" if deployment == "cloud" else "datacenter"},
                              {"token": "jira-bench-token"})
 
-        def measure(label: str, fn) -> None:  # noqa: ANN001
+        def measure(label: str, fn) -> None:
             before = len(api.log)
             started = time.process_time()
             result = fn()

@@ -59,12 +59,12 @@ class Latency:
         self.tool_cpu = 0.0
         self._lock = threading.Lock()
 
-    def __getattr__(self, name: str):  # noqa: ANN204
+    def __getattr__(self, name: str):
         attr = getattr(self._inner, name)
         if name not in REMOTE:
             return attr
 
-        def call(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        def call(*args, **kwargs):
             if self.latency:
                 time.sleep(self.latency)
             t0 = time.thread_time()
@@ -82,7 +82,7 @@ PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1
 _CREATED: list[str] = []
 
 
-def _pg_admin():  # noqa: ANN202
+def _pg_admin():
     from urllib.parse import urlsplit
 
     import psycopg

@@ -38,11 +38,13 @@ class ConnectionForm(SecretInputsFormMixin, forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = registry.choices()
+        kind = self.fields["kind"]
+        assert isinstance(kind, forms.ChoiceField)  # declared above
+        kind.choices = registry.choices()
 
     def secret_parameters(self, kind: str | None) -> list[Any]:
         kinds = [kind] if kind else [k for k, _ in registry.choices()]
-        params = []
+        params: list[Any] = []
         for name in kinds:
             try:
                 params.extend(registry.get(name).secret_parameters())

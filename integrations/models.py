@@ -332,9 +332,16 @@ class ArtifactPair(models.Model):
 
 
 # The engine's durable state lives in its own module; importing it here registers the models.
-from integrations.engine.models import ChangeCursor, ConnectionHealth, EngineLease, PendingWork, SyncState  # noqa: E402
+from integrations.engine.models import (  # noqa: E402
+    ChangeCursor,
+    ConnectionHealth,
+    CreateIntent,
+    EngineLease,
+    PendingWork,
+    SyncState,
+)
 
 __all__ = [
-    "ArtifactPair", "ChangeCursor", "Collection", "ConnectionHealth", "EngineLease", "Integration", "PendingWork",
-    "RepositoryConnection", "Route", "SyncState",
+    "ArtifactPair", "ChangeCursor", "Collection", "ConnectionHealth", "CreateIntent", "EngineLease", "Integration",
+    "PendingWork", "RepositoryConnection", "Route", "SyncState",
 ]

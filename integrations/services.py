@@ -38,7 +38,7 @@ def save(instance: M, actor: Actor, changed: dict[str, Any] | None = None) -> M:
 
 def update(instance: M, actor: Actor, **changes: Any) -> M:
     with transaction.atomic():
-        fresh = type(instance).objects.select_for_update().get(pk=instance.pk)
+        fresh = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
         for name, value in changes.items():
             setattr(fresh, name, value)
         return save(fresh, actor, changes)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -46,8 +47,9 @@ class Job:
         """Check and normalise the parameters before the job is queued."""
         return params
 
-    def run(self, **params: Any) -> Any:
-        raise NotImplementedError
+    # run(**params) does the work; each job names its own keyword parameters (the ones
+    # validate() returns), so the base declares only that it is callable with keywords.
+    run: Callable[..., Any]
 
     # -- helpers for run() --
 
@@ -87,7 +89,7 @@ def job_kinds() -> dict[str, type[Job]]:
 def enqueue(
     kind: str, params: dict[str, Any] | None = None, actor: AbstractBaseUser | AnonymousUser | None = None
 ) -> BackgroundJob:
-    from notifications.services import record_audit
+    from notifications.services import record_audit, user_or_none
 
     try:
         cls = _registry[kind]
@@ -95,7 +97,7 @@ def enqueue(
         known = ", ".join(sorted(_registry)) or "none"
         raise ValidationError({"kind": f"Unknown job kind '{kind}'. Known kinds: {known}."}) from None
     params = cls(BackgroundJob(kind=kind)).validate(dict(params or {}))
-    user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    user = user_or_none(actor)
     with transaction.atomic():
         record = BackgroundJob.objects.create(kind=kind, title=cls.title, params=params, created_by=user)
         record_audit(actor, "job.enqueue", f"job:{record.pk}", kind=kind)

@@ -53,7 +53,7 @@ class PurgeActivityJob(jobs.Job):
                 ids = list(qs.values_list("pk", flat=True)[: self.batch_size])
                 if not ids:
                     break
-                count = qs.model.objects.filter(pk__in=ids).delete()[0]
+                count = qs.model._default_manager.filter(pk__in=ids).delete()[0]
                 deleted[name] += count
                 done += count
                 self.progress(done, total)

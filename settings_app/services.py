@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from notifications.services import Actor, record_audit
+from notifications.services import Actor, record_audit, user_or_none
 from settings_app.models import HubSettings
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def update_settings(actor: Actor, **changes: Any) -> HubSettings:
             setattr(obj, name, value)
         obj.full_clean()
         if getattr(actor, "is_authenticated", False):
-            obj.updated_by = actor  # type: ignore[assignment]
+            obj.updated_by = user_or_none(actor)
         obj.save()
         diff = {k: [before[k], v] for k, v in changes.items() if before[k] != v}
         if diff:

@@ -74,5 +74,6 @@ class EffectiveSettingsSerializer(serializers.Serializer):
 
 class ConnectorKindSerializer(serializers.Serializer):
     kind = serializers.CharField()
-    label = serializers.CharField()
+    # A field named like a DRF Field attribute: DRF reads declared fields, the stubs see the attribute.
+    label = serializers.CharField()  # type: ignore[assignment]
     parameters = serializers.ListField(child=serializers.DictField())

@@ -1,3 +1,7 @@
+from __future__ import annotations
+
+from typing import Any
+
 from rest_framework import serializers
 
 from settings_app.models import HubSettings
@@ -5,7 +9,7 @@ from tasktop_hub.api.serializers import StrictModelSerializer
 
 
 class HubSettingsSerializer(StrictModelSerializer):
-    updated_by = serializers.StringRelatedField()
+    updated_by: serializers.StringRelatedField[Any] = serializers.StringRelatedField()
 
     class Meta:
         model = HubSettings

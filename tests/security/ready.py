@@ -85,7 +85,7 @@ def make_license_ready() -> None:
 SYSTEM_MASTER_PASSWORD = "system test master password 42"
 
 
-def prepare_process_hub(hub) -> None:  # noqa: ANN001 - tests.system.conftest.Hub
+def prepare_process_hub(hub) -> None:
     """Make a hub run as real processes (tests/system) "ready": master password and license.
 
     Uses the real commands, as an operator would: ``masterpassword set`` and ``license apply``

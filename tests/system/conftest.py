@@ -55,7 +55,7 @@ class Hub:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"{}")
 
-    def wait_for(self, predicate, timeout: float, what: str):  # noqa: ANN001
+    def wait_for(self, predicate, timeout: float, what: str):
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:

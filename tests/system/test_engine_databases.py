@@ -103,7 +103,7 @@ def in_step(hub: Hub, left: DatabaseConnector, right: DatabaseConnector, expecte
     return all(lrows[a].fields == rrows[b].fields for a, b in p)
 
 
-def wait(predicate, timeout: float, what: str, log: Path) -> None:  # noqa: ANN001
+def wait(predicate, timeout: float, what: str, log: Path) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

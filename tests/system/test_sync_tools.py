@@ -106,7 +106,7 @@ def ready_hub(tmp_path: Path, hub_env: dict[str, str]) -> Iterator[ReadyHub]:
         hub.stop()
 
 
-def _wait(predicate, timeout: float, what: str, hub: ReadyHub):  # noqa: ANN001, ANN202
+def _wait(predicate, timeout: float, what: str, hub: ReadyHub):
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:

@@ -186,6 +186,28 @@ def test_crash_during_creation_is_found_by_hub_key(api):
     assert connector(api).find_by_hub_key("ABC", "hk-1").fields["labels"] == ["frontend"]
 
 
+def test_lost_create_is_found_while_search_lags(api, clock):
+    api.index.lag = 300  # the label search will not see a new issue for five minutes
+    for n in range(3):
+        api.add_issue("ABC", f"older {n}", updated=T0 - 3600)
+    lost = []
+
+    def lose_the_answer(issue):  # the issue exists, then the connection breaks: a 500 to the client
+        if not lost:
+            lost.append(issue["key"])
+            raise RuntimeError("connection reset")
+
+    api.on_create = lose_the_answer
+    api.add_issue("ABC", "by a person, after the index", updated=None)  # not lost: on_create is API-only
+    with pytest.raises(ConnectorError) as info:
+        connector(api).create("ABC", {"summary": "made once"}, hub_key="hk-lag")
+    assert info.value.transient and lost
+    found = connector(api).find_by_hub_key("ABC", "hk-lag")
+    assert found is not None and found.fields["key"] == lost[0]
+    assert connector(api).find_by_hub_key("ABC", "hk-none") is None
+    assert sum(1 for i in api.issues.values() if i["fields"]["summary"] == "made once") == 1
+
+
 def test_fields_people_and_custom_fields(api):
     conn = connector(api)
     person = api.alice["accountId"] if api.cloud else "alice"
@@ -257,11 +279,32 @@ def test_reads_are_batched_and_survive_a_deleted_issue(api):
     conn = connector(api)
     sent = len(api.log)
     assert {a.id for a in conn.read(ids)} == set(ids)
-    assert len(api.log) - sent == 3  # 50 ids per search
+    # 50 ids per search; Cloud cuts pages short when 11 fields are asked for (36 a page): 2 + 2 + 1
+    assert len(api.log) - sent == (5 if api.cloud else 3)
     sent = len(api.log)
     got = conn.read([ids[0], "99999", ids[1]])  # Jira's JQL refuses the unknown id: one by one instead
     assert {a.id for a in got} == {ids[0], ids[1]}
     assert len(api.log) - sent == 1 + 3
+
+
+def test_short_search_pages_are_followed_to_the_last(api):
+    api.page_budget = 40  # a page holds 3 issues when 11 fields are asked for ("may be smaller")
+    ids = [api.add_issue("ABC", f"s{n}")["id"] for n in range(50)]
+    got = connector(api).read(ids)
+    assert sorted(a.id for a in got) == sorted(ids)
+    if api.cloud:
+        assert len(api.requests_to("/rest/api/2/search/jql")) == 17  # ⌈50 / 3⌉ pages, no GET needed
+    assert not api.requests_to("/rest/api/2/issue/")
+
+
+def test_an_issue_the_search_does_not_return_is_asked_for_before_it_counts_as_gone(api, clock):
+    old = [api.add_issue("ABC", f"old {n}")["id"] for n in range(3)]
+    clock.sleep(600)
+    api.index.lag = 120  # from now on search is two minutes behind (Data Center has no reconcileIssues)
+    fresh = connector(api).create("ABC", {"summary": "just made"}, hub_key="hk-fresh")
+    got = connector(api).read([*old, fresh.id])
+    assert sorted(a.id for a in got) == sorted([*old, fresh.id])
+    assert connector(api).read([old[0], "99999"])[0].id == old[0]  # really gone: still just absent
 
 
 def test_time_shift_of_the_whole_minute_is_not_missed(api, clock):
@@ -295,6 +338,8 @@ def test_registered_with_the_token_as_a_secret():
     cls = registry.get("jira")
     assert {p.name for p in cls.secret_parameters()} == {"token", "proxy_username", "proxy_password"}
     assert cls.clean_options({"projects": "ABC"})["deployment"] == "cloud"
+    assert cls.clean_options({"projects": "ABC"})["detection_overlap"] == 120
+    assert cls("https://x.atlassian.net", {"projects": "ABC", "detection_overlap": 600}, {}).detection_overlap() == 600
     with pytest.raises(ValueError, match="deployment"):
         cls.clean_options({"projects": "ABC", "deployment": "server"})
 
