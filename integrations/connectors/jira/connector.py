@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from integrations.connectors import http
 from integrations.connectors.base import ArtifactData, ChangePage, Connector, ConnectorError, Parameter, Person
-from integrations.connectors.jira import lookup, timefmt
+from integrations.connectors.jira import lookup, people, timefmt
 from integrations.connectors.jira.client import JiraHttp, shared
 from integrations.connectors.jira.transitions import Mover
 
@@ -108,19 +108,10 @@ class JiraConnector(Connector):
         return {**SYSTEM_FIELDS, **{cf: "string" for cf in self.custom_field_ids()}}
 
     def people(self) -> list[Person] | None:
-        seen: dict[str, Person] = {}
-        for key in self.project_keys():
-            start = 0
-            while True:
-                params = {"project": key, "startAt": start, "maxResults": 1000}
-                users, _ = self.http.get("/user/assignable/search", params)
-                for u in users or []:
-                    person = self._person(u)
-                    seen.setdefault(person.id, person)
-                if len(users or []) < 1000:
-                    break
-                start += 1000
-        return list(seen.values())
+        return people.listed(self.http, self.project_keys(), self.cloud, self._person)
+
+    def find_people(self, query: str) -> list[Person]:
+        return people.find(self.http, self.project_keys(), self.cloud, self._person, query)
 
     def _person(self, user: Mapping[str, Any]) -> Person:
         if self.cloud:  # Cloud has no user names (GDPR); email only when the user's privacy allows

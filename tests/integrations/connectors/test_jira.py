@@ -228,6 +228,20 @@ def test_fields_people_and_custom_fields(api):
         assert people["alice"].username == "alice"
 
 
+def test_people_past_the_list_cap_are_found_one_by_one(api):
+    for n in range(1100):  # more than Cloud lists (1,000) and Data Center 10 lists (100)
+        api.add_user(f"user{n:04d}", f"user{n}@example.com", assignable=n % 7 != 0)
+    zoe = api.add_user("zoe", "zoe@example.com")
+    conn = connector(api)
+    listed = conn.people()
+    assert len(listed) < len(api.users) and not any(p.email == "zoe@example.com" for p in listed)
+    assert not any(p.name == "User0007" for p in listed)  # not assignable
+    found = conn.find_people("zoe@example.com")
+    assert [p.email for p in found] == ["zoe@example.com"]
+    ident = zoe["accountId"] if api.cloud else "zoe"
+    assert [p.id for p in conn.find_people(ident)] == [ident]
+
+
 def test_bad_values_are_permanent_errors_with_jira_messages(api):
     conn = connector(api)
     with pytest.raises(ConnectorError) as info:
