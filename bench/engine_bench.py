@@ -22,7 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 HOME = Path(tempfile.mkdtemp(prefix="engine-bench-"))
-os.environ["HUB_HOME"] = str(HOME)
+os.environ["HUB_HOME"] = str(HOME / "hub")
+# Tool tables may not live in the hub's own directory (integrations/connectors/reach.py).
+TOOLS = HOME / "tools"
+TOOLS.mkdir()
+os.environ["HUB_CONNECTION_SQLITE_DIRS"] = str(TOOLS)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tasktop_hub.settings")
 os.environ.setdefault("HUB_LOG_LEVEL", "WARNING")
 
@@ -100,7 +104,7 @@ def tool_url(name: str) -> str:
             admin.execute(f'ALTER DATABASE "{db}" SET synchronous_commit = off')
         _CREATED.append(db)
         return PG_ADMIN.rsplit("/", 1)[0] + "/" + db
-    path = HOME / f"{name}.db"
+    path = TOOLS / f"{name}.db"
     path.touch()
     return f"sqlite:///{path}"
 

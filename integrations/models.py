@@ -88,6 +88,13 @@ class RepositoryConnection(VaultRow, PollingOverrides):
                 errors["secrets"] = [f"{k}: {v}" for k, v in exc.errors.items()]
             else:
                 self.secrets = {k: v for k, v in cleaned.items() if v not in (None, "")}
+        if "url" not in errors:
+            # Never the hub itself, nor a network the administrator has not allowed (reach.py);
+            # checked again when the connection is used.
+            from integrations.connectors import reach
+
+            for field, why in reach.connection_refusals(self.url, self.options).items():
+                errors.setdefault(field, []).append(f"Refused: {why}.")
         if errors:
             raise ValidationError(errors)
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 from rest_framework.test import APIClient
@@ -26,6 +27,17 @@ def _params_only_connector():
     registry.register(ParamsOnlyConnector)
     yield
     registry.unregister(ParamsOnlyConnector.kind)
+
+
+# Tests keep their tool tables (SQLite files) under the system's temporary directory; hub
+# processes that tests start inherit the same permission through the environment.
+TOOL_SQLITE_DIRS = [tempfile.gettempdir()]
+os.environ.setdefault("HUB_CONNECTION_SQLITE_DIRS", ",".join(TOOL_SQLITE_DIRS))
+
+
+@pytest.fixture(autouse=True)
+def _tool_sqlite_dirs(settings):
+    settings.HUB_CONNECTION_SQLITE_DIRS = TOOL_SQLITE_DIRS
 
 
 @pytest.fixture(autouse=True)

@@ -238,6 +238,11 @@ class Connector:
         (person fields then hold free text that is matched as-is)."""
         return None
 
+    def find_people(self, query: str) -> list[Person]:
+        """People matching one id, user name or e-mail, asked when ``people()`` did not hold them
+        (a tool may cap its list); the engine checks the match itself. Default: none."""
+        return []
+
     def transition(self, artifact_id: str, field_name: str, state: str) -> ArtifactData:
         """Move an artifact to ``state`` in one allowed step (default: a plain field update)."""
         return self.update(artifact_id, {field_name: state})

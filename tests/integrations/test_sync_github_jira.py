@@ -212,3 +212,14 @@ def test_a_change_indexed_later_than_the_overlap_waits_for_the_full_scan(rig):
         ctx.close()
     rig.run_until_quiet()
     assert twin["title"] == "Renamed while the index lags"
+
+
+def test_a_person_past_jiras_thousandth_user_is_still_matched(rig):
+    gh, jira = rig.github, rig.jira
+    fillers = [jira.add_user(f"user{n:04d}", f"user{n}@example.com") for n in range(1000)]
+    jira.users = [jira.users[0], *fillers, jira.alice]  # alice is listed after the cap
+    issue = gh.add_issue(gh.repo, "Assigned far down the list", author="alice", assignees=["alice"])
+    jira_issue = jira.add_issue("ABC", "Assigned in Jira", assignee=jira.alice)
+    rig.run_until_quiet()
+    assert twin_in_jira(rig, issue["number"])["fields"]["assignee"]["accountId"] == jira.alice["accountId"]
+    assert twin_in_github(rig, jira_issue["key"])["assignees"][0]["login"] == "alice"

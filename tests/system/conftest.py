@@ -79,6 +79,8 @@ def hub_env(tmp_path: Path) -> dict[str, str]:
         "HUB_ADMIN_USER": ADMIN_USER,
         "HUB_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "PYTHONUNBUFFERED": "1",
+        # Tool tables (SQLite) live under the temporary directory (tests/conftest.py).
+        "HUB_CONNECTION_SQLITE_DIRS": os.environ["HUB_CONNECTION_SQLITE_DIRS"],
     })
     return env
 

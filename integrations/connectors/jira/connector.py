@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from integrations.connectors import http
 from integrations.connectors.base import ArtifactData, ChangePage, Connector, ConnectorError, Parameter, Person
-from integrations.connectors.jira import lookup, timefmt
+from integrations.connectors.jira import lookup, people, timefmt
 from integrations.connectors.jira.client import JiraHttp, shared
 from integrations.connectors.jira.transitions import Mover
 
@@ -32,6 +32,7 @@ READ_BATCH = 50  # Cloud's reconcileIssues takes at most 50 issue ids
 # search is eventually consistent with no published bound; public reports speak of seconds, at
 # times minutes. Re-reading costs a few search pages per run; missing costs a full-scan interval.
 DEFAULT_OVERLAP = 120
+GATEWAY_PATH = "/ex/jira/"  # https://api.atlassian.com/ex/jira/{cloudId}: where scoped tokens work
 
 
 class JiraConnector(Connector):
@@ -85,7 +86,12 @@ class JiraConnector(Connector):
         return timefmt.zone(self.options.get("time_zone") or self.http.me().get("timeZone"))
 
     def test_connection(self) -> str:
-        me = self.http.me()
+        try:
+            me = self.http.me()
+        except http.HttpError as exc:
+            if exc.status == 401 and self.cloud:
+                raise ConnectorError(self._unauthorised_hint(), auth=True) from None
+            raise
         visible = {p["key"] for p in (self.http.get("/project")[0] or [])}
         missing = [k for k in self.project_keys() if k not in visible]
         if missing:
@@ -96,6 +102,29 @@ class JiraConnector(Connector):
             raise ConnectorError(f"Unknown custom field id(s): {', '.join(unknown)}")
         who = me.get("emailAddress") or me.get("name") or me.get("displayName") or me.get("accountId")
         return f"Connected to {self.base_url} as {who} (time zone {self.tz()}); projects: {', '.join(self.project_keys())}."
+
+    def _unauthorised_hint(self) -> str:
+        """A 401 from Cloud. Scoped API tokens (the only kind service accounts get) are refused on the
+        site URL and work only through the api.atlassian.com gateway (Atlassian KB "401 Unauthorized
+        error when service account accesses Jira or Confluence API"); a token does not show its kind."""
+        text = f"Jira answered 401 (not authenticated) at {self.base_url}. "
+        if GATEWAY_PATH in self.base_url:
+            return text + ("Check the account email, the token (not expired, not revoked) and its scopes: "
+                           "read:jira-work, write:jira-work, read:jira-user.")
+        cloud_id = ""
+        try:  # public: the site's cloud id
+            response = self.http.client.request("GET", "/_edge/tenant_info", allow=(404,))
+            data = self.http.client.json_of(response) if response.status_code == 200 else {}
+            cloud_id = str((data or {}).get("cloudId") or "") if isinstance(data, dict) else ""
+        except ConnectorError:
+            pass
+        gateway = f"https://api.atlassian.com{GATEWAY_PATH}{cloud_id or '{cloudId}'}"
+        where = "" if cloud_id else f" (the cloud id is at {self.base_url}/_edge/tenant_info)"
+        service = str(self.options.get("email") or "").lower().endswith("@serviceaccount.atlassian.com")
+        kind = "This is a service account, so its token is a scoped API token" if service else \
+            "If the token is a scoped API token (service accounts only have those)"
+        return text + (f"{kind}: Jira accepts it only through the gateway, so set the URL to {gateway}{where}. "
+                       "Otherwise check the account email and the API token.")
 
     def projects(self) -> list[str]:
         return self.project_keys()
@@ -108,19 +137,10 @@ class JiraConnector(Connector):
         return {**SYSTEM_FIELDS, **{cf: "string" for cf in self.custom_field_ids()}}
 
     def people(self) -> list[Person] | None:
-        seen: dict[str, Person] = {}
-        for key in self.project_keys():
-            start = 0
-            while True:
-                params = {"project": key, "startAt": start, "maxResults": 1000}
-                users, _ = self.http.get("/user/assignable/search", params)
-                for u in users or []:
-                    person = self._person(u)
-                    seen.setdefault(person.id, person)
-                if len(users or []) < 1000:
-                    break
-                start += 1000
-        return list(seen.values())
+        return people.listed(self.http, self.project_keys(), self.cloud, self._person)
+
+    def find_people(self, query: str) -> list[Person]:
+        return people.find(self.http, self.project_keys(), self.cloud, self._person, query)
 
     def _person(self, user: Mapping[str, Any]) -> Person:
         if self.cloud:  # Cloud has no user names (GDPR); email only when the user's privacy allows

@@ -67,6 +67,25 @@ def test_wrong_credentials_are_an_auth_failure(api):
     assert info.value.auth and "wrong-token-value" not in str(info.value)
 
 
+def test_a_scoped_token_on_the_site_url_is_told_to_use_the_gateway(api):
+    if not api.cloud:
+        pytest.skip("scoped API tokens exist on Cloud only")
+    api.add_user("svc-hub", "svc-hub@serviceaccount.atlassian.com", "scoped-token-0123456789", scoped=True)
+    opts = {"projects": "ABC", "deployment": "cloud", "email": "svc-hub@serviceaccount.atlassian.com"}
+    site = JiraConnector(api.url, opts, {"token": "scoped-token-0123456789"})
+    with pytest.raises(ConnectorError) as info:
+        site.test_connection()
+    message = str(info.value)
+    assert info.value.auth and f"https://api.atlassian.com/ex/jira/{api.cloud_id}" in message
+    assert "service account" in message and "scoped-token" not in message
+    gateway = JiraConnector(f"{api.url}/ex/jira/{api.cloud_id}", opts, {"token": "scoped-token-0123456789"})
+    assert "Connected" in gateway.test_connection()
+    made = gateway.create("ABC", {"summary": "through the gateway"}, hub_key="hk-gw")
+    assert gateway.read([made.id])[0].fields["summary"] == "through the gateway"
+    with pytest.raises(ConnectorError, match="scopes"):  # a wrong token through the gateway
+        JiraConnector(f"{api.url}/ex/jira/{api.cloud_id}", opts, {"token": "wrong-token-000000"}).test_connection()
+
+
 def test_unreachable(clock):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -226,6 +245,20 @@ def test_fields_people_and_custom_fields(api):
         assert hidden.email == "" and hidden.username == ""
     else:
         assert people["alice"].username == "alice"
+
+
+def test_people_past_the_list_cap_are_found_one_by_one(api):
+    for n in range(1100):  # more than Cloud lists (1,000) and Data Center 10 lists (100)
+        api.add_user(f"user{n:04d}", f"user{n}@example.com", assignable=n % 7 != 0)
+    zoe = api.add_user("zoe", "zoe@example.com")
+    conn = connector(api)
+    listed = conn.people()
+    assert len(listed) < len(api.users) and not any(p.email == "zoe@example.com" for p in listed)
+    assert not any(p.name == "User0007" for p in listed)  # not assignable
+    found = conn.find_people("zoe@example.com")
+    assert [p.email for p in found] == ["zoe@example.com"]
+    ident = zoe["accountId"] if api.cloud else "zoe"
+    assert [p.id for p in conn.find_people(ident)] == [ident]
 
 
 def test_bad_values_are_permanent_errors_with_jira_messages(api):
