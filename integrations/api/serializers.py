@@ -25,6 +25,15 @@ class ConnectionSerializer(WriteOnlySecretsMixin, StrictModelSerializer):
         read_only_fields = ["status", "status_message", "status_checked_at", "created_at", "updated_at"]
 
 
+class ConnectionTestSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    problem = serializers.ChoiceField(
+        choices=["", "unreachable", "tls", "authentication", "permissions", "locked", "failed"],
+        help_text="What failed; empty when the test passed.")
+    message = serializers.CharField(help_text="In words: what the tool answered, or what failed.")
+    checked_at = serializers.DateTimeField()
+
+
 class CollectionSerializer(StrictModelSerializer):
     class Meta:
         model = Collection
