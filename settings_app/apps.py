@@ -8,6 +8,7 @@ class SettingsAppConfig(AppConfig):
     def ready(self) -> None:
         # Imported for their registrations: system checks and Settings panels.
         from settings_app import panels, services  # noqa: F401
+        from settings_app.email import panels as email_panels  # noqa: F401
         from settings_app.email import services as email_services
         from settings_app.security import checks, master_password, signals  # noqa: F401
         from settings_app.security import panels as security_panels  # noqa: F401

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 
 from settings_app.email import transport
@@ -20,7 +20,9 @@ class EmailSettings(VaultRow):
     to_address = models.EmailField("to email address", help_text="Exactly one address.")
     from_address = models.EmailField("from email address")
     subject_prefix = models.CharField(max_length=100, default="[Tasktop]", blank=True)
-    server_url = models.URLField("hub server URL", max_length=500, help_text="Used to build links in the emails.")
+    # A CharField with the URL validator: models.URLField's form field warns about Django 6's default scheme.
+    server_url = models.CharField("hub server URL", max_length=500, validators=[URLValidator(schemes=["http", "https"])],
+                                  help_text="An absolute http(s) URL, used to build links in the emails.")
     frequency_minutes = models.PositiveIntegerField(
         "notification frequency", default=60,
         validators=[MinValueValidator(MIN_FREQUENCY), MaxValueValidator(MAX_FREQUENCY)],

@@ -121,6 +121,7 @@ class SilentServer:
             self.held.append(conn)
 
     def close(self) -> None:
+        self.sock.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
         self.sock.close()
         for conn in self.held:
             conn.close()

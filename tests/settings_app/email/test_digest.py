@@ -54,7 +54,7 @@ def test_save_on_off_delete_are_audited_and_password_is_encrypted(plain):
 @pytest.mark.parametrize("field,value,message", [
     ("to_address", "a@example.com, b@example.com", "valid email"),
     ("server_url", "hub.example.com/path", "valid URL"),
-    ("server_url", "ftp://hub.example.com/", "absolute http:// or https://"),
+    ("server_url", "ftp://hub.example.com/", "valid URL"),
     ("frequency_minutes", 2, "greater than or equal to 5"),
     ("frequency_minutes", 2000, "less than or equal to 1440"),
     ("protocol", "SMTPX", "not a valid choice"),
