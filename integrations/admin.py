@@ -77,7 +77,7 @@ class ConnectionAdmin(SecretInputsAdminMixin, ServiceAdmin):
 
 @admin.register(Collection)
 class CollectionAdmin(ServiceAdmin):
-    list_display = ["name", "connection", "artifact_type", "projects"]
+    list_display = ["name", "connection", "projects"]
     list_filter = ["connection"]
 
 

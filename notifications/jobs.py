@@ -188,3 +188,14 @@ def fail_abandoned(now: Any = None) -> int:
     if count:
         log.warning("Marked %d abandoned background job(s) as failed.", count)
     return count
+
+
+def record_periodic_run(kind: str, title: str, started_at: Any, log_lines: list[str], result: Any) -> BackgroundJob:
+    """A periodic run that did real work, shown on the Activity screen as a finished job.
+
+    Runs that find nothing to do leave no row (a 1-minute schedule would bury every other job).
+    """
+    return BackgroundJob.objects.create(
+        kind=kind, title=title, status=BackgroundJob.Status.SUCCEEDED, started_at=started_at,
+        finished_at=timezone.now(), log="\n".join(log_lines), result=result,
+    )

@@ -38,7 +38,7 @@ class CollectionSerializer(StrictModelSerializer):
     class Meta:
         model = Collection
         fields = [
-            "id", "name", "connection", "artifact_type", "projects", "field_mapping", "person_strategy",
+            "id", "name", "connection", "projects", "field_mapping", "person_strategy",
             "default_person", "transitions", "field_roles", "value_mappings", "created_at", "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
