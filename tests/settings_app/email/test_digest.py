@@ -143,3 +143,14 @@ def test_failure_issue_does_not_stop_processing(plain):
     assert digest.run(force=True).startswith("failed")
     assert processing_blocked_reason() is None
     assert services.failure_reason().startswith("The email notification could not be sent")
+
+
+def test_master_password_reset_wipes_and_lists_the_mail_password():
+    from settings_app.security import master_password
+
+    services.save(None, values(2525, username=USER), password=PASSWORD)
+    wiped = master_password.reset_password(None, "a-new-Master-password-42")
+    assert any(w.model == "settings_app.emailsettings" and w.field == "password" for w in wiped)
+    assert not is_secret_set(services.get(), "password")
+    issue = ActivityIssue.objects.get(key=master_password.ISSUE_WIPED, status="open")
+    assert "email notification settings 'email to ops@example.com' — password" in issue.message
