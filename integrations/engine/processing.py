@@ -123,12 +123,18 @@ def read_all(ctx: RunContext, ids: dict[str, set[str]], pool: ThreadPoolExecutor
         size = max(1, getattr(connector, "page_size", 100))
         for start in range(0, len(wanted), size):
             chunk = wanted[start:start + size]
-            jobs.append((side, pool.submit(with_retries, partial(connector.read, chunk))))
+            jobs.append((side, chunk, pool.submit(with_retries, partial(connector.read, chunk))))
     out: dict[str, dict[str, ArtifactData]] = {"left": {}, "right": {}}
-    for side, future in jobs:
+    for side, chunk, future in jobs:
         try:
             for art in future.result():
                 out[side][art.id] = art
+            # An artifact missing from a batch answer is taken for deleted (its change is dropped),
+            # so ask for it on its own first: a tool's batch can come back short (Jira's pages).
+            if len(chunk) > 1:
+                for artifact_id in [i for i in chunk if i not in out[side]]:
+                    for art in with_retries(partial(ctx.sides[side].connector.read, [artifact_id])):
+                        out[side][art.id] = art
         except ConnectorError as exc:
             if exc.auth or exc.unreachable:
                 raise ConnectionDown(side, exc) from None

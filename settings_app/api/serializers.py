@@ -4,6 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from settings_app import runtime
 from settings_app.models import HubSettings
 from tasktop_hub.api.serializers import StrictModelSerializer
 
@@ -13,8 +14,5 @@ class HubSettingsSerializer(StrictModelSerializer):
 
     class Meta:
         model = HubSettings
-        fields = [
-            "instance_label", "change_detection_interval", "full_scan_enabled", "full_scan_interval",
-            "max_concurrency", "updated_at", "updated_by",
-        ]
+        fields = [*runtime.NAMES, "updated_at", "updated_by"]
         read_only_fields = ["updated_at", "updated_by"]
