@@ -15,7 +15,7 @@ from notifications.models import BackgroundJob
 from notifications.services import record_audit
 from storage import lease, pause, tables
 from storage.connect import TestReport, alias_for, test_connection
-from storage.transfer import MARKER, TransferJob, current_entry, marker_owner
+from storage.transfer import MARKER, TransferJob, current_entry, marker_owner, starting
 from storage.vendors import build_entry, describe_entry, parse_location, vendor_of_entry
 from tasktop_hub import database
 
@@ -89,7 +89,9 @@ def start_transfer(data: dict[str, Any], confirm: str, actor: Actor) -> Backgrou
     home = Path(settings.HUB_HOME)
     sealed = database.encrypt_secret(home, entry["PASSWORD"]) if entry.get("PASSWORD") else ""
     public = {k: v for k, v in entry.items() if k != "PASSWORD"}
-    record = jobs.enqueue(TransferJob.kind, {"target": public, "vendor": vendor, "password_encrypted": sealed}, actor)
+    with starting():
+        record = jobs.enqueue(TransferJob.kind, {"target": public, "vendor": vendor, "password_encrypted": sealed},
+                              actor)
     record_audit(actor, "storage.transfer", f"job:{record.pk}", database=describe_entry(entry))
     return record
 

@@ -27,7 +27,10 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +46,18 @@ from storage.vendors import describe_entry, vendor_of_entry
 from tasktop_hub import database
 
 MARKER = "hub_transfer_marker"
+# Set only while storage.services.start_transfer enqueues (after the connection test and the
+# confirmation): the generic jobs API cannot start a transfer that skipped them.
+_starting = threading.local()
+
+
+@contextmanager
+def starting() -> Iterator[None]:
+    _starting.ok = True
+    try:
+        yield
+    finally:
+        _starting.ok = False
 
 
 class TransferRefused(Exception):
@@ -125,8 +140,9 @@ class TransferJob(jobs.Job):
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
         from django.core.exceptions import ValidationError
 
-        if set(params) != {"target", "vendor", "password_encrypted"}:
-            raise ValidationError("A transfer is started through storage.services.start_transfer.")
+        if not getattr(_starting, "ok", False) or set(params) != {"target", "vendor", "password_encrypted"}:
+            raise ValidationError("Start a database transfer from the Storage panel, POST /api/v1/storage/transfer/ or "
+                                  "`manage.py storage transfer`: they test the target and ask for the confirmation.")
         return params
 
     def beat(self, phase: str) -> None:

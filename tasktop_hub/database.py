@@ -80,8 +80,9 @@ def encrypt_secret(home: Path, plain: str) -> str:
 
 def decrypt_secret(home: Path, sealed: str) -> str:
     raw = base64.b64decode(sealed)
+    key = database_key(home)
     try:
-        return AESGCM(database_key(home)).decrypt(raw[:12], raw[12:], _AAD).decode()
+        return AESGCM(key).decrypt(raw[:12], raw[12:], _AAD).decode()
     except Exception as exc:  # InvalidTag: wrong key
         raise DatabaseConfigError(
             "The password in HUB_HOME/db/hub-db.json cannot be decrypted with this installation's database "
