@@ -28,7 +28,7 @@ def lease_state(hub: Hub) -> dict:
 def test_takeover_and_override_between_two_installations(tmp_path: Path, hub_env: dict[str, str]):
     with fresh_postgres_db("hublease") as hub_db, fresh_postgres_db("left") as left_url, \
             fresh_postgres_db("right") as right_url:
-        common = dict(hub_env, DATABASE_URL=hub_db, HUB_INSTANCE_LEASE_CHECK_SECONDS="1", HUB_WORKERS="1",
+        common = dict(hub_env, DATABASE_URL=hub_db, HUB_INSTANCE_LEASE_CHECK_SECONDS="1", HUB_WORKERS="2",
                       HUB_ENGINE_LEASE_SECONDS="5")
         a = Hub(home=tmp_path / "a", env=dict(common, HUB_HOME=str(tmp_path / "a")), log=tmp_path / "a.log")
         b = Hub(home=tmp_path / "b", env=dict(common, HUB_HOME=str(tmp_path / "b")), log=tmp_path / "b.log")
