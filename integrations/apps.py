@@ -9,11 +9,10 @@ class IntegrationsConfig(AppConfig):
         from integrations.connectors import registry
 
         registry.autodiscover()
-
-        from django.db.models.signals import post_migrate
         from django_q.signals import post_spawn
 
         from integrations.engine import jobs, services, signals  # noqa: F401 — registers jobs and retry handler
+        from tasktop_hub import periodic
 
-        post_migrate.connect(signals.ensure_schedule, sender=self, dispatch_uid="engine-schedule")
+        periodic.register("engine-dispatcher", signals.TICK_FUNC, minutes=1)
         post_spawn.connect(signals.kick_dispatcher, dispatch_uid="engine-kick")

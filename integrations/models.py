@@ -13,7 +13,7 @@ from django.db import models
 
 from integrations.connectors import registry
 from settings_app import limits
-from settings_app.fields import EncryptedJSONField, Sealed, VaultRow, secret_names
+from settings_app.security.fields import EncryptedJSONField, Sealed, VaultRow, secret_names
 
 
 def _validate_kind(value: str) -> None:
@@ -52,7 +52,7 @@ class RepositoryConnection(VaultRow, PollingOverrides):
     kind = models.CharField(max_length=50, validators=[_validate_kind], help_text="The connector.")
     url = models.CharField(max_length=500, blank=True, help_text="Base URL or location of the tool.")
     options = models.JSONField(default=dict, blank=True, help_text="Connector parameters that are not secret.")
-    # Encrypted (settings_app.fields): reading it decrypts or raises vault.VaultLocked.
+    # Encrypted (settings_app.security.fields): reading it decrypts or raises vault.VaultLocked.
     secrets = EncryptedJSONField(help_text="The connector's sensitive parameters (encrypted, write-only).")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.UNKNOWN)
     status_message = models.TextField(blank=True)
@@ -88,6 +88,13 @@ class RepositoryConnection(VaultRow, PollingOverrides):
                 errors["secrets"] = [f"{k}: {v}" for k, v in exc.errors.items()]
             else:
                 self.secrets = {k: v for k, v in cleaned.items() if v not in (None, "")}
+        if "url" not in errors:
+            # Never the hub itself, nor a network the administrator has not allowed (reach.py);
+            # checked again when the connection is used.
+            from integrations.connectors import reach
+
+            for field, why in reach.connection_refusals(self.url, self.options).items():
+                errors.setdefault(field, []).append(f"Refused: {why}.")
         if errors:
             raise ValidationError(errors)
 
@@ -103,7 +110,6 @@ class Collection(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     connection = models.ForeignKey(RepositoryConnection, on_delete=models.PROTECT, related_name="collections")
-    artifact_type = models.CharField(max_length=100, help_text="e.g. 'Bug', 'Story', 'issue'.")
     projects = models.JSONField(default=list, help_text="Project keys of the tool that this collection covers.")
     field_mapping = models.JSONField(
         default=dict, blank=True, help_text="Model field → tool field, e.g. {\"summary\": \"subject\"}."
@@ -178,7 +184,6 @@ class Collection(models.Model):
 class Integration(PollingOverrides):
     class Template(models.TextChoices):
         SYNCHRONIZE = "synchronize", "Synchronize (two-way)"
-        GATEWAY_CREATE = "gateway_create", "Create via gateway"
 
     class RunState(models.TextChoices):
         RUNNING = "running", "Running"
@@ -325,9 +330,16 @@ class ArtifactPair(models.Model):
 
 
 # The engine's durable state lives in its own module; importing it here registers the models.
-from integrations.engine.models import ChangeCursor, ConnectionHealth, EngineLease, PendingWork, SyncState  # noqa: E402
+from integrations.engine.models import (  # noqa: E402
+    ChangeCursor,
+    ConnectionHealth,
+    CreateIntent,
+    EngineLease,
+    PendingWork,
+    SyncState,
+)
 
 __all__ = [
-    "ArtifactPair", "ChangeCursor", "Collection", "ConnectionHealth", "EngineLease", "Integration", "PendingWork",
-    "RepositoryConnection", "Route", "SyncState",
+    "ArtifactPair", "ChangeCursor", "Collection", "ConnectionHealth", "CreateIntent", "EngineLease", "Integration",
+    "PendingWork", "RepositoryConnection", "Route", "SyncState",
 ]

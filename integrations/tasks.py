@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+from django_q.brokers import get_broker
+from django_q.brokers.orm import ORM
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
@@ -13,8 +16,34 @@ def run_integration(integration_id: int) -> dict:
     return runner.run_integration(integration_id)
 
 
+def _run_task_name(integration_id: int) -> str:
+    return f"sync-{integration_id}"
+
+
 def _enqueue_run(integration_id: int) -> None:
-    async_task("integrations.tasks.run_integration", integration_id, task_name=f"sync-{integration_id}")
+    async_task("integrations.tasks.run_integration", integration_id, task_name=_run_task_name(integration_id))
+
+
+def run_waiting(integration_id: int) -> bool:
+    """Whether a run task of the integration waits in the queue, not yet claimed by a worker.
+
+    Asked only for a run enqueued a while ago that never started. A claimed copy (locked for
+    the broker's ``retry``, an hour) belongs to a worker that died before the run took its
+    lease — or, rarely, to a busy cluster's prefetch: it is dropped either way, since a live
+    worker still runs the copy it holds and a dead one would only replay it an hour later.
+    """
+    broker = get_broker()
+    if not isinstance(broker, ORM):
+        return False
+    now, name, found = timezone.now(), _run_task_name(integration_id), False
+    for message in broker.get_connection().filter(key=broker.list_key):
+        if message.name() != name:
+            continue
+        if message.lock is not None and message.lock > now:
+            broker.get_connection().filter(pk=message.pk, lock=message.lock).delete()
+        else:
+            found = True
+    return found
 
 
 def _enqueue_scan(integration_id: int) -> None:
@@ -25,7 +54,7 @@ def _enqueue_scan(integration_id: int) -> None:
 
 def dispatcher_tick() -> bool:
     """Loop as the dispatcher if nobody else does, then hand over to a successor task."""
-    looped = dispatch.dispatcher_loop(_enqueue_run, _enqueue_scan)
+    looped = dispatch.dispatcher_loop(_enqueue_run, _enqueue_scan, waiting=run_waiting)
     if looped and not Conf.SYNC:
         async_task("integrations.tasks.dispatcher_tick", task_name="engine-dispatcher")
     return looped

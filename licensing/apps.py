@@ -6,9 +6,8 @@ class LicensingConfig(AppConfig):
     verbose_name = "Licensing"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate
-
-        from licensing import panels, services, signals, tasks  # noqa: F401  (blocker, Settings panel)
+        # Imported for their registrations: system checks, the Settings panel.
+        from licensing import checks, panels, services, signals  # noqa: F401
 
         signals.connect()
-        post_migrate.connect(tasks.ensure_schedule, sender=self, dispatch_uid="licensing-security-schedule")
+        services.register_conditions()

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from licensing import services
-from settings_app.screen import Panel, register_panel
+from tasktop_hub.panels import Panel, register_panel
 
 
 @register_panel("license")

@@ -1,7 +1,7 @@
 """Licensing: apply a key, the license in force, expiry, and the user limit (issue 3).
 
 Expiry is read through :mod:`licensing.clock`. An expired (or missing) license blocks all
-processing through the gate (``tasktop_hub.gate``) and raises one Activity issue; applying a
+processing through a condition (``tasktop_hub.conditions``), which raises one Activity issue; applying a
 valid license resolves it and processing resumes on the engine's next pass.
 """
 
@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model
 
 from licensing import clock, keys
 from licensing.models import License
-from notifications.services import Actor, raise_issue, record_audit, resolve_issue
-from tasktop_hub.gate import register_blocker
+from notifications.services import Actor, raise_issue, record_audit, resolve_issue, user_or_none
+from tasktop_hub import conditions
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +91,7 @@ class LicenseState:
         return ""
 
 
-def active_user_count(exclude_pk: object = None) -> int:
+def active_user_count(exclude_pk: int | str | None = None) -> int:
     qs = get_user_model()._default_manager.filter(is_active=True)
     if exclude_pk is not None:
         qs = qs.exclude(pk=exclude_pk)
@@ -117,7 +119,7 @@ def apply_license(actor: Actor, text: str) -> License:
             description=document.description, max_users=document.max_users, created=document.created,
             expires=document.expires, issuer=document.issuer, licensee=document.licensee,
             issuer_key_id=document.key_id,
-            applied_by=actor if getattr(actor, "is_authenticated", False) else None,
+            applied_by=user_or_none(actor),
         )
         record_audit(actor, "license.apply", f"license:{lic.pk}", license_id=document.id, licensee=document.licensee,
                      expires=document.expires.isoformat(), max_users=document.max_users)
@@ -137,7 +139,7 @@ def _sync_user_limit_issue(lic: License) -> None:
         resolve_issue(ISSUE_OVER_LIMIT)
 
 
-def check_user_activation(user: object) -> None:
+def check_user_activation(user: Any) -> None:
     """Refuse creating or activating ``user`` beyond the license's maximum users.
 
     Called from the user model's pre_save (every road: admin, API, createsuperuser, shell).
@@ -145,7 +147,7 @@ def check_user_activation(user: object) -> None:
     """
     if not getattr(user, "is_active", False):
         return
-    model = type(user)
+    model: type[Model] = type(user)
     pk = getattr(user, "pk", None)
     if pk is not None and model._default_manager.filter(pk=pk, is_active=True).exists():
         return  # already active: an ordinary edit
@@ -162,44 +164,57 @@ def check_user_activation(user: object) -> None:
 
 
 def missing_reason() -> str | None:
-    lic = current()
-    if lic is None:
+    """Why no license allows processing (none applied, or expired), or None."""
+    return unlicensed_reason() or expired_reason()
+
+
+def unlicensed_reason() -> str | None:
+    if current() is None:
         return "No license is applied. Apply one in Settings → License (\"Apply new license\")."
-    if is_expired(lic):
+    return None
+
+
+def expired_reason() -> str | None:
+    lic = current()
+    if lic is not None and is_expired(lic):
         return f"The license expired on {lic.expires.isoformat()}; apply a new license to resume processing."
     return None
 
 
-@register_blocker("license")
-def license_blocker() -> str | None:
+def _expired_issue_message(reason: str) -> str:
     lic = current()
-    with transaction.atomic():
-        if lic is None:
-            raise_issue(ISSUE_MISSING, "No license: nothing is processed", missing_reason() or "")
-            return missing_reason()
-        resolve_issue(ISSUE_MISSING)
-        if is_expired(lic):
-            raise_issue(
-                ISSUE_EXPIRED, "License expired",
-                f"The license for {lic.licensee} expired on {lic.expires.isoformat()}. No artifacts are processed "
-                "in any integration until a new license is applied (integrations keep their Run/Stopped state).",
-            )
-            return missing_reason()
-        resolve_issue(ISSUE_EXPIRED)
-    return None
+    if lic is None:
+        return reason
+    return (f"The license for {lic.licensee} expired on {lic.expires.isoformat()}. No artifacts are processed "
+            "in any integration until a new license is applied (integrations keep their Run/Stopped state).")
 
 
-def _health() -> None:
-    from tasktop_hub.api.health import CheckResult, register
-
-    @register("license")
-    def check_license() -> CheckResult:
-        reason = missing_reason()
-        if reason:
-            return CheckResult(False, reason)
-        lic = current()
-        assert lic is not None
-        return CheckResult(True, f"Valid through {lic.expires.isoformat()} for {lic.licensee}")
+def setup_needed() -> str | None:
+    if License.objects.exists() and current() is not None:
+        return None
+    return "No license is applied. Apply one (POST /api/v1/license/, the setup page, or `manage.py license apply`)."
 
 
-_health()
+def _healthy_message() -> str:
+    lic = current()
+    return f"Valid through {lic.expires.isoformat()} for {lic.licensee}" if lic else "No license"
+
+
+def register_conditions() -> None:
+    """No license, and an expired one, as conditions that stop processing (from LicensingConfig.ready)."""
+    from django.urls import reverse
+
+    from licensing.views import ApplyLicenseForm
+
+    conditions.register(conditions.Condition(
+        key="license", reason=unlicensed_reason, issue_key=ISSUE_MISSING,
+        issue_title="No license: nothing is processed", healthy_message=_healthy_message,
+        setup=conditions.SetupStep(
+            needed=setup_needed, title="License", form_class=lambda: ApplyLicenseForm,
+            action_url=lambda: reverse("hub-license-apply"), submit="Apply new license", done="applied ✓",
+        ),
+    ))
+    conditions.register(conditions.Condition(
+        key="license_expired", reason=expired_reason, issue_key=ISSUE_EXPIRED, issue_title="License expired",
+        issue_message=_expired_issue_message, healthy_message=lambda: "Not expired",
+    ))

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from licensing import services
-from settings_app.security_views import require_administrator, run_form
+from tasktop_hub.admin_forms import require_administrator, run_form
 
 
 class ApplyLicenseForm(forms.Form):

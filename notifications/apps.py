@@ -6,9 +6,14 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Activity"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate
+        from notifications import jobs_builtin  # noqa: F401 — registers the built-in jobs
+        from notifications.screen import activity_context
+        from tasktop_hub import periodic
+        from tasktop_hub.admin_site import Screen, register_screen
 
-        from notifications import jobs_builtin  # noqa: F401  (registers the built-in jobs)
-        from notifications.schedules import ensure_schedules
-
-        post_migrate.connect(ensure_schedules, sender=self)
+        register_screen(Screen("activity", "hub-activity", "Activity", "admin/hub_activity.html", activity_context,
+                               "Errors, issues and background jobs"))
+        periodic.register("notifications: fail abandoned jobs", "notifications.tasks.fail_abandoned_jobs", minutes=5)
+        # One task raises and resolves the Activity issue of every condition that stops processing.
+        periodic.register("conditions: raise and resolve issues", "notifications.tasks.sync_condition_issues",
+                          minutes=1)

@@ -6,11 +6,13 @@ class SettingsAppConfig(AppConfig):
     verbose_name = "Settings"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate
-
-        # Imported for their registrations: Settings panels, the processing blocker, signals.
-        from settings_app import checks, master_password, panels, security_panels, signals  # noqa: F401
-        from tasktop_hub.roles import sync_permissions
+        # Imported for their registrations: system checks and Settings panels.
+        from settings_app import panels, services  # noqa: F401
+        from settings_app.security import checks, master_password, signals  # noqa: F401
+        from settings_app.security import panels as security_panels  # noqa: F401
+        from tasktop_hub import admin_site, roles
 
         signals.connect()
-        post_migrate.connect(sync_permissions, dispatch_uid="hub-sync-role-permissions")
+        master_password.register_condition()
+        roles.restrict_to_administrators("settings_app.vaultkey")
+        admin_site.register_header_label(lambda: services.get_settings().instance_label)

@@ -11,4 +11,12 @@ class TasktopHubConfig(AppConfig):
     verbose_name = "tasktop_hub"
 
     def ready(self) -> None:
-        from tasktop_hub import checks  # noqa: F401  (registers the system checks)
+        from django.db.models.signals import post_migrate
+
+        from tasktop_hub import checks, periodic, roles  # noqa: F401 — checks registers the system checks on import
+
+        # No sender: auth creates each app's permissions in that app's post_migrate, so only the
+        # last call sees them all (every call is idempotent).
+        post_migrate.connect(roles.sync_permissions, dispatch_uid="hub-sync-role-permissions")
+        # No sender either: Django sends post_migrate only for apps with models (not this one).
+        post_migrate.connect(periodic.sync_schedules, dispatch_uid="hub-sync-schedules")

@@ -26,7 +26,14 @@ _RANK = {VIEWERS: 1, INTEGRATORS: 2, ADMINISTRATORS: 3}
 INTEGRATOR_APPS = ("integrations", "notifications")
 # Apps nobody but administrators may even read in the admin (security settings, users, tasks).
 ADMIN_ONLY_APPS = ("auth", "authtoken", "licensing", "django_q", "contenttypes", "sessions", "admin")
-ADMIN_ONLY_MODELS = ("settings_app.vaultkey",)
+# Models of other apps that only administrators may read, added by the apps that own them
+# (``restrict_to_administrators`` from their AppConfig.ready; e.g. the vault's key).
+ADMIN_ONLY_MODELS: set[str] = set()
+
+
+def restrict_to_administrators(model_label: str) -> None:
+    """Only administrators may see ``app_label.model`` in the admin (lower-case label)."""
+    ADMIN_ONLY_MODELS.add(model_label)
 
 
 def role_of(user: Any) -> str | None:

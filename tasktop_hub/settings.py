@@ -163,6 +163,14 @@ HUB_VAULT_SCRYPT_N = 2**17
 # Ed25519 public keys (base64 or PEM, comma separated) of the license issuers this hub trusts.
 HUB_LICENSE_TRUSTED_KEYS = env.list("HUB_LICENSE_TRUSTED_KEYS", default=[])
 
+# Where connections may reach (integrations/connectors/reach.py, docs/security.md): SQLite files
+# only inside these directories (none listed → no SQLite connections); when set, only these
+# hosts (names, *.suffix) and networks (CIDR); never these, on top of link-local and the cloud
+# metadata endpoints. The hub's own database is refused whatever these say.
+HUB_CONNECTION_SQLITE_DIRS = env.list("HUB_CONNECTION_SQLITE_DIRS", default=[])
+HUB_CONNECTION_ALLOWED_HOSTS = env.list("HUB_CONNECTION_ALLOWED_HOSTS", default=[])
+HUB_CONNECTION_DENIED_HOSTS = env.list("HUB_CONNECTION_DENIED_HOSTS", default=[])
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 
+from tasktop_hub import conditions
+
 _ready = False
 
 API_OPEN_PREFIXES = ("/api/health", "/api/v1/auth/", "/api/v1/security/", "/api/v1/license/", "/api/schema/",
@@ -33,18 +35,7 @@ def reset_cache() -> None:
 
 def missing() -> list[tuple[str, str]]:
     """What setup still needs, as (field, message) pairs; empty when the hub is set up."""
-    from licensing.models import License
-    from licensing.services import current as current_license
-    from settings_app.models import VaultKey
-
-    out = []
-    if not VaultKey.objects.exists():
-        out.append(("master_password", "No master password is set. Set it first (POST /api/v1/security/master-password/"
-                                       "set/, the setup page, or `manage.py masterpassword set`)."))
-    if not License.objects.exists() or current_license() is None:
-        out.append(("license", "No license is applied. Apply one (POST /api/v1/license/, the setup page, or "
-                               "`manage.py license apply`)."))
-    return out
+    return conditions.setup_missing()
 
 
 def is_set_up() -> bool:
@@ -89,34 +80,30 @@ def processing_warnings(request: HttpRequest) -> dict[str, Callable[[], list[str
         user = getattr(request, "user", None)
         if not (user and user.is_authenticated and request.path_info.startswith("/admin/") and is_set_up()):
             return []
-        from licensing import services as licensing
-        from settings_app import master_password
-
-        reasons = (master_password.missing_reason(), licensing.missing_reason())
-        return [f"Nothing is processed: {reason}" for reason in reasons if reason]
+        return conditions.banner()
 
     return {"hub_processing_warnings": warnings}
 
 
 def setup_view(request: HttpRequest) -> HttpResponse:
-    """The first-run page: set the master password and apply a license, on one screen."""
+    """The first-run page: one section per registered setup step (master password, license), on one screen."""
     from django.contrib import admin
     from django.template.response import TemplateResponse
 
-    from licensing.views import ApplyLicenseForm
-    from settings_app.security_views import SetForm
     from tasktop_hub import roles
 
     problems = dict(missing())
     if not problems:
         return HttpResponseRedirect(reverse("admin:index"))
+    steps = [
+        {"key": condition.key, "title": step.title, "needed": condition.key in problems, "done": step.done,
+         "form": step.form_class()(), "action": step.action_url(), "submit": step.submit, "intro": step.intro}
+        for condition, step in conditions.setup_steps()
+    ]
     context = {
         **admin.site.each_context(request),
         "title": "Set up tasktop_hub",
         "is_admin": roles.has_role(request.user, roles.ADMINISTRATORS),
-        "needs_password": "master_password" in problems,
-        "needs_license": "license" in problems,
-        "password_form": SetForm(),
-        "license_form": ApplyLicenseForm(),
+        "steps": steps,
     }
     return TemplateResponse(request, "admin/security/setup.html", context)

@@ -1,23 +1,30 @@
+"""The project's URLs. Apps' URL confs are included by dotted name: this module imports no app."""
+
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
-from tasktop_hub import security_urls
 from tasktop_hub.api.health import health_view
+from tasktop_hub.api.root import api_root
+from tasktop_hub.setup_gate import setup_view
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
+    path("", api_root, name="api-root"),
     path("", include("settings_app.api.urls")),
     path("", include("integrations.api.urls")),
     path("", include("notifications.api.urls")),
     path("auth/token/", obtain_auth_token, name="api-token"),
-    *security_urls.api_urlpatterns,
 ]
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
-    *security_urls.admin_urlpatterns,  # before admin.site.urls, which would claim /admin/<app>/
+    path("admin/setup/", admin.site.admin_view(setup_view), name="hub-setup"),
+    # Apps' admin pages and API routes under their full paths; before admin.site.urls, which
+    # would claim /admin/<app>/.
+    path("", include("settings_app.security.urls")),
+    path("", include("licensing.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/health", health_view, name="health"),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 from rest_framework.test import APIClient
@@ -28,6 +29,17 @@ def _params_only_connector():
     registry.unregister(ParamsOnlyConnector.kind)
 
 
+# Tests keep their tool tables (SQLite files) under the system's temporary directory; hub
+# processes that tests start inherit the same permission through the environment.
+TOOL_SQLITE_DIRS = [tempfile.gettempdir()]
+os.environ.setdefault("HUB_CONNECTION_SQLITE_DIRS", ",".join(TOOL_SQLITE_DIRS))
+
+
+@pytest.fixture(autouse=True)
+def _tool_sqlite_dirs(settings):
+    settings.HUB_CONNECTION_SQLITE_DIRS = TOOL_SQLITE_DIRS
+
+
 @pytest.fixture(autouse=True)
 def _sync_tasks(settings):
     """django-q2 tasks run inline in unit tests (Conf is read at import, so patch it)."""
@@ -50,7 +62,7 @@ def _hub_ready(request, settings, tmp_path_factory):
     run once per session; per test it is one row insert and an in-memory key. Tests without
     database access get only the fast scrypt setting.
     """
-    from settings_app import vault
+    from settings_app.security import vault
     from tasktop_hub import setup_gate
     from tests.security import ready
 

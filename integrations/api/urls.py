@@ -1,8 +1,8 @@
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
 from integrations.api import views
 
-router = DefaultRouter(trailing_slash=True)
+router = SimpleRouter(trailing_slash=True)
 router.register("connections", views.ConnectionViewSet)
 router.register("collections", views.CollectionViewSet)
 router.register("integrations", views.IntegrationViewSet)

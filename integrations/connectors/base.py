@@ -23,6 +23,8 @@ class ConnectorError(Exception):
         # Connection-level failures become one Activity issue, not an error per artifact.
         self.auth = auth
         self.unreachable = unreachable
+        # Which connection of an integration failed ("left"/"right"), set by the engine.
+        self.side: str | None = None
 
 
 class StaleArtifact(ConnectorError):
@@ -170,6 +172,9 @@ class Connector:
         raise NotImplementedError
 
     def read(self, ids: Iterable[str]) -> list[ArtifactData]:
+        """The artifacts with these ids that exist. The engine takes an id missing from the answer
+        for a deleted artifact and drops its change, so a connector must not leave one out for any
+        other reason (a short page, a lagging search index): check such ids directly."""
         raise NotImplementedError
 
     def create(self, project: str, fields: Mapping[str, Any], hub_key: str) -> ArtifactData:
@@ -189,7 +194,7 @@ class Connector:
 
     # -- optional operations (defaults keep older connectors working) --
 
-    page_size: ClassVar[int] = 100
+    page_size: int = 100  # a class default; a connector may set its own per connection
 
     def changes_after(
         self, project: str, since: datetime | None, after: tuple[datetime, str] | None, limit: int
@@ -222,10 +227,21 @@ class Connector:
             if complete:
                 return ChangePage(complete, done=False)
 
+    def detection_overlap(self) -> float:
+        """Seconds change detection must re-read behind its cursor *at least* for this tool (the
+        engine uses the larger of this and its own overlap). A tool whose change feed is an
+        eventually consistent search index needs its lag covered; 0: the engine's default."""
+        return 0.0
+
     def people(self) -> list[Person] | None:
         """The tool's users, for person reconciliation; None when the tool has no user list
         (person fields then hold free text that is matched as-is)."""
         return None
+
+    def find_people(self, query: str) -> list[Person]:
+        """People matching one id, user name or e-mail, asked when ``people()`` did not hold them
+        (a tool may cap its list); the engine checks the match itself. Default: none."""
+        return []
 
     def transition(self, artifact_id: str, field_name: str, state: str) -> ArtifactData:
         """Move an artifact to ``state`` in one allowed step (default: a plain field update)."""

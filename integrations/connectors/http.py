@@ -562,6 +562,11 @@ class HttpClient:
         """The wait for a secondary rate limit that named none: a minute, doubling on each repeat."""
         policy = self.retry
         with self._lock:
+            now = self.clock.time()
+            if self._secondary_strikes and self._blocked_until > now:
+                # A request sent before the current wait began: the same limit, not a repeat
+                # (threads answered together must not double the wait once each).
+                return self._blocked_until - now
             self._secondary_strikes += 1
             strikes = self._secondary_strikes
         return min(policy.secondary_max_wait, policy.secondary_wait * 2 ** (strikes - 1))

@@ -24,6 +24,10 @@ import requests
 import urllib3
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from integrations.connectors import reach
 
 MAX_REDIRECTS = 5
 _E = requests.exceptions
@@ -32,6 +36,41 @@ _U = urllib3.exceptions
 
 def basic_auth(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
+class _CheckedHTTPConnection(HTTPConnection):
+    """Checks the address the socket actually reached (reach.py): a DNS answer that changed since
+    the connection was saved, or a redirect, cannot lead to a refused network."""
+
+    def connect(self) -> None:
+        super().connect()
+        _check_peer(self)
+
+
+class _CheckedHTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _check_peer(self)
+
+
+def _check_peer(conn: HTTPConnection) -> None:
+    try:
+        peer = conn.sock.getpeername()[0] if conn.sock is not None else ""
+    except OSError:
+        return  # not connected after all: the request fails on its own
+    try:
+        reach.check_peer(str(peer), conn.host)
+    except reach.Refused:
+        conn.close()
+        raise
+
+
+class _CheckedPool(HTTPConnectionPool):
+    ConnectionCls = _CheckedHTTPConnection
+
+
+class _CheckedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _CheckedHTTPSConnection
 
 
 class Transport:
@@ -55,6 +94,9 @@ class Transport:
             self.pool: urllib3.PoolManager = urllib3.ProxyManager(proxy_url, proxy_headers=headers, **common)
         else:
             self.pool = urllib3.PoolManager(**common)
+        # Every socket (to the tool, or to the proxy) is checked against the reach policy.
+        self.pool.pool_classes_by_scheme = {"http": _CheckedPool, "https": _CheckedHTTPSPool}
+        self.via_proxy = bool(proxy_url)
 
     def close(self) -> None:
         self.pool.clear()
@@ -66,6 +108,13 @@ class Transport:
         full = _with_params(url, params)
         started = time.perf_counter()
         for _ in range(MAX_REDIRECTS + 1):
+            # The target, every hop (a redirect may point anywhere): by name here (a direct socket's
+            # address is checked when it connects); behind a proxy, which connects for us, also by
+            # the addresses the name resolves to — the only check of the tool's own address then.
+            target_host = urlsplit(full).hostname or ""
+            why = reach.host_refusal(target_host) if self.via_proxy else reach.name_refusal(target_host)
+            if why:
+                raise reach.Refused(f"Refused by the hub's network policy: {why}.")
             raw = self._urlopen(method, full, body, headers, timeout)
             location = raw.headers.get("Location")
             if raw.status not in (301, 302, 303, 307, 308) or not location:

@@ -11,6 +11,7 @@ from django.conf import settings
 
 from integrations.connectors.base import Connector, ConnectorError
 from integrations.engine import clock, connections
+from integrations.engine.leases import RunLease
 from integrations.engine.mapping import Side
 from integrations.models import Integration, RepositoryConnection, Route
 from settings_app.services import effective_settings
@@ -39,6 +40,17 @@ class RunContext:
     max_concurrency: int
     overlap_seconds: float = 5.0
     calls: dict[str, int] = field(default_factory=dict)
+    lease: RunLease | None = None  # None outside a run (background jobs only record pending work)
+
+    def guard(self) -> None:
+        """Before a remote write: raise LeaseLost if this run no longer holds its lease."""
+        if self.lease is not None:
+            self.lease.check()
+
+    def fence(self) -> None:
+        """First statement of a commit's transaction: the commit happens only under the lease."""
+        if self.lease is not None:
+            self.lease.fence()
 
     def routed(self, side: str) -> dict[str, Route]:
         return {getattr(r, f"{side}_project"): r for r in self.routes}
@@ -68,7 +80,8 @@ def load(integration: Integration, factory: ConnectorFactory | None = None) -> R
     for name in SIDES:
         collection = getattr(integration, f"{name}_collection")
         connector = factory(collection.connection)
-        view = Side(name, collection, people_loader=connector.people)
+        finder = getattr(connector, "find_people", None) or (lambda query: [])
+        view = Side(name, collection, people_loader=connector.people, person_finder=finder)
         sides[name] = SideContext(name, collection.connection, connector, view)
     return RunContext(
         integration=integration, sides=sides, routes=list(integration.routes.all()),

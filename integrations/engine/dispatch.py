@@ -7,6 +7,11 @@ integrations are due, then hands over to a successor task. The others exit at on
 due when ``last_run_started + effective interval <= now`` (read fresh on every pass, so an
 interval change applies at the next run), or when a run was requested now. A running
 integration (lease held) is never enqueued again: a due run starts after it.
+
+An enqueued run whose worker died after taking the task but before the run took its lease
+would otherwise be redelivered only after the broker's ``retry`` (an hour): a run enqueued but
+not started within one interval (at least ``RETRY_AFTER_SECONDS``) is enqueued again, unless
+its task still waits unclaimed in the queue (all workers busy: another copy would only pile up).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from integrations.engine import clock, leases
 from integrations.engine.models import SyncState
 from integrations.models import Integration
 from settings_app.services import effective_settings, get_settings
-from tasktop_hub.gate import processing_blocked_reason
+from tasktop_hub.conditions import processing_blocked_reason
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +34,21 @@ DISPATCHER = "engine-dispatcher"
 PASS_SECONDS = 0.5
 LOOP_SECONDS = 50.0
 LEASE_SECONDS = 10.0
-REENQUEUE_AFTER = timedelta(seconds=120)  # an enqueued run that never started (lost task)
+RETRY_AFTER_SECONDS = 5.0  # an enqueued run not started after max(this, interval) may be lost
 
 Enqueue = Callable[[int], None]
+Waiting = Callable[[int], bool]
 
 
-def dispatch_once(enqueue_run: Enqueue, enqueue_scan: Enqueue) -> list[int]:
-    """One pass: enqueue every due run and full scan. Returns the integrations enqueued."""
+def _never_waiting(integration_id: int) -> bool:
+    return False
+
+
+def dispatch_once(enqueue_run: Enqueue, enqueue_scan: Enqueue, waiting: Waiting = _never_waiting) -> list[int]:
+    """One pass: enqueue every due run and full scan. Returns the integrations enqueued.
+
+    ``waiting(integration_id)`` says whether a run task of the integration still waits in the
+    queue, unclaimed by any worker (see :func:`integrations.tasks.run_waiting`)."""
     if processing_blocked_reason():
         return []
     now = clock.now()
@@ -47,7 +60,7 @@ def dispatch_once(enqueue_run: Enqueue, enqueue_scan: Enqueue) -> list[int]:
     for integration in integrations:
         state = states.get(integration.pk) or SyncState.objects.get_or_create(integration=integration)[0]
         eff = effective_settings(integration, hub)
-        if _run_due(state, eff.change_detection_interval, now):
+        if _run_due(state, eff.change_detection_interval, now, waiting):
             SyncState.objects.filter(pk=state.pk).update(last_enqueued=now)
             enqueue_run(integration.pk)
             started.append(integration.pk)
@@ -61,19 +74,22 @@ def dispatch_once(enqueue_run: Enqueue, enqueue_scan: Enqueue) -> list[int]:
     return started
 
 
-def _run_due(state: SyncState, interval: int, now) -> bool:  # noqa: ANN001
+def _run_due(state: SyncState, interval: int, now, waiting: Waiting) -> bool:  # noqa: ANN001
     if state.lease_owner and state.lease_expires and state.lease_expires > now \
             and not leases.holder_dead(state.lease_owner):
         return False  # running now; never overlap
     if state.last_enqueued and (state.last_run_started is None or state.last_enqueued > state.last_run_started):
-        if now - state.last_enqueued < REENQUEUE_AFTER:
-            return False  # enqueued, waiting for a worker
+        if now - state.last_enqueued < timedelta(seconds=max(interval, RETRY_AFTER_SECONDS)):
+            return False  # enqueued, a worker is about to start it
+        # Not started in time: its task is lost (worker killed), unless it still waits its turn.
+        return not waiting(state.integration_id)
     if state.run_now or state.last_run_started is None:
         return True
     return state.last_run_started + timedelta(seconds=interval) <= now
 
 
-def dispatcher_loop(enqueue_run: Enqueue, enqueue_scan: Enqueue, seconds: float = LOOP_SECONDS) -> bool:
+def dispatcher_loop(enqueue_run: Enqueue, enqueue_scan: Enqueue, seconds: float = LOOP_SECONDS,
+                    waiting: Waiting = _never_waiting) -> bool:
     """Loop for ``seconds`` if this process wins the dispatcher lease. Returns whether it did."""
     owner = leases.new_owner()
     if not leases.acquire_named(DISPATCHER, owner, LEASE_SECONDS):
@@ -85,8 +101,8 @@ def dispatcher_loop(enqueue_run: Enqueue, enqueue_scan: Enqueue, seconds: float 
                 log.warning("Dispatcher lease lost; stopping this loop.")
                 return True
             try:
-                dispatch_once(enqueue_run, enqueue_scan)
-            except Exception:  # noqa: BLE001 — the loop outlives one bad pass (e.g. DB hiccup)
+                dispatch_once(enqueue_run, enqueue_scan, waiting)
+            except Exception:  # the loop outlives one bad pass (e.g. DB hiccup); logged below
                 log.exception("Dispatcher pass failed")
                 close_old_connections()
             clock.sleep(PASS_SECONDS)

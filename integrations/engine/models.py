@@ -81,6 +81,31 @@ class PendingWork(models.Model):
         return f"{self.side}:{self.artifact_id} ({self.status})"
 
 
+class CreateIntent(models.Model):
+    """What the hub is about to write when it creates the twin of a new artifact, recorded
+    durably *before* the remote create and deleted with the commit of the pair.
+
+    If the process dies in between, the twin exists (found by its hub key) but no pair does:
+    the run that adopts the twin starts the pair's base from this record, so a field someone
+    changed on the twin since counts as a change on the twin's side (and follows the conflict
+    strategy) instead of being overwritten by the source's value.
+    """
+
+    integration = models.ForeignKey("integrations.Integration", on_delete=models.CASCADE, related_name="create_intents")
+    side = models.CharField(max_length=5)  # the source's side
+    artifact_id = models.CharField(max_length=200)  # the source artifact
+    base = models.JSONField(default=dict)  # {"left": {model field: value}, "right": {…}} as the pair's base
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "side", "artifact_id"], name="intent_once_per_source"),
+        ]
+
+    def __str__(self) -> str:
+        return f"create intent for {self.side}:{self.artifact_id}"
+
+
 class ConnectionHealth(models.Model):
     """Connection-level failures (auth, unreachable): one Activity issue and a polling backoff."""
 

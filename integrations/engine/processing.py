@@ -15,13 +15,14 @@ import random
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db import connection as db
 from django.db.models import F, Q
 
 from integrations.connectors.base import ArtifactData, ConnectorError
-from integrations.engine import clock, detection
+from integrations.engine import clock, creation, detection
 from integrations.engine.context import RunContext, other, with_retries
 from integrations.engine.models import PendingWork
 from integrations.engine.reconcile import Outcome, Unit, run_unit
@@ -72,7 +73,7 @@ def ready_rows(integration_id: int, limit: int = BATCH_SIZE) -> list[PendingWork
 def process_batch(ctx: RunContext, rows: list[PendingWork], pool: ThreadPoolExecutor) -> BatchStats:
     loaded_at = clock.now()
     ids = {s: {r.artifact_id for r in rows if r.side == s} for s in ("left", "right")}
-    pairs = {s: {} for s in ("left", "right")}
+    pairs: dict[str, dict[str, ArtifactPair]] = {s: {} for s in ("left", "right")}
     qs = ArtifactPair.objects.filter(integration=ctx.integration).filter(
         Q(left_id__in=ids["left"]) | Q(right_id__in=ids["right"]))
     for p in qs:
@@ -83,7 +84,7 @@ def process_batch(ctx: RunContext, rows: list[PendingWork], pool: ThreadPoolExec
         need["right"].add(p.right_id)
     data = read_all(ctx, need, pool)
     # A new artifact stamped with our hub key is the twin of its source: read that source too.
-    extra = {"left": set(), "right": set()}
+    extra: dict[str, set[str]] = {"left": set(), "right": set()}
     for r in rows:
         art = data[r.side].get(r.artifact_id)
         ref = ctx.parse_hub_key(art.hub_key) if art and r.artifact_id not in pairs[r.side] else None
@@ -94,6 +95,7 @@ def process_batch(ctx: RunContext, rows: list[PendingWork], pool: ThreadPoolExec
         for s in more:
             data[s].update(more[s])
     units = build_units(ctx, rows, pairs, data)
+    creation.prepare(ctx, list(units.values()), data, pool)  # durable intents before any remote create
     futures = [pool.submit(run_unit, ctx, u, data) for u in units.values()]
     stats, buffer = BatchStats(), []
     try:
@@ -106,7 +108,7 @@ def process_batch(ctx: RunContext, rows: list[PendingWork], pool: ThreadPoolExec
                 buffer = []
         if buffer:
             stats.add(commit(ctx, buffer, loaded_at))
-    except ConnectionDown:
+    except BaseException:  # ConnectionDown, LeaseLost, or the process being stopped
         for f in futures:
             f.cancel()  # not started: left pending; started ones are idempotent when redone
         raise
@@ -115,18 +117,24 @@ def process_batch(ctx: RunContext, rows: list[PendingWork], pool: ThreadPoolExec
 
 def read_all(ctx: RunContext, ids: dict[str, set[str]], pool: ThreadPoolExecutor) -> dict[str, dict[str, ArtifactData]]:
     jobs = []
-    for side, wanted in ids.items():
+    for side, wanted_ids in ids.items():
         connector = ctx.sides[side].connector
-        wanted = sorted(wanted)
+        wanted = sorted(wanted_ids)
         size = max(1, getattr(connector, "page_size", 100))
         for start in range(0, len(wanted), size):
             chunk = wanted[start:start + size]
-            jobs.append((side, pool.submit(lambda c=chunk, k=connector: with_retries(lambda: k.read(c)))))
+            jobs.append((side, chunk, pool.submit(with_retries, partial(connector.read, chunk))))
     out: dict[str, dict[str, ArtifactData]] = {"left": {}, "right": {}}
-    for side, future in jobs:
+    for side, chunk, future in jobs:
         try:
             for art in future.result():
                 out[side][art.id] = art
+            # An artifact missing from a batch answer is taken for deleted (its change is dropped),
+            # so ask for it on its own first: a tool's batch can come back short (Jira's pages).
+            if len(chunk) > 1:
+                for artifact_id in [i for i in chunk if i not in out[side]]:
+                    for art in with_retries(partial(ctx.sides[side].connector.read, [artifact_id])):
+                        out[side][art.id] = art
         except ConnectorError as exc:
             if exc.auth or exc.unreachable:
                 raise ConnectionDown(side, exc) from None
@@ -164,7 +172,12 @@ def unit_label(ctx: RunContext, unit: Unit) -> str:
 def commit(ctx: RunContext, outcomes: list[Outcome], loaded_at) -> BatchStats:  # noqa: ANN001
     stats = BatchStats()
     down: ConnectionDown | None = None
-    done, new_pairs, changed_pairs, failed, retry, stale = [], [], [], [], [], []
+    done: list[Outcome] = []
+    new_pairs: list[ArtifactPair] = []
+    changed_pairs: list[ArtifactPair] = []
+    failed: list[Outcome] = []
+    retry: list[Outcome] = []
+    stale: list[Outcome] = []
     for o in outcomes:
         if o.connection_failure:
             down = down or ConnectionDown(*o.connection_failure)
@@ -183,7 +196,9 @@ def commit(ctx: RunContext, outcomes: list[Outcome], loaded_at) -> BatchStats:  
     ).values_list("artifact", flat=True))
     now = clock.now()
     with transaction.atomic():
+        ctx.fence()  # only under the run's lease: a run taken over commits nothing
         _save_new_pairs(new_pairs)
+        creation.forget(ctx, [o.unit for o in done])
         for p in changed_pairs:
             p.updated_at = now
         _update_pairs(changed_pairs)

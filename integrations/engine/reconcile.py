@@ -14,6 +14,7 @@ from typing import Any
 from integrations.connectors.base import ArtifactData, ConnectorError, StaleArtifact
 from integrations.engine import clock
 from integrations.engine.context import RunContext, other, with_retries
+from integrations.engine.leases import LeaseLost
 from integrations.engine.mapping import MappingError, convert, transition_path
 from integrations.models import ArtifactPair
 
@@ -30,8 +31,11 @@ class Unit:
     pair: ArtifactPair | None = None
     source_side: str = ""
     source_id: str = ""
-    twin: ArtifactData | None = None  # a hub-created twin seen by detection (crash recovery)
+    twin: ArtifactData | None = None  # a hub-created twin (crash recovery), seen by detection or by hub key
     rows: list = field(default_factory=list)
+    intent: dict | None = None  # the base recorded before the twin was created (creation.py)
+    plan: Any = None  # creation.CreatePlan: what creating the twin writes, recorded before the create
+    prepare_error: Exception | None = None
 
 
 @dataclass
@@ -72,7 +76,7 @@ def _call(side: str, fn):  # noqa: ANN001, ANN202
     try:
         return with_retries(fn)
     except ConnectorError as exc:
-        exc.side = side  # type: ignore[attr-defined] — which connection failed
+        exc.side = side  # which connection failed
         raise
 
 
@@ -87,6 +91,7 @@ def reconcile(ctx: RunContext, unit: Unit, pair: ArtifactPair, left: ArtifactDat
     new = {"left": dict(old["left"]), "right": dict(old["right"])}
     writes: dict[str, dict[str, Any]] = {"left": {}, "right": {}}
     conflicts = []
+    winner: str | None
     for f in common_fields(ctx):
         direction, frequency = flow(ctx, f)
         if direction == "none" or frequency == "on_create":
@@ -148,9 +153,11 @@ def write(ctx: RunContext, side: str, artifact: ArtifactData, fields: dict[str, 
     plain = {k: v for k, v in fields.items() if k != state_col or not view.graph}
     result = None
     if plain:
+        ctx.guard()
         result = _call(side, lambda: connector.update_if_unchanged(artifact, plain))
     if state_col and view.graph and state_col in fields:
         for step in transition_path(view, artifact.fields.get(state_col), fields[state_col]):
+            ctx.guard()
             result = _call(side, lambda s=step: connector.transition(artifact.id, state_col, s))
     if result is None:
         return artifact.change_version, True
@@ -184,36 +191,30 @@ def create(ctx: RunContext, unit: Unit, source: ArtifactData | None) -> Outcome:
     """Create the twin of a new artifact in the routed project, crash-safely via its hub key."""
     if source is None:
         return Outcome(unit, dropped="deleted")
+    if unit.prepare_error is not None:
+        raise unit.prepare_error
     src, tgt = unit.source_side, other(unit.source_side)
     route = ctx.routed(src).get(source.project)
     if route is None:
         return Outcome(unit, dropped="unrouted")
-    project = getattr(route, f"{tgt}_project")
-    hub_key = ctx.hub_key(src, source.id)
-    connector = ctx.sides[tgt].connector
-    twin = unit.twin or _call(tgt, lambda: connector.find_by_hub_key(project, hub_key))
     pair = ArtifactPair(integration=ctx.integration, route=route, base={})
     setattr(pair, f"{src}_id", source.id)
-    if twin is not None:
-        # Created by an earlier attempt that crashed before recording the pair: adopt it.
-        setattr(pair, f"{tgt}_id", twin.id)
-        arts = {src: source, tgt: twin}
+    if unit.twin is not None:
+        # Created by an earlier attempt that crashed before recording the pair: adopt it. Its
+        # base is what the hub wrote then (none for twins of a hub without intents), so what
+        # changed on the twin since is the twin's change, under the conflict strategy.
+        setattr(pair, f"{tgt}_id", unit.twin.id)
+        pair.base = {s: dict(v) for s, v in (unit.intent or {}).items()}
+        arts = {src: source, tgt: unit.twin}
         out = reconcile(ctx, unit, pair, arts["left"], arts["right"], prefer=src)
         out.created = True
         return out
-    values, base_src, base_tgt = {}, {}, {}
-    for f in common_fields(ctx):
-        direction, _ = flow(ctx, f)
-        if not _allows(direction, src):
-            continue
-        value = source.fields.get(ctx.sides[src].view.mapping[f])
-        converted = convert(ctx.sides[src].view, ctx.sides[tgt].view, f, value)
-        values[ctx.sides[tgt].view.mapping[f]] = converted
-        base_src[f], base_tgt[f] = value, converted
-    created = _create_once(tgt, connector, project, values, hub_key)
-    created = _walk_to_state(ctx, tgt, created, values)
+    if unit.plan is None:
+        raise RuntimeError(f"{unit.key}: no create intent was recorded; refusing to create its twin")
+    created = _create_once(ctx, tgt, unit.plan.project, unit.plan.values, unit.plan.hub_key)
+    created = _walk_to_state(ctx, tgt, created, unit.plan.values)
     setattr(pair, f"{tgt}_id", created.id)
-    pair.base = {src: base_src, tgt: base_tgt}
+    pair.base = unit.plan.base
     setattr(pair, f"{src}_version", source.change_version)
     setattr(pair, f"{tgt}_version", created.change_version)
     return Outcome(unit, pair=pair, created=True, writes=1)
@@ -231,15 +232,17 @@ def _walk_to_state(ctx: RunContext, side: str, created: ArtifactData, values: di
     return created
 
 
-def _create_once(side: str, connector, project: str, values: dict, hub_key: str) -> ArtifactData:  # noqa: ANN001
+def _create_once(ctx: RunContext, side: str, project: str, values: dict, hub_key: str) -> ArtifactData:
     """Create, but never twice: a create that failed transiently may have reached the tool
     (lost response), so look for the hub key before trying again."""
+    connector = ctx.sides[side].connector
     for attempt in range(3):
+        ctx.guard()
         try:
             return connector.create(project, values, hub_key)
         except ConnectorError as exc:
             if not exc.transient or exc.auth or exc.unreachable or attempt == 2:
-                exc.side = side  # type: ignore[attr-defined]
+                exc.side = side
                 raise
         clock.sleep(0.05 * 2 ** attempt * random.uniform(0.5, 1.5))  # noqa: S311 — jitter
         found = _call(side, lambda: connector.find_by_hub_key(project, hub_key))
@@ -255,6 +258,8 @@ def run_unit(ctx: RunContext, unit: Unit, data: dict[str, dict[str, ArtifactData
             return reconcile(ctx, unit, unit.pair, data["left"].get(unit.pair.left_id),
                              data["right"].get(unit.pair.right_id))
         return create(ctx, unit, data[unit.source_side].get(unit.source_id))
+    except LeaseLost:
+        raise  # the whole run stops; nothing of this unit is committed
     except MappingError as exc:
         return Outcome(unit, error=str(exc))
     except StaleArtifact as exc:
@@ -265,7 +270,7 @@ def run_unit(ctx: RunContext, unit: Unit, data: dict[str, dict[str, ArtifactData
         if exc.transient:
             return Outcome(unit, transient=exc)
         return Outcome(unit, error=str(exc))
-    except Exception as exc:  # noqa: BLE001 — one artifact's bug must not stop the others
+    except Exception as exc:
         import logging
 
         logging.getLogger(__name__).exception("Processing %s failed", unit.key)

@@ -23,7 +23,7 @@ from integrations.engine.validation import (
     resolve_config_issue,
 )
 from integrations.models import Integration
-from tasktop_hub.gate import processing_blocked_reason
+from tasktop_hub.conditions import processing_blocked_reason
 
 log = logging.getLogger(__name__)
 
@@ -40,19 +40,28 @@ def run_integration(integration_id: int, *, factory: context.ConnectorFactory | 
                    .filter(pk=integration_id).first())
     if integration is None or not integration.is_running:
         return {"skipped": "not running"}
-    owner = leases.new_owner()
-    if not leases.acquire_run(integration_id, owner):
+    lease = leases.RunLease.acquire(integration_id)
+    if lease is None:
         return {"skipped": "another run holds the lease"}
+    log.info("Run of integration %s started (lease %s)", integration_id, lease.owner)
+    lease.start()
     summary: dict = {}
     try:
-        summary = _run(integration, owner, factory, budget)
+        summary = _run(integration, lease, factory, budget)
+    except leases.LeaseLost as exc:
+        # Another run may be writing now: this one stopped before its next write and
+        # committed nothing since its last fenced commit. Its pending work stays for the next run.
+        log.warning("Run of integration %s stopped: %s", integration_id, exc)
+        summary = {"stopped": str(exc)}
     finally:
-        leases.release_run(integration_id, owner, last_run_finished=clock.now(), last_result=summary)
+        lease.stop()
+        leases.release_run(integration_id, lease.owner, last_run_finished=clock.now(), last_result=summary)
+        log.info("Run of integration %s ended (lease %s)", integration_id, lease.owner)
         close_old_connections()
     return summary
 
 
-def _run(integration: Integration, owner: str, factory, budget: float) -> dict:  # noqa: ANN001
+def _run(integration: Integration, lease: leases.RunLease, factory, budget: float) -> dict:  # noqa: ANN001
     problems = config_problems(integration, live=False) or cached_live_problems(integration)
     if problems:
         raise_config_issue(integration, problems)
@@ -62,6 +71,7 @@ def _run(integration: Integration, owner: str, factory, budget: float) -> dict: 
     if any(connections.backed_off(c) for c in conns):
         return {"skipped": "connection backing off"}
     ctx = context.load(integration, factory)
+    ctx.lease = lease
     started = clock.monotonic()
     stats = processing.BatchStats()
     try:
@@ -79,7 +89,7 @@ def _run(integration: Integration, owner: str, factory, budget: float) -> dict: 
                 if not rows:
                     break
                 stats.add(processing.process_batch(ctx, rows, pool))
-                leases.renew_run(integration.pk, owner)
+                lease.check()
     except processing.ConnectionDown as down:
         connections.record_failure(ctx.sides[down.side].connection, down.exc)
         return {"failed": str(down.exc)}

@@ -1,6 +1,5 @@
-"""Wiring: the dispatcher's django-q2 schedule (created idempotently by name after migrate)
-and a dispatcher kick whenever a worker process starts (so a restarted cluster does not wait
-for the ~30 s scheduler)."""
+"""Wiring: a dispatcher kick whenever a worker process starts, so a restarted cluster does not
+wait for the ~30 s scheduler (the dispatcher's schedule is declared in integrations/apps.py)."""
 
 from __future__ import annotations
 
@@ -9,17 +8,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-SCHEDULE_NAME = "engine-dispatcher"
 TICK_FUNC = "integrations.tasks.dispatcher_tick"
-
-
-def ensure_schedule(**kwargs: Any) -> None:
-    from django_q.models import Schedule
-
-    Schedule.objects.update_or_create(
-        name=SCHEDULE_NAME,
-        defaults={"func": TICK_FUNC, "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1},
-    )
 
 
 def kick_dispatcher(**kwargs: Any) -> None:
@@ -33,5 +22,5 @@ def kick_dispatcher(**kwargs: Any) -> None:
     try:
         close_old_connections()
         async_task(TICK_FUNC, task_name="engine-dispatcher")
-    except Exception:  # noqa: BLE001 — a worker must start even if the kick fails
+    except Exception:
         log.exception("Could not kick the engine dispatcher")

@@ -3,7 +3,7 @@
 
 import uuid
 
-import settings_app.fields
+import settings_app.security.fields
 from django.db import migrations, models
 
 
@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="repositoryconnection",
             name="secrets",
-            field=settings_app.fields.EncryptedJSONField(
+            field=settings_app.security.fields.EncryptedJSONField(
                 blank=True, default=dict, editable=False,
                 help_text="The connector's sensitive parameters (encrypted, write-only).",
             ),

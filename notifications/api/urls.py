@@ -1,8 +1,8 @@
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
 from notifications.api import views
 
-router = DefaultRouter()
+router = SimpleRouter()
 router.register("activity/errors", views.ActivityErrorViewSet)
 router.register("activity/issues", views.ActivityIssueViewSet)
 router.register("activity/jobs", views.BackgroundJobViewSet)

@@ -15,6 +15,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from tasktop_hub.errors import ServiceUnavailable
+
 
 def flatten_errors(data: Any, prefix: str | None = None) -> list[dict[str, Any]]:
     """Turn DRF's nested error structure into a flat list of field/message entries."""
@@ -52,9 +54,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             },
             status=status.HTTP_409_CONFLICT,
         )
-    from settings_app.vault import VaultError
-
-    if isinstance(exc, VaultError):
+    if isinstance(exc, ServiceUnavailable):
         # No master password loaded, or a stored secret unreadable: the server's state, not the
         # request's fault. The messages name the field, never a value.
         message = str(exc)

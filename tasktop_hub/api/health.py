@@ -1,7 +1,9 @@
-"""``/api/health``: one entry per check; 200 when all pass, 503 otherwise.
+"""``/api/health``: 200 when every check passes, 503 otherwise.
 
-Checks register themselves with :func:`register`, so apps that own a condition (license,
-master password, storage lease) add their own entry without this module knowing them.
+The checks are the database and the worker (here) plus every registered condition that stops
+processing (``tasktop_hub.conditions``, ``health=True``), so an app adds its entry by
+registering its condition. Anonymous callers (a load balancer) get the overall status only;
+the per-check details are for signed-in staff.
 """
 
 from __future__ import annotations
@@ -11,8 +13,14 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from tasktop_hub import conditions
 
 
 @dataclass
@@ -63,14 +71,23 @@ def check_worker() -> CheckResult:
 
 
 def run_checks() -> dict[str, CheckResult]:
-    return {name: check() for name, check in _CHECKS.items()}
+    results = {name: check() for name, check in _CHECKS.items()}
+    for condition in conditions.all_conditions():
+        if condition.health:
+            reason = condition.reason()
+            results[condition.key] = CheckResult(reason is None, reason or condition.healthy_message())
+    return results
 
 
-def health_view(request: HttpRequest) -> JsonResponse:
+@extend_schema(exclude=True)  # not a resource: documented in README.md
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def health_view(request: Request) -> Response:
+    """Overall status for everyone; each check's verdict and message for signed-in staff."""
     results = run_checks()
     healthy = all(r.ok for r in results.values())
-    body = {
-        "status": "pass" if healthy else "fail",
-        "checks": {name: {"ok": r.ok, "message": r.message} for name, r in results.items()},
-    }
-    return JsonResponse(body, status=200 if healthy else 503)
+    body: dict[str, object] = {"status": "pass" if healthy else "fail"}
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.is_staff:
+        body["checks"] = {name: {"ok": r.ok, "message": r.message} for name, r in results.items()}
+    return Response(body, status=200 if healthy else 503)

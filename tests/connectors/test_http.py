@@ -75,6 +75,15 @@ def test_429_without_retry_after_is_a_secondary_limit_not_the_quota_reset(server
     assert clock.sleeps == [60.0]
 
 
+def test_secondary_limits_answered_together_count_once(server, clock):
+    client = make(server, clock)
+    first = client.secondary_wait()
+    client.hold(first)
+    assert client.secondary_wait() == first  # another thread's request, sent before the wait began
+    clock.sleep(first)
+    assert client.secondary_wait() == 2 * first  # limited again after waiting: a repeat
+
+
 def test_429_with_the_quota_spent_waits_for_the_reset(server, clock):
     limits = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(clock.time()) + 40)}
     server.script("GET", "/x", Reply(429, headers=limits), Reply(200, body={}))

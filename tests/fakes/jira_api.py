@@ -4,8 +4,14 @@ Jira cannot run here, so this server speaks the *documented* subset the ``jira``
 (developer.atlassian.com: Jira Cloud platform REST API v2/v3; Jira Data Center REST API v2):
 
 - Cloud: ``GET|POST /rest/api/{2,3}/search/jql`` — ``jql``, ``fields`` (default: ids only),
-  ``maxResults`` (at most 100), ``nextPageToken``; the old ``/search`` answers 410 as on Cloud.
-  Basic auth with email + API token; users have an ``accountId`` (email may be hidden).
+  ``maxResults`` (at most 100, and **fewer when many fields are asked for**), ``nextPageToken``,
+  ``isLast``, ``reconcileIssues``; the index **lags** by ``search_lag`` seconds (see
+  ``tests/fakes/jira_model.py`` for both rules and their sources); the old ``/search`` answers 410
+  as on Cloud. Basic auth with email + API token; users have an ``accountId`` (email may be
+  hidden). A *scoped* token (``add_user(scoped=True)``, what service accounts get) is only accepted
+  through the gateway path ``/ex/jira/{cloudId}/rest/...`` (api.atlassian.com in real life) and
+  answers 401 on the site URL (Atlassian KB "401 Unauthorized error when service account accesses
+  Jira or Confluence API"); ``GET /_edge/tenant_info`` gives the ``cloudId`` without auth.
 - Data Center: ``GET|POST /rest/api/2/search`` — ``startAt``/``maxResults``/``total``. Bearer
   personal access tokens (or basic user + password); users have ``name``/``key``.
 - JQL (``tests.fakes.jql``): dates at **minute resolution in the user's time zone** (configurable;
@@ -14,8 +20,9 @@ Jira cannot run here, so this server speaks the *documented* subset the ``jira``
 - ``GET|PUT /rest/api/2/issue/{key}``, ``POST /rest/api/2/issue`` (``status`` cannot be set;
   unknown fields, spaces in labels and a missing summary are 400s), ``GET|POST .../transitions``
   under a workflow that forbids direct jumps (To Do → In Progress → In Review → Done, Reopen,
-  Back), ``/user/search``, ``/user/assignable/search``, ``/myself``, ``/field``, ``/project``,
-  ``/serverInfo``.
+  Back), ``/user/search``, ``/user/assignable/search`` (capped at the 1,000th user on Cloud, the
+  first 100 on Data Center 10; a query narrows before the cap), ``/myself``, ``/field``,
+  ``/project``, ``/serverInfo``.
 - Errors ``{"errorMessages": [...], "errors": {...}}``; 401 with ``X-Seraph-LoginReason``;
   :meth:`JiraApi.storm` for 429 + ``Retry-After`` (and ``X-RateLimit-*``) or 5xx outages.
 """
@@ -29,31 +36,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tests.fakes.apiserver import FakeApi, Request, Response
+from tests.fakes.jira_data import CUSTOM_FIELDS, PRIORITIES, STATUSES, WORKFLOW, errors, validate
+from tests.fakes.jira_model import PAGE_BUDGET, SearchIndex, page_size, user_window
 from tests.fakes.jql import JqlError, compile_jql, sort_issues
-
-STATUSES = {"To Do": ("10000", "new"), "In Progress": ("3", "indeterminate"), "In Review": ("10001", "indeterminate"),
-            "Done": ("10002", "done")}
-# (id, name, from statuses, to status): the usual software workflow; no To Do → Done shortcut.
-WORKFLOW = [("11", "Start progress", ("To Do",), "In Progress"), ("21", "Request review", ("In Progress",), "In Review"),
-            ("31", "Approve", ("In Review",), "Done"), ("41", "Back to work", ("In Review",), "In Progress"),
-            ("51", "Stop progress", ("In Progress",), "To Do"), ("61", "Reopen", ("Done",), "To Do")]
-PRIORITIES = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": "5"}
-CUSTOM_FIELDS = {"customfield_10016": ("Story Points", "number"), "customfield_10020": ("Team", "string"),
-                 "customfield_10030": ("Severity", "option")}
-SEVERITIES = ("S1", "S2", "S3")
-SETTABLE = {"summary", "description", "labels", "priority", "assignee", "reporter", "project", "issuetype",
-            *CUSTOM_FIELDS}
-
-
-def errors(status: int, *messages: str, **field_errors: str) -> Response:
-    return Response(status, {"errorMessages": list(messages), "errors": field_errors})
 
 
 class JiraApi(FakeApi):
-    def __init__(self, clock: Any = None, deployment: str = "cloud", time_zone: str = "Europe/Berlin") -> None:
+    def __init__(self, clock: Any = None, deployment: str = "cloud", time_zone: str = "Europe/Berlin",
+                 search_lag: float = 0.0, page_budget: int = PAGE_BUDGET) -> None:
         super().__init__(clock)
         assert deployment in ("cloud", "dc")
         self.cloud = deployment == "cloud"
+        self.index = SearchIndex(search_lag)
+        self.page_budget = page_budget
+        self.cloud_id = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
         self.tz = ZoneInfo(time_zone)
         self.users: list[dict] = []
         self.credentials: dict[str, dict] = {}  # "basic:<email>:<token>" or "bearer:<pat>" → user
@@ -83,13 +79,17 @@ class JiraApi(FakeApi):
 
     # -- set-up helpers --
 
-    def add_user(self, name: str, email: str, secret: str, email_visible: bool = True) -> dict:
+    def add_user(self, name: str, email: str, secret: str | None = None, email_visible: bool = True,
+                 scoped: bool = False, assignable: bool = True) -> dict:
         self._ids += 1
         user = {"accountId": f"5b10ac8d82e05b22cc7d{self._ids}", "name": name, "key": f"JIRAUSER{self._ids}",
                 "emailAddress": email, "displayName": name.title(), "active": True,
-                "timeZone": str(self.tz), "_email_visible": email_visible}
+                "timeZone": str(self.tz), "_email_visible": email_visible, "_assignable": assignable}
         self.users.append(user)
-        self.credentials[f"basic:{email}:{secret}" if self.cloud else f"bearer:{secret}"] = user
+        if secret is None:
+            return user
+        kind = "scoped" if scoped else "basic"
+        self.credentials[f"{kind}:{email}:{secret}" if self.cloud else f"bearer:{secret}"] = user
         if not self.cloud:
             self.credentials[f"basic:{name}:{secret}"] = user
         return user
@@ -104,6 +104,7 @@ class JiraApi(FakeApi):
             issue = self._new_issue(project, {"summary": summary, **fields}, self.users[0])
             if updated is not None:
                 issue["updated"] = issue["created"] = updated
+            self.index.record(issue, self.now(), at=updated)
             return issue
 
     def touch(self, key: str, at: float | None = None, **fields: Any) -> dict:
@@ -111,6 +112,7 @@ class JiraApi(FakeApi):
             issue = self.issues[key]
             issue["fields"].update(fields)
             issue["updated"] = self.now() if at is None else at
+            self.index.record(issue, self.now(), at=at)
             return issue
 
     def storm(self, count: int, status: int = 429, retry_after: int | None = 10) -> None:
@@ -124,7 +126,15 @@ class JiraApi(FakeApi):
     # -- pipeline --
 
     def handle(self, request: Request) -> Response:
-        user = self._authenticate(request.header("authorization") or "")
+        if request.path == "/_edge/tenant_info":  # public: how a site's cloud id is found
+            return Response(200, {"cloudId": self.cloud_id})
+        gateway = f"/ex/jira/{self.cloud_id}"
+        through_gateway = self.cloud and request.path.startswith(gateway + "/")
+        if through_gateway:
+            request.path = request.path[len(gateway):]
+        elif request.path.startswith("/ex/jira/"):
+            return errors(404, "Site not found")
+        user = self._authenticate(request.header("authorization") or "", through_gateway)
         if user is None:
             response = errors(401, "You are not authenticated. Authentication required to perform this operation.")
             response.headers["X-Seraph-LoginReason"] = "AUTHENTICATED_FAILED"
@@ -146,14 +156,16 @@ class JiraApi(FakeApi):
         request.match["user"] = user
         return self.dispatch(request)
 
-    def _authenticate(self, header: str) -> dict | None:
+    def _authenticate(self, header: str, through_gateway: bool = False) -> dict | None:
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "basic":
             try:
                 decoded = base64.b64decode(value).decode()
             except ValueError:
                 return None
-            return self.credentials.get(f"basic:{decoded}")
+            # Scoped tokens work only through the api.atlassian.com gateway; classic ones only on
+            # the site (classic through the gateway is unverified: refused here).
+            return self.credentials.get(f"{'scoped' if through_gateway else 'basic'}:{decoded}")
         if scheme.lower() == "bearer" and not self.cloud:
             return self.credentials.get(f"bearer:{value}")
         return None
@@ -209,7 +221,9 @@ class JiraApi(FakeApi):
             predicates, ordering = compile_jql(params.get("jql") or "", self.tz, list(self.issues.values()))
         except JqlError as exc:
             return errors(400, str(exc))
-        found = [i for i in self.issues.values() if all(p(i) for p in predicates)]
+        reconcile = {str(i) for i in params.get("reconcileIssues") or []} if self.cloud else set()
+        searchable = self.index.view(list(self.issues.values()), self.now(), reconcile)
+        found = [i for i in searchable if all(p(i) for p in predicates)]
         return sort_issues(found, ordering or [("created", True)]), params
 
     def _fields_param(self, params: dict, default: set[str] | None) -> set[str] | None:
@@ -225,7 +239,8 @@ class JiraApi(FakeApi):
         if isinstance(outcome, Response):
             return outcome
         found, params = outcome
-        size = min(100, int(params.get("maxResults") or 50))
+        wanted = self._fields_param(params, {"id"})
+        size = page_size(int(params.get("maxResults") or 50), wanted, self.page_budget)
         start = 0
         if params.get("nextPageToken"):
             try:
@@ -234,8 +249,8 @@ class JiraApi(FakeApi):
                 return errors(400, "The provided next page token is invalid or expired.")
         chunk = found[start: start + size]
         version = request.path.split("/")[3]
-        body: dict[str, Any] = {"issues": [self._issue_json(i, self._fields_param(params, {"id"}), version)
-                                           for i in chunk], "isLast": start + size >= len(found)}
+        body: dict[str, Any] = {"issues": [self._issue_json(i, wanted, version) for i in chunk],
+                                "isLast": start + size >= len(found)}
         if not body["isLast"]:
             body["nextPageToken"] = base64.urlsafe_b64encode(json.dumps({"offset": start + size}).encode()).decode()
         return Response(200, body)
@@ -275,7 +290,7 @@ class JiraApi(FakeApi):
             return errors(400, summary="You must specify a summary of the issue.")
         if not fields.get("issuetype"):
             return errors(400, issuetype="Specify an issue type")
-        values = self._validate(fields)
+        values = validate(fields, self._user_ref)
         if isinstance(values, Response):
             return values
         issue = self._new_issue(project, values, request.match["user"])
@@ -290,47 +305,13 @@ class JiraApi(FakeApi):
         fields = (request.json() or {}).get("fields") or {}
         if "summary" in fields and not (fields["summary"] or "").strip():
             return errors(400, summary="You must specify a summary of the issue.")
-        values = self._validate(fields)
+        values = validate(fields, self._user_ref)
         if isinstance(values, Response):
             return values
         issue["fields"].update(values)
         issue["updated"] = self.now()
+        self.index.record(issue, self.now())
         return Response(204)
-
-    def _validate(self, fields: dict) -> dict | Response:
-        bad = {k: f"Field '{k}' cannot be set. It is not on the appropriate screen, or unknown."
-               for k in fields if k not in SETTABLE}
-        if bad:
-            return errors(400, **bad)
-        values: dict[str, Any] = {}
-        for name, value in fields.items():
-            if name in ("project",):
-                continue
-            if name == "issuetype":
-                values[name] = value.get("name", "Task")
-            elif name == "labels":
-                spaced = [label for label in value or [] if " " in label]
-                if spaced:
-                    return errors(400, labels=f"The label '{spaced[0]}' contains spaces which is invalid.")
-                values[name] = list(value or [])
-            elif name == "priority":
-                wanted = value.get("name") or next((n for n, i in PRIORITIES.items() if i == value.get("id")), None)
-                if wanted not in PRIORITIES:
-                    return errors(400, priority="Specify a valid 'id' or 'name' for Priority")
-                values[name] = wanted
-            elif name in ("assignee", "reporter"):
-                user = self._user_ref(value)
-                if user is False:
-                    return errors(400, **{name: "Specify a valid value for " + name})
-                values[name] = user
-            elif name in CUSTOM_FIELDS and CUSTOM_FIELDS[name][1] == "option" and value is not None:
-                if not isinstance(value, dict) or value.get("value") not in SEVERITIES:
-                    return errors(400, **{name: f"Option value '{value}' is not valid"})
-                values[name] = {"self": f"/rest/api/2/customFieldOption/{value['value']}", "value": value["value"],
-                                "id": str(SEVERITIES.index(value["value"]) + 10100)}
-            else:
-                values[name] = value
-        return values
 
     def _user_ref(self, value: dict | None) -> dict | None | bool:
         if value is None:
@@ -349,6 +330,7 @@ class JiraApi(FakeApi):
         issue = {"id": str(self._ids), "key": f"{project}-{number}", "project": project, "fields": fields,
                  "created": now, "updated": now}
         self.issues[issue["key"]] = issue
+        self.index.record(issue, now)
         return issue
 
     # -- transitions --
@@ -378,6 +360,7 @@ class JiraApi(FakeApi):
             return errors(400, f"Transition id '{wanted}' is not valid for this issue.")
         issue["fields"]["status"] = step[3]
         issue["updated"] = self.now()
+        self.index.record(issue, self.now())
         return Response(204)
 
     # -- users, fields, server --
@@ -392,7 +375,10 @@ class JiraApi(FakeApi):
             q in ("", ".") or u["displayName"].lower().startswith(q) or u["name"].lower().startswith(q)
             or ((not self.cloud or u["_email_visible"]) and u["emailAddress"].lower().startswith(q))))]
         start, size = int(request.arg("startAt", "0") or 0), int(request.arg("maxResults", "50") or 50)
-        return Response(200, [self._user_json(u) for u in found[start: start + size]])
+        window = user_window(found, start, size, self.cloud)  # the cap applies after the query
+        if "assignable" in request.path:  # then filtered: usually fewer than maxResults
+            window = [u for u in window if u["_assignable"]]
+        return Response(200, [self._user_json(u) for u in window])
 
     def list_fields(self, request: Request) -> Response:
         system = [{"id": n, "key": n, "name": n.title(), "custom": False} for n in

@@ -15,7 +15,8 @@ from integrations.models import Integration
 from licensing import clock, keys, services
 from licensing.models import License
 from notifications.models import ActivityIssue
-from tasktop_hub import gate
+from notifications.services import sync_condition_issues
+from tasktop_hub import conditions
 from tests.factories import IntegrationFactory, StaffFactory, UserFactory
 from tests.security.ready import issue_key, trusted_keys_setting
 
@@ -105,13 +106,14 @@ def test_expiry_stops_processing_with_one_issue_and_renewal_resumes(frozen_clock
     running = IntegrationFactory(run_state=Integration.RunState.RUNNING)
     stopped = IntegrationFactory(run_state=Integration.RunState.STOPPED)
     _apply(issue_key(expires=date(2027, 6, 30)))
-    assert gate.processing_blocked_reason() is None
+    assert conditions.processing_blocked_reason() is None
     frozen_clock.today = date(2027, 6, 30)  # valid through its expiration date
-    assert gate.processing_blocked_reason() is None
+    assert conditions.processing_blocked_reason() is None
     frozen_clock.today = date(2027, 7, 1)
-    reason = gate.processing_blocked_reason()
+    reason = conditions.processing_blocked_reason()
     assert reason and "expired on 2027-06-30" in reason
-    gate.processing_blocked_reason()
+    sync_condition_issues()
+    sync_condition_issues()
     issues = ActivityIssue.objects.filter(key=services.ISSUE_EXPIRED, status="open")
     assert issues.count() == 1 and "No artifacts are processed" in issues.get().message
     # Integrations keep the run state they had.
@@ -121,7 +123,7 @@ def test_expiry_stops_processing_with_one_issue_and_renewal_resumes(frozen_clock
     assert st.state == "expired" and "expired on 2027-06-30" in st.warning
     # Renewal.
     _apply(issue_key(expires=date(2028, 6, 30)))
-    assert gate.processing_blocked_reason() is None
+    assert conditions.processing_blocked_reason() is None
     assert not ActivityIssue.objects.filter(key=services.ISSUE_EXPIRED, status="open").exists()
 
 
@@ -138,8 +140,8 @@ def test_expired_license_warns_on_the_settings_screen(frozen_clock, staff):
 def test_unlicensed_state_is_shown_with_apply_action(staff_client):
     body = staff_client.get("/api/v1/license/").json()
     assert body["state"] == "unlicensed" and body["licensee"] is None
-    assert "No license is applied" in gate.processing_blocked_reason() or "master password" in \
-        gate.processing_blocked_reason()
+    assert "No license is applied" in conditions.processing_blocked_reason() or "master password" in \
+        conditions.processing_blocked_reason()
 
 
 def test_max_users_is_enforced_on_create_and_activate(frozen_clock):
@@ -225,13 +227,13 @@ def test_editing_license_columns_in_the_database_gains_nothing(frozen_clock):
 def test_periodic_check_raises_and_resolves_without_the_engine(frozen_clock):
     from django_q.models import Schedule
 
-    from licensing import tasks
+    from notifications import tasks
 
-    assert Schedule.objects.filter(name=tasks.SCHEDULE_NAME, func="licensing.tasks.check_security_state").count() == 1
+    assert Schedule.objects.filter(func="notifications.tasks.sync_condition_issues").count() == 1
     License.objects.all().delete()
     _apply(issue_key(expires=date(2027, 6, 10)))
     frozen_clock.today = date(2027, 6, 11)
-    assert tasks.check_security_state()["license"]
+    assert tasks.sync_condition_issues()["license_expired"]
     assert ActivityIssue.objects.filter(key=services.ISSUE_EXPIRED, status="open").count() == 1
     _apply(issue_key(expires=date(2028, 6, 10)))
-    assert tasks.check_security_state() == {"master_password": None, "license": None}
+    assert tasks.sync_condition_issues() == {"master_password": None, "license": None, "license_expired": None}

@@ -76,8 +76,8 @@ def test_a_job_abandoned_by_a_killed_worker_is_marked_failed(settings):
 def test_housekeeping_schedules_exist_once():
     from django_q.models import Schedule
 
-    from notifications.schedules import ensure_schedules
+    from tasktop_hub.periodic import sync_schedules
 
-    ensure_schedules()
-    ensure_schedules()
+    sync_schedules()
+    sync_schedules()
     assert Schedule.objects.filter(name="notifications: fail abandoned jobs").count() == 1

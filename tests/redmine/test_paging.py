@@ -22,7 +22,7 @@ class EditingBetweenPages:
         self.listings = 0
         call = connector._call
 
-        def hooked(method, path, **kwargs):  # noqa: ANN001, ANN202
+        def hooked(method, path, **kwargs):
             listing = method == "GET" and path == "/issues.json" and "issue_id" not in (kwargs.get("params") or {}) \
                 or ">=" in str((kwargs.get("params") or {}).get("issue_id", ""))
             if listing:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from settings_app import vault
+from settings_app.security import vault
 
 TEST_MASTER_PASSWORD = "test master password: correct horse"
 TEST_SCRYPT_N = 2**14  # vault.MIN_SCRYPT_N: the floor; production uses 2**17
@@ -85,7 +85,7 @@ def make_license_ready() -> None:
 SYSTEM_MASTER_PASSWORD = "system test master password 42"
 
 
-def prepare_process_hub(hub) -> None:  # noqa: ANN001 - tests.system.conftest.Hub
+def prepare_process_hub(hub) -> None:
     """Make a hub run as real processes (tests/system) "ready": master password and license.
 
     Uses the real commands, as an operator would: ``masterpassword set`` and ``license apply``

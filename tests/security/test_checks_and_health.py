@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.checks import run_checks
 
-from settings_app import vault
+from settings_app.security import vault
 from tasktop_hub.api.errors import exception_handler
 
 
@@ -21,12 +21,12 @@ def test_trusted_key_checks(settings):
 
 
 @pytest.mark.django_db
-def test_health_reports_master_password_and_license(client, monkeypatch):
-    body = client.get("/api/health").json()
+def test_health_reports_master_password_and_license(staff_client, monkeypatch):
+    body = staff_client.get("/api/health").json()
     assert body["checks"]["master_password"] == {"ok": True, "message": "Set and loaded"}
     assert body["checks"]["license"]["ok"] is True and "Test Co" in body["checks"]["license"]["message"]
     vault.forget()
-    body = client.get("/api/health").json()
+    body = staff_client.get("/api/health").json()
     assert body["checks"]["master_password"]["ok"] is False
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from integrations.models import RepositoryConnection
-from settings_app import vault
+from settings_app.security import vault
 from tests.factories import ConnectionFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ from django.db import connection as db_connection
 
 from integrations import services
 from integrations.models import RepositoryConnection
-from settings_app import vault
-from settings_app.fields import Sealed, encrypted_fields, is_secret_set
+from settings_app.security import vault
+from settings_app.security.fields import Sealed, encrypted_fields, is_secret_set
 from tests.factories import ConnectionFactory
 from tests.security.ready import TEST_MASTER_PASSWORD
 

@@ -100,7 +100,7 @@ def test_admin_pages_warn_while_nothing_is_processed(monkeypatch):
     client = Client()
     client.force_login(admin)
     assert b"hub-processing-warnings" not in client.get("/admin/").content
-    from settings_app import vault
+    from settings_app.security import vault
 
     vault.forget()  # the master password is missing from this process
     page = client.get("/admin/integrations/integration/").content.decode()

@@ -16,8 +16,8 @@ import pytest
 from django.apps import apps
 from django.test import Client
 
-from settings_app import master_password
-from settings_app.fields import encrypted_fields
+from settings_app.security import master_password
+from settings_app.security.fields import encrypted_fields
 from tests.factories import ConnectionFactory, IntegrationFactory
 from tests.security.leak_sweep import assert_clean, sweep_admin, sweep_api, sweep_database, sweep_logs
 

@@ -12,9 +12,10 @@ from django.core.management.base import CommandError
 
 from integrations.models import RepositoryConnection
 from notifications.models import ActivityIssue, AuditEvent
-from settings_app import master_password, password_store, vault
+from notifications.services import sync_condition_issues
 from settings_app.models import VaultKey
-from tasktop_hub import gate
+from settings_app.security import master_password, password_store, vault
+from tasktop_hub import conditions
 from tests.factories import ConnectionFactory
 from tests.security.ready import TEST_MASTER_PASSWORD
 
@@ -228,23 +229,24 @@ def test_wrong_environment_password_falls_back_to_the_store(monkeypatch):
 def test_missing_password_blocks_processing_with_one_issue_until_entered():
     conn = ConnectionFactory(secrets={"token": PLANT})
     _fresh_process()  # nothing stored, no environment: the password is missing
-    reason = gate.processing_blocked_reason()
+    reason = conditions.processing_blocked_reason()
     assert reason and "master password is missing" in reason
-    gate.processing_blocked_reason()
+    sync_condition_issues()
+    sync_condition_issues()
     assert len(_issues(master_password.ISSUE_MISSING)) == 1
     with pytest.raises(vault.VaultLocked, match="no master password is loaded"):
         _ = RepositoryConnection.objects.get(pk=conn.pk).secrets
     master_password.enter_password(None, TEST_MASTER_PASSWORD)
     assert not _issues(master_password.ISSUE_MISSING)
-    assert gate.processing_blocked_reason() is None
+    assert conditions.processing_blocked_reason() is None
     _fresh_process()
     assert vault.ensure_loaded()  # entering stored it for the next start
 
 
 @pytest.mark.fresh_install
 def test_not_set_blocks_processing():
-    assert gate.processing_blocked_reason()
-    assert "No master password is set" in master_password.master_password_blocker()
+    assert conditions.processing_blocked_reason()
+    assert "No master password is set" in master_password.missing_reason()
 
 
 # --- command ---------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ class Hub:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"{}")
 
-    def wait_for(self, predicate, timeout: float, what: str):  # noqa: ANN001
+    def wait_for(self, predicate, timeout: float, what: str):
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
@@ -79,6 +79,8 @@ def hub_env(tmp_path: Path) -> dict[str, str]:
         "HUB_ADMIN_USER": ADMIN_USER,
         "HUB_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "PYTHONUNBUFFERED": "1",
+        # Tool tables (SQLite) live under the temporary directory (tests/conftest.py).
+        "HUB_CONNECTION_SQLITE_DIRS": os.environ["HUB_CONNECTION_SQLITE_DIRS"],
     })
     return env
 

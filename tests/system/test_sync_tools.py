@@ -39,7 +39,7 @@ cols = []
 for s in spec["sides"]:
     conn = RepositoryConnection.objects.create(name=s["name"], kind=s["kind"], url=s["url"], options=s["options"],
                                                secrets=s["secrets"])
-    cols.append(Collection.objects.create(name=s["name"] + "-items", connection=conn, artifact_type="item",
+    cols.append(Collection.objects.create(name=s["name"] + "-items", connection=conn,
                                           projects=[s["project"]], field_mapping=s["mapping"], **s.get("extra", {})))
 i = Integration.objects.create(name=spec["name"], left_collection=cols[0], right_collection=cols[1],
                                run_state="running", change_detection_interval=10)
@@ -106,7 +106,7 @@ def ready_hub(tmp_path: Path, hub_env: dict[str, str]) -> Iterator[ReadyHub]:
         hub.stop()
 
 
-def _wait(predicate, timeout: float, what: str, hub: ReadyHub):  # noqa: ANN001, ANN202
+def _wait(predicate, timeout: float, what: str, hub: ReadyHub):
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:

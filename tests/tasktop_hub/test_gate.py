@@ -1,10 +1,14 @@
-from tasktop_hub import gate
+from tasktop_hub import conditions
 
 
-def test_blockers_stop_processing_until_cleared(monkeypatch):
-    monkeypatch.setattr(gate, "_blockers", {})
+def test_conditions_stop_processing_until_cleared(monkeypatch):
+    monkeypatch.setattr(conditions, "_conditions", {})
     state = {"blocked": True}
-    gate.register_blocker("test")(lambda: "License expired." if state["blocked"] else None)
-    assert gate.processing_blocked_reason() == "License expired."
+    conditions.register(conditions.Condition(
+        key="test", reason=lambda: "License expired." if state["blocked"] else None, issue_key="test.blocked",
+        issue_title="Blocked"))
+    assert conditions.processing_blocked_reason() == "License expired."
+    assert conditions.banner() == ["Nothing is processed: License expired."]
     state["blocked"] = False
-    assert gate.processing_blocked_reason() is None
+    assert conditions.processing_blocked_reason() is None
+    assert conditions.banner() == []

@@ -4,9 +4,9 @@ from django.core.cache import cache
 pytestmark = pytest.mark.django_db
 
 
-def test_health_is_503_without_a_worker(client):
+def test_health_is_503_without_a_worker(staff_client):
     cache.clear()
-    response = client.get("/api/health")
+    response = staff_client.get("/api/health")
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "fail"
@@ -15,7 +15,7 @@ def test_health_is_503_without_a_worker(client):
     assert "qcluster" in body["checks"]["worker"]["message"]
 
 
-def test_health_is_200_when_a_cluster_reported_recently(client, monkeypatch):
+def test_health_is_200_when_a_cluster_reported_recently(staff_client, monkeypatch):
     from django_q.status import Stat
 
     class FakeStat:  # the shape django-q2 stores in the cache
@@ -25,10 +25,22 @@ def test_health_is_200_when_a_cluster_reported_recently(client, monkeypatch):
         workers = [101, 102]
 
     monkeypatch.setattr(Stat, "get_all", staticmethod(lambda broker=None: [FakeStat()]))
-    response = client.get("/api/health")
+    response = staff_client.get("/api/health")
     assert response.status_code == 200
     assert "2 worker process(es)" in response.json()["checks"]["worker"]["message"]
 
 
 def test_health_needs_no_login(client):
     assert client.get("/api/health").status_code in (200, 503)
+
+
+def test_anonymous_callers_get_the_overall_status_only(client, staff_client):
+    """A load balancer needs the code; the reasons (license holder, worker counts) are for staff."""
+    cache.clear()
+    anonymous = client.get("/api/health")
+    assert anonymous.status_code == 503 and anonymous.json() == {"status": "fail"}
+    assert "checks" in staff_client.get("/api/health").json()
+
+
+def test_a_signed_in_non_staff_user_gets_the_overall_status_only(user_client):
+    assert set(user_client.get("/api/health").json()) == {"status"}

@@ -15,7 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from settings_app import master_password, vault
+from settings_app.security import master_password, vault
 
 
 def _read_file(name: str) -> str:
@@ -78,7 +78,7 @@ class Command(BaseCommand):
     def _set(self, password_file: str | None = None, no_input: bool = False, from_environment: bool = False,
              **options: Any) -> None:
         if from_environment:
-            from settings_app import password_store
+            from settings_app.security import password_store
 
             found = [pw for source, pw in password_store.candidate_passwords() if source in ("environment", "file")]
             if not found:

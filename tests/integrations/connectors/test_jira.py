@@ -67,6 +67,25 @@ def test_wrong_credentials_are_an_auth_failure(api):
     assert info.value.auth and "wrong-token-value" not in str(info.value)
 
 
+def test_a_scoped_token_on_the_site_url_is_told_to_use_the_gateway(api):
+    if not api.cloud:
+        pytest.skip("scoped API tokens exist on Cloud only")
+    api.add_user("svc-hub", "svc-hub@serviceaccount.atlassian.com", "scoped-token-0123456789", scoped=True)
+    opts = {"projects": "ABC", "deployment": "cloud", "email": "svc-hub@serviceaccount.atlassian.com"}
+    site = JiraConnector(api.url, opts, {"token": "scoped-token-0123456789"})
+    with pytest.raises(ConnectorError) as info:
+        site.test_connection()
+    message = str(info.value)
+    assert info.value.auth and f"https://api.atlassian.com/ex/jira/{api.cloud_id}" in message
+    assert "service account" in message and "scoped-token" not in message
+    gateway = JiraConnector(f"{api.url}/ex/jira/{api.cloud_id}", opts, {"token": "scoped-token-0123456789"})
+    assert "Connected" in gateway.test_connection()
+    made = gateway.create("ABC", {"summary": "through the gateway"}, hub_key="hk-gw")
+    assert gateway.read([made.id])[0].fields["summary"] == "through the gateway"
+    with pytest.raises(ConnectorError, match="scopes"):  # a wrong token through the gateway
+        JiraConnector(f"{api.url}/ex/jira/{api.cloud_id}", opts, {"token": "wrong-token-000000"}).test_connection()
+
+
 def test_unreachable(clock):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -186,6 +205,28 @@ def test_crash_during_creation_is_found_by_hub_key(api):
     assert connector(api).find_by_hub_key("ABC", "hk-1").fields["labels"] == ["frontend"]
 
 
+def test_lost_create_is_found_while_search_lags(api, clock):
+    api.index.lag = 300  # the label search will not see a new issue for five minutes
+    for n in range(3):
+        api.add_issue("ABC", f"older {n}", updated=T0 - 3600)
+    lost = []
+
+    def lose_the_answer(issue):  # the issue exists, then the connection breaks: a 500 to the client
+        if not lost:
+            lost.append(issue["key"])
+            raise RuntimeError("connection reset")
+
+    api.on_create = lose_the_answer
+    api.add_issue("ABC", "by a person, after the index", updated=None)  # not lost: on_create is API-only
+    with pytest.raises(ConnectorError) as info:
+        connector(api).create("ABC", {"summary": "made once"}, hub_key="hk-lag")
+    assert info.value.transient and lost
+    found = connector(api).find_by_hub_key("ABC", "hk-lag")
+    assert found is not None and found.fields["key"] == lost[0]
+    assert connector(api).find_by_hub_key("ABC", "hk-none") is None
+    assert sum(1 for i in api.issues.values() if i["fields"]["summary"] == "made once") == 1
+
+
 def test_fields_people_and_custom_fields(api):
     conn = connector(api)
     person = api.alice["accountId"] if api.cloud else "alice"
@@ -204,6 +245,20 @@ def test_fields_people_and_custom_fields(api):
         assert hidden.email == "" and hidden.username == ""
     else:
         assert people["alice"].username == "alice"
+
+
+def test_people_past_the_list_cap_are_found_one_by_one(api):
+    for n in range(1100):  # more than Cloud lists (1,000) and Data Center 10 lists (100)
+        api.add_user(f"user{n:04d}", f"user{n}@example.com", assignable=n % 7 != 0)
+    zoe = api.add_user("zoe", "zoe@example.com")
+    conn = connector(api)
+    listed = conn.people()
+    assert len(listed) < len(api.users) and not any(p.email == "zoe@example.com" for p in listed)
+    assert not any(p.name == "User0007" for p in listed)  # not assignable
+    found = conn.find_people("zoe@example.com")
+    assert [p.email for p in found] == ["zoe@example.com"]
+    ident = zoe["accountId"] if api.cloud else "zoe"
+    assert [p.id for p in conn.find_people(ident)] == [ident]
 
 
 def test_bad_values_are_permanent_errors_with_jira_messages(api):
@@ -257,11 +312,32 @@ def test_reads_are_batched_and_survive_a_deleted_issue(api):
     conn = connector(api)
     sent = len(api.log)
     assert {a.id for a in conn.read(ids)} == set(ids)
-    assert len(api.log) - sent == 3  # 50 ids per search
+    # 50 ids per search; Cloud cuts pages short when 11 fields are asked for (36 a page): 2 + 2 + 1
+    assert len(api.log) - sent == (5 if api.cloud else 3)
     sent = len(api.log)
     got = conn.read([ids[0], "99999", ids[1]])  # Jira's JQL refuses the unknown id: one by one instead
     assert {a.id for a in got} == {ids[0], ids[1]}
     assert len(api.log) - sent == 1 + 3
+
+
+def test_short_search_pages_are_followed_to_the_last(api):
+    api.page_budget = 40  # a page holds 3 issues when 11 fields are asked for ("may be smaller")
+    ids = [api.add_issue("ABC", f"s{n}")["id"] for n in range(50)]
+    got = connector(api).read(ids)
+    assert sorted(a.id for a in got) == sorted(ids)
+    if api.cloud:
+        assert len(api.requests_to("/rest/api/2/search/jql")) == 17  # ⌈50 / 3⌉ pages, no GET needed
+    assert not api.requests_to("/rest/api/2/issue/")
+
+
+def test_an_issue_the_search_does_not_return_is_asked_for_before_it_counts_as_gone(api, clock):
+    old = [api.add_issue("ABC", f"old {n}")["id"] for n in range(3)]
+    clock.sleep(600)
+    api.index.lag = 120  # from now on search is two minutes behind (Data Center has no reconcileIssues)
+    fresh = connector(api).create("ABC", {"summary": "just made"}, hub_key="hk-fresh")
+    got = connector(api).read([*old, fresh.id])
+    assert sorted(a.id for a in got) == sorted([*old, fresh.id])
+    assert connector(api).read([old[0], "99999"])[0].id == old[0]  # really gone: still just absent
 
 
 def test_time_shift_of_the_whole_minute_is_not_missed(api, clock):
@@ -295,6 +371,8 @@ def test_registered_with_the_token_as_a_secret():
     cls = registry.get("jira")
     assert {p.name for p in cls.secret_parameters()} == {"token", "proxy_username", "proxy_password"}
     assert cls.clean_options({"projects": "ABC"})["deployment"] == "cloud"
+    assert cls.clean_options({"projects": "ABC"})["detection_overlap"] == 120
+    assert cls("https://x.atlassian.net", {"projects": "ABC", "detection_overlap": 600}, {}).detection_overlap() == 600
     with pytest.raises(ValueError, match="deployment"):
         cls.clean_options({"projects": "ABC", "deployment": "server"})
 

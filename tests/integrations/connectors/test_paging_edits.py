@@ -14,11 +14,11 @@ from tests.integrations.connectors.test_github import clock  # noqa: F401
 from tests.integrations.connectors.test_jira import api as jira_api  # noqa: F401
 
 
-def edit_between_pages(conn: Any, edit, edits: int) -> list:  # noqa: ANN001
+def edit_between_pages(conn: Any, edit, edits: int) -> list:
     """TEST HOOK: before each page request after the first, ``edit`` an issue of the previous page."""
     inner, previous, done = conn.changes, [], []
 
-    def changes(project, since, page):  # noqa: ANN001, ANN202
+    def changes(project, since, page):
         if previous and len(done) < edits:
             done.append(previous[0])
             edit(previous[0])

@@ -126,3 +126,26 @@ def test_run_lease_expires_after_a_killed_worker(rig, sim):
     sim.advance(leases.lease_seconds() + 1)
     assert "detected" in rig.run()
     assert SyncState.objects.get(integration=rig.integration).lease_owner == ""
+
+
+@pytest.mark.parametrize("interval", [2, 30])
+def test_a_lost_run_task_is_enqueued_again_after_one_interval_or_a_few_seconds(rig, sim, interval):
+    """A worker killed after taking the run task, before the run took its lease: nothing runs it
+    (the broker redelivers only after its hour-long retry), so the dispatcher enqueues it again."""
+    rig.integration.change_detection_interval = interval
+    rig.integration.save()
+    enqueued, waiting = [], set()
+    dispatch.dispatch_once(enqueued.append, lambda i: None)
+    assert enqueued == [rig.integration.pk]  # …and the task is lost: no run starts
+    wait = max(interval, dispatch.RETRY_AFTER_SECONDS)
+    sim.advance(wait - 0.5)
+    dispatch.dispatch_once(enqueued.append, lambda i: None, waiting.__contains__)
+    assert len(enqueued) == 1
+    # Still waiting unclaimed in the queue (every worker busy): another copy would only pile up.
+    waiting.add(rig.integration.pk)
+    sim.advance(1)
+    dispatch.dispatch_once(enqueued.append, lambda i: None, waiting.__contains__)
+    assert len(enqueued) == 1
+    waiting.clear()
+    dispatch.dispatch_once(enqueued.append, lambda i: None, waiting.__contains__)
+    assert enqueued == [rig.integration.pk] * 2

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.urls import reverse
 
-from settings_app import master_password
-from settings_app.screen import Panel, register_panel
+from settings_app.security import master_password
+from tasktop_hub.panels import Panel, register_panel
 
 _SOURCES = {
     "environment": "HUB_MASTER_PASSWORD (environment)",

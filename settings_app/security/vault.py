@@ -10,7 +10,7 @@ Key hierarchy (DESIGN §6):
   (``settings_app.models.VaultKey``, one row);
 * the master password itself never enters the database. It comes from ``HUB_MASTER_PASSWORD``,
   from the file named by ``HUB_MASTER_PASSWORD_FILE``, or from the store in ``HUB_HOME``
-  (see :mod:`settings_app.password_store`), tried in that order.
+  (see :mod:`settings_app.security.password_store`), tried in that order.
 
 Each process holds the unwrapped data key in memory once a master password has unlocked it;
 :func:`ensure_loaded` does that lazily (first request, first engine run). A reset made by
@@ -39,6 +39,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from django.conf import settings
 
+from tasktop_hub.errors import ServiceUnavailable
+
 log = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "hv1"
@@ -59,8 +61,8 @@ PASSWORD_RULE = (
 )
 
 
-class VaultError(Exception):
-    """Base class of every vault failure. Messages never contain key material or secrets."""
+class VaultError(ServiceUnavailable):
+    """Base class of every vault failure. Messages never contain key material or secrets (the API answers 503)."""
 
 
 class VaultLocked(VaultError):
@@ -248,7 +250,7 @@ def ensure_loaded() -> bool:
     remembered until the key record or a source changes, so callers may call this freely.
     """
     global _failed_signature, _loaded
-    from settings_app import password_store
+    from settings_app.security import password_store
 
     record = _record_from_db()
     with _lock:
@@ -276,10 +278,6 @@ def ensure_loaded() -> bool:
 
 def is_configured() -> bool:
     return _record_from_db() is not None
-
-
-def is_unlocked() -> bool:
-    return ensure_loaded()
 
 
 def _current_for_write() -> _LoadedKey:

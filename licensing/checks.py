@@ -1,28 +1,18 @@
-"""System checks of the security settings (ids hub.E1xx / hub.W1xx)."""
+"""System checks of the licensing settings (ids hub.E111 / hub.W111)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import CheckMessage, Error, Warning, register
 
-from settings_app import vault
+from licensing import keys
 
 
 @register("hub")
-def check_security_settings(app_configs: Any = None, **kwargs: Any) -> list:
-    errors: list = []
-    n = getattr(settings, "HUB_VAULT_SCRYPT_N", vault.PRODUCTION_SCRYPT_N)
-    if not isinstance(n, int) or n < vault.MIN_SCRYPT_N or n & (n - 1):
-        errors.append(Error(
-            f"HUB_VAULT_SCRYPT_N is {n!r}; it must be a power of two of at least {vault.MIN_SCRYPT_N} "
-            f"(default {vault.PRODUCTION_SCRYPT_N}).",
-            hint="Lower values make the master password cheaper to guess.",
-            id="hub.E102",
-        ))
-    from licensing import keys
-
+def check_trusted_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
     trusted = getattr(settings, "HUB_LICENSE_TRUSTED_KEYS", []) or []
     for index, text in enumerate(trusted):
         try:

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import models, transaction
 from django.db.models.signals import post_save
 
-from settings_app.fields import EncryptedField, Sealed, encrypted_fields
+from settings_app.security.fields import EncryptedField, Sealed, encrypted_fields
 
 
 def _secret_saved(sender: type[models.Model], instance: models.Model, raw: bool = False, **kwargs: Any) -> None:
@@ -18,7 +18,7 @@ def _secret_saved(sender: type[models.Model], instance: models.Model, raw: bool 
         for f in sender._meta.concrete_fields
     )
     if touched:
-        from settings_app.master_password import secret_reentered
+        from settings_app.security.master_password import secret_reentered
 
         transaction.on_commit(secret_reentered)
 

@@ -6,13 +6,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from settings_app import master_password, vault
-from tasktop_hub import roles
+from settings_app.security import master_password, vault
+from tasktop_hub.admin_forms import next_url, require_administrator, run_form
 
 
 def _secret_input(label: str, help_text: str = "") -> forms.CharField:
@@ -76,34 +75,6 @@ PAGES: dict[str, tuple[type[forms.Form], str, str]] = {
               "Use this only if the master password is lost. The current password is not needed, but every stored "
               "credential is wiped and must be entered again."),
 }
-
-
-def next_url() -> str:
-    from tasktop_hub.setup_gate import is_set_up
-
-    return reverse("admin:hub-settings") if is_set_up() else reverse("hub-setup")
-
-
-def require_administrator(request: HttpRequest) -> None:
-    if not roles.has_role(request.user, roles.ADMINISTRATORS):
-        raise PermissionDenied("Only administrators may change security settings.")
-
-
-def run_form(request: HttpRequest, form: forms.Form) -> HttpResponse | None:
-    """Validate and save ``form``; on success redirect with a message, else None (re-render)."""
-    if request.method != "POST" or not form.is_valid():
-        return None
-    try:
-        message = form.save(request.user)  # type: ignore[attr-defined]
-    except ValidationError as exc:
-        if hasattr(exc, "error_dict"):
-            for field, errors in exc.error_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            form.add_error(None, exc)
-        return None
-    messages.success(request, message)
-    return HttpResponseRedirect(next_url())
 
 
 def master_password_view(request: HttpRequest, action: str) -> HttpResponse:

@@ -18,10 +18,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from notifications.services import Actor, raise_issue, record_audit, resolve_issue
-from settings_app import password_store, vault
-from settings_app.fields import EMPTY, encrypted_fields
 from settings_app.models import VaultKey
-from tasktop_hub.gate import register_blocker
+from settings_app.security import password_store, vault
+from settings_app.security.fields import EMPTY, encrypted_fields
+from tasktop_hub import conditions
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +229,7 @@ def secret_reentered() -> None:
 
     from notifications.models import AuditEvent
     from notifications.services import open_issue
-    from settings_app.fields import is_secret_set
+    from settings_app.security.fields import is_secret_set
 
     if open_issue(ISSUE_WIPED) is None:
         return
@@ -243,7 +243,7 @@ def secret_reentered() -> None:
         resolve_issue(ISSUE_WIPED)
 
 
-# --- processing gate and Activity ----------------------------------------------------------
+# --- the condition that stops processing ----------------------------------------------------------
 
 
 def missing_reason() -> str | None:
@@ -256,24 +256,31 @@ def missing_reason() -> str | None:
     return None
 
 
-@register_blocker("master_password")
-def master_password_blocker() -> str | None:
-    reason = missing_reason()
-    with transaction.atomic():
-        if reason:
-            raise_issue(ISSUE_MISSING, "Master password needed: nothing is processed", reason)
-        else:
-            resolve_issue(ISSUE_MISSING)
-    return reason
+def setup_needed() -> str | None:
+    """First-run setup needs a master password until one is set (loading it is the gate's business)."""
+    if VaultKey.objects.filter(pk=VaultKey.SINGLETON_PK).exists():
+        return None
+    return ("No master password is set. Set it first (POST /api/v1/security/master-password/set/, the setup page, "
+            "or `manage.py masterpassword set`).")
 
 
-def _health() -> None:
-    from tasktop_hub.api.health import CheckResult, register
+def register_condition() -> None:
+    """The master password as a condition that stops processing (called from SettingsAppConfig.ready)."""
+    from django.urls import reverse
 
-    @register("master_password")
-    def check_master_password() -> CheckResult:
-        reason = missing_reason()
-        return CheckResult(reason is None, reason or "Set and loaded")
+    from settings_app.security.views import SetForm
 
-
-_health()
+    conditions.register(conditions.Condition(
+        key="master_password",
+        reason=missing_reason,
+        issue_key=ISSUE_MISSING,
+        issue_title="Master password needed: nothing is processed",
+        setup=conditions.SetupStep(
+            needed=setup_needed, title="Master password", form_class=lambda: SetForm,
+            action_url=lambda: reverse("hub-master-password", args=["set"]), submit="Set master password",
+            done="set ✓",
+            intro="It encrypts every stored credential (AES-256) and is kept encrypted outside the database, "
+                  "in HUB_HOME.",
+        ),
+        healthy_message=lambda: "Set and loaded",
+    ))
