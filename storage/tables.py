@@ -67,10 +67,31 @@ def columns(model: type[models.Model]) -> list[models.Field]:
     return list(model._meta.concrete_fields)
 
 
+def _is_custom(field: models.Field) -> bool:
+    return not type(field).__module__.startswith("django.")
+
+
+def stored_value(value: Any, field: models.Field) -> Any:
+    """A custom field's value as its column holds it (a pickled django-q2 payload, a sealed
+    secret's token): copied as stored, never decoded into something a writer cannot take
+    (or, for secrets, decrypted)."""
+    if value is None:
+        return None
+    token = getattr(value, "token", None)
+    if isinstance(token, str):
+        return token
+    return field.get_db_prep_value(value, connection=connections["default"], prepared=False)
+
+
 def read_rows(alias: str, model: type[models.Model]) -> Iterator[tuple[Any, ...]]:
     """Stream a table's rows as Python values (never the whole table in memory)."""
-    names = [f.attname for f in columns(model)]
-    return model._base_manager.using(alias).values_list(*names).order_by().iterator(chunk_size=READ_CHUNK)
+    fields = columns(model)
+    names = [f.attname for f in fields]
+    rows = model._base_manager.using(alias).values_list(*names).order_by().iterator(chunk_size=READ_CHUNK)
+    custom = [i for i, f in enumerate(fields) if _is_custom(f)]
+    if not custom:
+        return rows
+    return (tuple(stored_value(v, fields[i]) if i in custom else v for i, v in enumerate(row)) for row in rows)
 
 
 def canonical(value: Any, field: models.Field, empty_is_null: bool) -> str:

@@ -65,6 +65,16 @@ def test_transfer_from_internal_copies_verifies_and_switches(request, target_fix
         assert user.pk > max(get_user_model().objects.values_list("pk", flat=True))
         assert get_user_model().objects.using(alias).filter(username="admin1").exists()
         assert connections[alias].introspection.table_names().count("hub_transfer_marker") == 0
+        from django_q.models import Task
+
+        from integrations.models import RepositoryConnection
+
+        assert Task.objects.using(alias).get().result == {"ok": AWKWARD}
+        with connections[alias].cursor() as cursor:  # the sealed secret is copied as stored, not decrypted
+            cursor.execute("SELECT secrets FROM integrations_repositoryconnection")
+            stored = cursor.fetchone()[0]
+        assert "s3cret-token-value" not in stored
+        assert RepositoryConnection.objects.using(alias).get().secrets == {"token": "s3cret-token-value"}
     # The internal database is untouched (but for the "storage.transfer" audit row and django-q2's
     # result row, written after the job) and a dated backup of it was kept.
     after = {m._meta.db_table: m._base_manager.count() for m in tables.transfer_models()}
