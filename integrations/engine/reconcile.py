@@ -85,6 +85,8 @@ def reconcile(ctx: RunContext, unit: Unit, pair: ArtifactPair, left: ArtifactDat
     if left is None or right is None:
         # Deletes are never propagated: the surviving twin is left alone.
         return Outcome(unit, dropped="deleted")
+    if pair.establish_base:
+        return establish(ctx, unit, pair, left, right)
     arts = {"left": left, "right": right}
     base = pair.base or {}
     old = {"left": dict(base.get("left", {})), "right": dict(base.get("right", {}))}
@@ -143,6 +145,17 @@ def reconcile(ctx: RunContext, unit: Unit, pair: ArtifactPair, left: ArtifactDat
     pair.base = new
     pair.left_version, pair.right_version = versions["left"], versions["right"]
     return Outcome(unit, pair=pair, writes=count, recheck=recheck)
+
+
+def establish(ctx: RunContext, unit: Unit, pair: ArtifactPair, left: ArtifactData, right: ArtifactData) -> Outcome:
+    """An imported pair: both sides as they are now become its base, and nothing is written —
+    the twins were kept in step elsewhere, and only a later change on one side flows."""
+    arts = {"left": left, "right": right}
+    pair.base = {s: {f: arts[s].fields.get(ctx.sides[s].view.mapping[f]) for f in common_fields(ctx)}
+                 for s in arts}
+    pair.left_version, pair.right_version = left.change_version, right.change_version
+    pair.establish_base = False
+    return Outcome(unit, pair=pair)
 
 
 def write(ctx: RunContext, side: str, artifact: ArtifactData, fields: dict[str, Any]) -> tuple[str, bool]:
