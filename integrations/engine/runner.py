@@ -55,8 +55,8 @@ def run_integration(integration_id: int, *, factory: context.ConnectorFactory | 
         summary = {"stopped": str(exc)}
     finally:
         lease.stop()
+        log.info("Run of integration %s ended (lease %s)", integration_id, lease.owner)  # before the next can start
         leases.release_run(integration_id, lease.owner, last_run_finished=clock.now(), last_result=summary)
-        log.info("Run of integration %s ended (lease %s)", integration_id, lease.owner)
         close_old_connections()
     return summary
 
