@@ -9,9 +9,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from integrations.connectors.database import DatabaseConnector
+from integrations.connectors.database.schema import create_work_item_table
+from tests.integrations.dbtargets import fresh_mariadb_db, fresh_postgres_db
 from tests.system.conftest import ROOT, Hub
 
 FIELDS = ["summary", "status", "assignee", "priority"]
@@ -91,3 +95,20 @@ def wait(predicate, timeout: float, what: str, log: Path) -> None:  # noqa: ANN0
             return
         time.sleep(2)
     raise AssertionError(f"timed out: {what}\n{log.read_text()[-4000:] if log.exists() else ''}")
+
+
+@contextmanager
+def two_tables(right_vendor: str = "postgresql") -> Iterator[tuple[str, str, DatabaseConnector, DatabaseConnector]]:
+    """Fresh work-item tables: PostgreSQL on the left, PostgreSQL or MariaDB on the right.
+    Yields (left URL, right URL, left connector, right connector)."""
+    fresh_right = fresh_mariadb_db if right_vendor == "mariadb" else fresh_postgres_db
+    with fresh_postgres_db("left") as left_url, fresh_right("right") as right_url:
+        for url in (left_url, right_url):
+            create_work_item_table(url, "items", FIELDS)
+        left = DatabaseConnector(left_url, {"table": "items"}, {})
+        right = DatabaseConnector(right_url, {"table": "items"}, {})
+        try:
+            yield left_url, right_url, left, right
+        finally:
+            left.close()
+            right.close()

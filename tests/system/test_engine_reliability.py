@@ -16,10 +16,7 @@ from datetime import datetime
 import psycopg
 import pytest
 
-from integrations.connectors.database import DatabaseConnector
-from integrations.connectors.database.schema import create_work_item_table
-from tests.integrations.dbtargets import fresh_postgres_db
-from tests.system.engine_procs import FIELDS, Worker, configure, in_step, pairs, table, wait
+from tests.system.engine_procs import Worker, configure, in_step, pairs, table, two_tables, wait
 
 pytestmark = [pytest.mark.system, pytest.mark.postgres]
 
@@ -44,11 +41,7 @@ RUN_LINE = re.compile(r"^(\S+ \S+) INFO \d+ integrations\.engine\.runner: Run of
 
 def test_a_run_task_lost_with_its_worker_is_retried_within_an_interval(engine_hub, tmp_path):
     hub = engine_hub
-    with fresh_postgres_db("left") as left_url, fresh_postgres_db("right") as right_url:
-        for url in (left_url, right_url):
-            create_work_item_table(url, "items", FIELDS)
-        left = DatabaseConnector(left_url, {"table": "items"}, {})
-        right = DatabaseConnector(right_url, {"table": "items"}, {})
+    with two_tables() as (left_url, right_url, left, right):
         for n in range(20):
             left.create("ALPHA", {"summary": f"L{n}", "status": "New"}, hub_key="")
         configure(hub, left_url, right_url)  # change detection every 10 s
@@ -64,8 +57,6 @@ def test_a_run_task_lost_with_its_worker_is_retried_within_an_interval(engine_hu
             assert done.stdout.split()[-1] == "0", done.stdout + done.stderr  # no ghost replayed in an hour
         finally:
             worker.stop()
-            left.close()
-            right.close()
 
 
 def runs(*logs) -> list[tuple[datetime, datetime, str]]:  # noqa: ANN002
@@ -94,11 +85,7 @@ def second_installation(hub, tmp_path) -> dict[str, str]:  # noqa: ANN001
 def test_a_tool_stalled_longer_than_the_lease_gets_one_run_at_a_time(engine_hub, tmp_path, layout):
     hub = engine_hub  # run lease: 5 s
     stall = 20.0
-    with fresh_postgres_db("left") as left_url, fresh_postgres_db("right") as right_url:
-        for url in (left_url, right_url):
-            create_work_item_table(url, "items", FIELDS)
-        left = DatabaseConnector(left_url, {"table": "items"}, {})
-        right = DatabaseConnector(right_url, {"table": "items"}, {})
+    with two_tables() as (left_url, right_url, left, right):
         for n in range(300):
             left.create("ALPHA", {"summary": f"L{n}", "status": "New"}, hub_key="")
         configure(hub, left_url, right_url)
@@ -124,17 +111,13 @@ def test_a_tool_stalled_longer_than_the_lease_gets_one_run_at_a_time(engine_hub,
             blocker.close()
             for w in workers:
                 w.stop()
-        try:
-            rows = table(right)
-            assert len(rows) == 300  # 0 duplicates
-            assert len({r.hub_key for r in rows.values()}) == 300
-            assert len(pairs(hub)) == 300
-            history = runs(*(w.log for w in workers))
-            assert history
-            for (_, ended, a), (started, _, b) in zip(history, history[1:], strict=False):
-                assert started >= ended, f"run {b} started while {a} was still running"
-            # One run lived through the whole stall, holding its lease.
-            assert max(e - s for s, e, _ in history).total_seconds() >= stall
-        finally:
-            left.close()
-            right.close()
+        rows = table(right)
+        assert len(rows) == 300  # 0 duplicates
+        assert len({r.hub_key for r in rows.values()}) == 300
+        assert len(pairs(hub)) == 300
+        history = runs(*(w.log for w in workers))
+        assert history
+        for (_, ended, a), (started, _, b) in zip(history, history[1:], strict=False):
+            assert started >= ended, f"run {b} started while {a} was still running"
+        # One run lived through the whole stall, holding its lease.
+        assert max(e - s for s, e, _ in history).total_seconds() >= stall

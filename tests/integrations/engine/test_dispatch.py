@@ -139,13 +139,31 @@ def test_a_lost_run_task_is_enqueued_again_after_one_interval_or_a_few_seconds(r
     assert enqueued == [rig.integration.pk]  # …and the task is lost: no run starts
     wait = max(interval, dispatch.RETRY_AFTER_SECONDS)
     sim.advance(wait - 0.5)
-    dispatch.dispatch_once(enqueued.append, lambda i: None, waiting.__contains__)
+    dispatch.dispatch_once(enqueued.append, lambda i: None, waiting.intersection)
     assert len(enqueued) == 1
     # Still waiting unclaimed in the queue (every worker busy): another copy would only pile up.
     waiting.add(rig.integration.pk)
     sim.advance(1)
-    dispatch.dispatch_once(enqueued.append, lambda i: None, waiting.__contains__)
+    dispatch.dispatch_once(enqueued.append, lambda i: None, waiting.intersection)
     assert len(enqueued) == 1
     waiting.clear()
-    dispatch.dispatch_once(enqueued.append, lambda i: None, waiting.__contains__)
+    dispatch.dispatch_once(enqueued.append, lambda i: None, waiting.intersection)
     assert enqueued == [rig.integration.pk] * 2
+
+
+def test_run_waiting_reads_the_broker_queue_and_drops_copies_claimed_by_dead_workers(db):
+    from django.utils import timezone
+    from django_q.brokers import get_broker
+    from django_q.models import OrmQ
+    from django_q.signing import SignedPackage
+
+    from integrations import tasks
+
+    broker = get_broker()
+    for name in ("sync-5", "sync-6", "sync-7", "other"):
+        broker.enqueue(SignedPackage.dumps({"id": name, "name": name, "func": "x"}))
+    # A worker claimed sync-6's task and was killed before the run took its lease.
+    claimed = next(m for m in OrmQ.objects.all() if m.name() == "sync-6")
+    OrmQ.objects.filter(pk=claimed.pk).update(lock=timezone.now() + timedelta(hours=1))
+    assert tasks.run_waiting([5, 6]) == {5}
+    assert sorted(m.name() for m in OrmQ.objects.all()) == ["other", "sync-5", "sync-7"]
