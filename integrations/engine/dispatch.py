@@ -8,10 +8,12 @@ due when ``last_run_started + effective interval <= now`` (read fresh on every p
 interval change applies at the next run), or when a run was requested now. A running
 integration (lease held) is never enqueued again: a due run starts after it.
 
-An enqueued run whose worker died after taking the task but before the run took its lease
-would otherwise be redelivered only after the broker's ``retry`` (an hour): a run enqueued but
-not started within one interval (at least ``RETRY_AFTER_SECONDS``) is enqueued again, unless
-its task still waits unclaimed in the queue (all workers busy: another copy would only pile up).
+Killed workers: a run enqueued but not started within ``RETRY_AFTER_SECONDS`` is enqueued
+again — its worker may have died after taking the task and before the run took its lease, and
+the broker would redeliver it only after its ``retry`` (an hour) — unless its task still waits
+unclaimed in the queue (all workers busy: another copy would only pile up). A run killed while
+holding its lease (never finished) is due again ``RETRY_AFTER_SECONDS`` after it started, once
+its lease is free, instead of an interval later.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ DISPATCHER = "engine-dispatcher"
 PASS_SECONDS = 0.5
 LOOP_SECONDS = 50.0
 LEASE_SECONDS = 10.0
-RETRY_AFTER_SECONDS = 5.0  # an enqueued run not started after max(this, interval) may be lost
+RETRY_AFTER_SECONDS = 5.0  # a killed run (or its lost task) is retried after this
 
 Enqueue = Callable[[int], None]
 Waiting = Callable[[list[int]], set[int]]
@@ -86,12 +88,18 @@ def _run_due(state: SyncState, interval: int, now) -> bool | str:  # noqa: ANN00
     if state.lease_owner and state.lease_expires and state.lease_expires > now \
             and not leases.holder_dead(state.lease_owner):
         return False  # running now; never overlap
+    retry_after = timedelta(seconds=RETRY_AFTER_SECONDS)
     if state.last_enqueued and (state.last_run_started is None or state.last_enqueued > state.last_run_started):
-        if now - state.last_enqueued < timedelta(seconds=max(interval, RETRY_AFTER_SECONDS)):
+        if now - state.last_enqueued < retry_after:
             return False  # enqueued, a worker is about to start it
         return OVERDUE
     if state.run_now or state.last_run_started is None:
         return True
+    if state.last_run_finished is None or state.last_run_finished < state.last_run_started:
+        # The last run never finished (its worker was killed; the lease is free): its work is
+        # retried a few seconds after it started, not an interval later — under repeated kills
+        # an interval's wait would leave no time to make progress.
+        return now - state.last_run_started >= retry_after
     return state.last_run_started + timedelta(seconds=interval) <= now
 
 
