@@ -203,8 +203,8 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"},
     },
     # Every record is scrubbed of the connection secrets this process holds, in every encoding
-    # (integrations/connectors/redaction.py): a tool's error text may echo them.
-    "filters": {"redact": {"()": "integrations.connectors.redaction.RedactingFilter"}},
+    # (integrations/connectors/http/redaction.py): a tool's error text may echo them.
+    "filters": {"redact": {"()": "integrations.connectors.http.redaction.RedactingFilter"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
         "file": {
