@@ -158,18 +158,21 @@ def open_issue(key: str) -> ActivityIssue | None:
     return ActivityIssue.objects.filter(key=key, status=ActivityIssue.Status.OPEN).first()
 
 
-def sync_condition_issues() -> tuple[dict[str, str | None], list[str]]:
+def sync_condition_issues(keys: list[str] | None = None) -> tuple[dict[str, str | None], list[str]]:
     """Raise the Activity issue of each condition that stops processing, resolve the others.
 
     Runs periodically (declared in notifications/apps.py) even when no integration runs, so an
     expired license or a missing master password shows on the Activity screen, and a renewed
     one clears it, without waiting for the engine. Returns each condition's reason and what changed.
+    ``keys`` limits it to those conditions (an app that just changed one need not wait for the next run).
     """
     from tasktop_hub import conditions
 
     reasons: dict[str, str | None] = {}
     changes: list[str] = []
     for condition in conditions.all_conditions():
+        if keys is not None and condition.key not in keys:
+            continue
         reason = condition.reason()
         reasons[condition.key] = reason
         with transaction.atomic():

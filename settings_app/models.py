@@ -59,3 +59,10 @@ class VaultKey(models.Model):
 
     def __str__(self) -> str:
         return f"Vault data key {self.key_id}"
+
+
+# Models of the app's sub-packages, so Django's model loading sees them.
+from settings_app.email.models import EmailSettings  # noqa: E402
+from settings_app.hublog.models import LoggingLevel  # noqa: E402
+
+__all__ = ["EmailSettings", "HubSettings", "LoggingLevel", "VaultKey"]

@@ -206,6 +206,7 @@ def commit(ctx: RunContext, outcomes: list[Outcome], loaded_at) -> BatchStats:  
         for start in range(0, len(finished), 500):
             # Only rows nobody re-detected meanwhile: a newer change keeps its row.
             PendingWork.objects.filter(pk__in=finished[start:start + 500], detected_at__lte=loaded_at).delete()
+        _drop_blocked(ctx, [o.pair for o in done if o.pair is not None])
         for o in done:
             label = unit_label(ctx, o.unit)
             if label in live:
@@ -265,6 +266,16 @@ def _save_new_pairs(pairs: list[ArtifactPair]) -> None:
                     p.save()
             except IntegrityError:
                 log.info("Pair %s/%s exists already", p.left_id, p.right_id)
+
+
+def _drop_blocked(ctx: RunContext, pairs: list[ArtifactPair]) -> None:
+    """A pair processed without error has nothing left blocked: its artifacts' blocked rows (an
+    earlier attempt's error, e.g. on the other side's row) go, rather than stay stale."""
+    for side in ("left", "right"):
+        ids = [getattr(p, f"{side}_id") for p in pairs]
+        for start in range(0, len(ids), 500):
+            PendingWork.objects.filter(integration_id=ctx.integration.pk, side=side, status=PendingWork.Status.BLOCKED,
+                                       artifact_id__in=ids[start:start + 500]).delete()
 
 
 STALE_RETRIES_AT_ONCE = 3

@@ -241,7 +241,9 @@ class TrackerModel:
         if "issue_id" in q or cf:
             # Selective filters: start from the few matching ids, not from every issue (full scans
             # of 100,000 issues read them 100 at a time by id).
-            if "issue_id" in q:
+            if q.get("issue_id", "").startswith(">="):  # Redmine's integer filter operators
+                ids = {i for i in issues if i >= int(q["issue_id"][2:])}
+            elif "issue_id" in q:
                 ids = {int(x) for x in q["issue_id"].split(",") if x.strip().isdigit()}
             else:
                 ids = set.intersection(*[self._cf_index.get(c, set()) for c in cf])

@@ -41,10 +41,19 @@ def _plant_connection_secrets(value: str) -> list[str]:
     return planted
 
 
+def _plant_email_password(value: str) -> list[str]:
+    from settings_app.email import services as email
+
+    email.save(None, {"to_address": "ops@example.com", "from_address": "hub@example.com", "host": "127.0.0.1",
+                      "server_url": "https://hub.example.com", "username": "mailer"}, password=value)
+    return [value]
+
+
 def _plant_in_every_secret_field() -> list[str]:
     planted = []
     recipes = {
         "integrations.repositoryconnection.secrets": _plant_connection_secrets,
+        "settings_app.emailsettings.password": _plant_email_password,
     }
     for field in encrypted_fields():
         label = f"{field.model._meta.label_lower}.{field.name}"
@@ -90,6 +99,10 @@ def test_no_secret_leaks_anywhere(staff, caplog, settings):
         assert response.status_code == 200
         assert_clean(response.content.decode(), f"GET /api/v1/connections/{conn.pk}/", canaries)
 
+    for path in ("/api/v1/notifications/email/", "/admin/settings/email/", "/admin/settings/"):
+        response = api.get(path)
+        assert response.status_code == 200, path
+        assert_clean(response.content.decode(), f"GET {path}", canaries)
     sweep_admin(api, canaries, ("/admin/security/master-password/change/", "/admin/security/master-password/reset/",
                                 "/admin/security/license/apply/"))
     sweep_logs(caplog.records, log_file, log_start, canaries)

@@ -14,6 +14,7 @@ from integrations.connectors.base import ConnectorError
 from integrations.connectors.redmine import RedmineConnector
 from tests.fakes.clock import FakeClock
 from tests.fakes.tracker import FakeTracker
+from tests.integrations.connectors.paging import drain
 
 
 def hub_key() -> str:
@@ -173,12 +174,7 @@ def test_boundary_many_issues_in_one_second_across_pages(redmine_backend):
     assert set(raw) == set(ids[3:])
 
     # The engine's keyset paging: resume after a key inside the crowded second.
-    first = c.changes_after(redmine_backend.project, base, None, 50)
-    got = [a.id for a in first.artifacts]
-    after = first.artifacts[-1].key if first.artifacts else None
-    while not first.done:
-        first = c.changes_after(redmine_backend.project, base, (after[0], got[-1]), 50)
-        got += [a.id for a in first.artifacts]
+    got = drain(c, redmine_backend.project, base, 50)
     assert sorted(got, key=int) == sorted(ids[3:], key=int) and len(got) == len(set(got))
 
 
