@@ -32,11 +32,13 @@ run: setup
 
 test: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
+	HUB_HOME=$(CURDIR)/.hub_home/test $(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	HUB_HOME=$(CURDIR)/.hub_home/test $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
+	HUB_HOME=$(CURDIR)/.hub_home/test $(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)

@@ -22,7 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 HOME = Path(tempfile.mkdtemp(prefix="engine-bench-"))
-os.environ["HUB_HOME"] = str(HOME)
+os.environ["HUB_HOME"] = str(HOME / "hub")
+# Tool tables may not live in the hub's own directory (integrations/connectors/reach.py).
+TOOLS = HOME / "tools"
+TOOLS.mkdir()
+os.environ["HUB_CONNECTION_SQLITE_DIRS"] = str(TOOLS)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tasktop_hub.settings")
 os.environ.setdefault("HUB_LOG_LEVEL", "WARNING")
 
@@ -55,12 +59,12 @@ class Latency:
         self.tool_cpu = 0.0
         self._lock = threading.Lock()
 
-    def __getattr__(self, name: str):  # noqa: ANN204
+    def __getattr__(self, name: str):
         attr = getattr(self._inner, name)
         if name not in REMOTE:
             return attr
 
-        def call(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        def call(*args, **kwargs):
             if self.latency:
                 time.sleep(self.latency)
             t0 = time.thread_time()
@@ -78,7 +82,7 @@ PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1
 _CREATED: list[str] = []
 
 
-def _pg_admin():  # noqa: ANN202
+def _pg_admin():
     from urllib.parse import urlsplit
 
     import psycopg
@@ -100,7 +104,7 @@ def tool_url(name: str) -> str:
             admin.execute(f'ALTER DATABASE "{db}" SET synchronous_commit = off')
         _CREATED.append(db)
         return PG_ADMIN.rsplit("/", 1)[0] + "/" + db
-    path = HOME / f"{name}.db"
+    path = TOOLS / f"{name}.db"
     path.touch()
     return f"sqlite:///{path}"
 
@@ -134,7 +138,7 @@ class Rig:
         cols = []
         for side, url in zip(("left", "right"), self.urls, strict=True):
             conn = RepositoryConnection.objects.create(name=f"{name}-{side}", kind="database", url=url, options=self.options)
-            cols.append(Collection.objects.create(name=f"{name}-{side}", connection=conn, artifact_type="item",
+            cols.append(Collection.objects.create(name=f"{name}-{side}", connection=conn,
                                                   projects=["ALPHA"], field_mapping={f: f for f in FIELDS}))
         self.integration = Integration.objects.create(name=name, left_collection=cols[0], right_collection=cols[1],
                                                       run_state="running")

@@ -6,8 +6,8 @@
 
 ``soak``: a hub on a fresh PostgreSQL database, one ``qcluster`` (2 workers), a PostgreSQL
 table ↔ a MariaDB table (half the artifacts on each side), change detection every 10 s,
-run lease 60 s (the default). The cluster is SIGKILLed (whole process group) after a random
-1–9 s, ``--kills`` times, and restarted at once; between kills, 15 random rows per side are
+run lease 60 s (the default). The cluster is SIGKILLed (whole process group) a random 1–9 s
+after it reports running, ``--kills`` times, and restarted at once; between kills, 15 random rows per side are
 edited (status on the left, priority on the right — twins included). Reports the pairs committed
 between kills, the longest stretch of kills without progress while work remained, the time to
 converge after the last restart, duplicates and lost edits.
@@ -44,7 +44,7 @@ import psycopg  # noqa: E402
 
 from integrations.connectors.database import DatabaseConnector  # noqa: E402
 from tests.integrations.dbtargets import fresh_postgres_db  # noqa: E402
-from tests.security.ready import prepare_process_hub  # noqa: E402
+from tests.ready import prepare_process_hub  # noqa: E402
 from tests.system.conftest import ADMIN_PASSWORD, ADMIN_USER, Hub  # noqa: E402
 from tests.system.engine_procs import Worker, configure, in_step, pairs, table, two_tables  # noqa: E402
 from tests.system.test_engine_reliability import runs, second_installation  # noqa: E402
@@ -73,6 +73,10 @@ def some_ids(connector: DatabaseConnector, n: int) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
+def running_clusters(worker: Worker) -> int:
+    return worker.log.read_text().count("[tasktop_hub] running.") if worker.log.exists() else 0
+
+
 def soak(kills: int, artifacts: int) -> None:
     rnd = random.Random()
     tmp = Path(tempfile.mkdtemp(prefix="kill-soak-"))
@@ -87,7 +91,10 @@ def soak(kills: int, artifacts: int) -> None:
         started = time.monotonic()
         try:
             for round_no in range(kills):
+                clusters = running_clusters(worker)
                 worker.start()
+                while running_clusters(worker) == clusters:  # a random point of the worker's life,
+                    time.sleep(0.1)  # not of its (load-dependent) start-up
                 time.sleep(rnd.uniform(1.0, 9.0))
                 worker.kill9()
                 counts.append(pair_count(hub_db))

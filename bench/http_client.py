@@ -49,7 +49,7 @@ def fake(latency: float = 0.0, issues: int = 500, step: float = 0.001) -> tuple[
     return proc, f"http://127.0.0.1:{port}"
 
 
-def cpu_per_call(fn, n: int = 2000) -> float:  # noqa: ANN001
+def cpu_per_call(fn, n: int = 2000) -> float:
     for i in range(50):
         fn(i)
     start = time.process_time()

@@ -88,6 +88,13 @@ class RepositoryConnection(VaultRow, PollingOverrides):
                 errors["secrets"] = [f"{k}: {v}" for k, v in exc.errors.items()]
             else:
                 self.secrets = {k: v for k, v in cleaned.items() if v not in (None, "")}
+        if "url" not in errors:
+            # Never the hub itself, nor a network the administrator has not allowed (reach.py);
+            # checked again when the connection is used.
+            from integrations.connectors import reach
+
+            for field, why in reach.connection_refusals(self.url, self.options).items():
+                errors.setdefault(field, []).append(f"Refused: {why}.")
         if errors:
             raise ValidationError(errors)
 
@@ -103,7 +110,6 @@ class Collection(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     connection = models.ForeignKey(RepositoryConnection, on_delete=models.PROTECT, related_name="collections")
-    artifact_type = models.CharField(max_length=100, help_text="e.g. 'Bug', 'Story', 'issue'.")
     projects = models.JSONField(default=list, help_text="Project keys of the tool that this collection covers.")
     field_mapping = models.JSONField(
         default=dict, blank=True, help_text="Model field → tool field, e.g. {\"summary\": \"subject\"}."
@@ -178,7 +184,6 @@ class Collection(models.Model):
 class Integration(PollingOverrides):
     class Template(models.TextChoices):
         SYNCHRONIZE = "synchronize", "Synchronize (two-way)"
-        GATEWAY_CREATE = "gateway_create", "Create via gateway"
 
     class RunState(models.TextChoices):
         RUNNING = "running", "Running"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
@@ -15,17 +16,22 @@ from licensing import services
 
 User = get_user_model()
 
+if TYPE_CHECKING:  # the mixin's host, for the type checker only
+    _FormBase = forms.ModelForm
+else:
+    _FormBase = object
 
-class _UserLimitMixin:
+
+class _UserLimitMixin(_FormBase):
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()  # type: ignore[misc]
-        probe = copy.copy(self.instance)  # type: ignore[attr-defined]
+        cleaned = super().clean() or {}
+        probe = copy.copy(self.instance)
         probe.is_active = cleaned.get("is_active", probe.is_active if probe.pk else True)
         try:
             services.check_user_activation(probe)
         except ValidationError as exc:
-            field = "is_active" if "is_active" in self.fields else None  # type: ignore[attr-defined]
-            self.add_error(field, exc.messages)  # type: ignore[attr-defined]
+            field = "is_active" if "is_active" in self.fields else None
+            self.add_error(field, exc.messages)
         return cleaned
 
 
@@ -45,7 +51,8 @@ if admin.site.is_registered(User):
 class LicensedUserAdmin(UserAdmin):
     add_form = LicensedUserCreationForm
     form = LicensedUserChangeForm
-    list_display = [*UserAdmin.list_display, "is_active", "roles"]
+    # Django's UserAdmin columns, plus whether the user counts against the license and their roles.
+    list_display = ["username", "email", "first_name", "last_name", "is_staff", "is_active", "roles"]
 
     @admin.display(description="Roles")
     def roles(self, obj: Any) -> str:

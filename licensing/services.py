@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model
 
 from licensing import clock, keys
 from licensing.models import License
-from notifications.services import Actor, raise_issue, record_audit, resolve_issue
+from notifications.services import Actor, raise_issue, record_audit, resolve_issue, user_or_none
 from tasktop_hub import conditions
 
 log = logging.getLogger(__name__)
@@ -89,7 +91,7 @@ class LicenseState:
         return ""
 
 
-def active_user_count(exclude_pk: object = None) -> int:
+def active_user_count(exclude_pk: int | str | None = None) -> int:
     qs = get_user_model()._default_manager.filter(is_active=True)
     if exclude_pk is not None:
         qs = qs.exclude(pk=exclude_pk)
@@ -117,7 +119,7 @@ def apply_license(actor: Actor, text: str) -> License:
             description=document.description, max_users=document.max_users, created=document.created,
             expires=document.expires, issuer=document.issuer, licensee=document.licensee,
             issuer_key_id=document.key_id,
-            applied_by=actor if getattr(actor, "is_authenticated", False) else None,
+            applied_by=user_or_none(actor),
         )
         record_audit(actor, "license.apply", f"license:{lic.pk}", license_id=document.id, licensee=document.licensee,
                      expires=document.expires.isoformat(), max_users=document.max_users)
@@ -137,7 +139,7 @@ def _sync_user_limit_issue(lic: License) -> None:
         resolve_issue(ISSUE_OVER_LIMIT)
 
 
-def check_user_activation(user: object) -> None:
+def check_user_activation(user: Any) -> None:
     """Refuse creating or activating ``user`` beyond the license's maximum users.
 
     Called from the user model's pre_save (every road: admin, API, createsuperuser, shell).
@@ -145,7 +147,7 @@ def check_user_activation(user: object) -> None:
     """
     if not getattr(user, "is_active", False):
         return
-    model = type(user)
+    model: type[Model] = type(user)
     pk = getattr(user, "pk", None)
     if pk is not None and model._default_manager.filter(pk=pk, is_active=True).exists():
         return  # already active: an ordinary edit

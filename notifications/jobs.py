@@ -10,16 +10,18 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
 from notifications.models import BackgroundJob
+from tasktop_hub import roles
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,8 @@ class Job:
 
     kind: ClassVar[str]
     title: ClassVar[str]
+    # Who may start it (that role or a stronger one); checked in enqueue() for every caller.
+    started_by: ClassVar[str] = roles.ADMINISTRATORS
     # Progress writes are throttled: a job may call progress() per row without a write per row.
     progress_interval: ClassVar[float] = 0.5
 
@@ -46,8 +50,9 @@ class Job:
         """Check and normalise the parameters before the job is queued."""
         return params
 
-    def run(self, **params: Any) -> Any:
-        raise NotImplementedError
+    # run(**params) does the work; each job names its own keyword parameters (the ones
+    # validate() returns), so the base declares only that it is callable with keywords.
+    run: Callable[..., Any]
 
     # -- helpers for run() --
 
@@ -80,22 +85,30 @@ def register(cls: type[Job]) -> type[Job]:
     return cls
 
 
-def job_kinds() -> dict[str, type[Job]]:
-    return dict(_registry)
+def check_may_start(cls: type[Job], actor: AbstractBaseUser | AnonymousUser | None) -> None:
+    """The one check of who may start a job kind: its ``started_by`` role or a stronger one.
+
+    ``actor=None`` is the hub itself (a periodic task, a command run by the operator).
+    """
+    if actor is None or roles.has_role(actor, cls.started_by):
+        return
+    raise PermissionDenied(f"Starting '{cls.title}' needs the {cls.started_by} role; "
+                           f"you are in {roles.role_of(actor) or 'no role'}.")
 
 
 def enqueue(
     kind: str, params: dict[str, Any] | None = None, actor: AbstractBaseUser | AnonymousUser | None = None
 ) -> BackgroundJob:
-    from notifications.services import record_audit
+    from notifications.services import record_audit, user_or_none
 
     try:
         cls = _registry[kind]
     except KeyError:
         known = ", ".join(sorted(_registry)) or "none"
         raise ValidationError({"kind": f"Unknown job kind '{kind}'. Known kinds: {known}."}) from None
+    check_may_start(cls, actor)
     params = cls(BackgroundJob(kind=kind)).validate(dict(params or {}))
-    user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    user = user_or_none(actor)
     with transaction.atomic():
         record = BackgroundJob.objects.create(kind=kind, title=cls.title, params=params, created_by=user)
         record_audit(actor, "job.enqueue", f"job:{record.pk}", kind=kind)
@@ -175,3 +188,14 @@ def fail_abandoned(now: Any = None) -> int:
     if count:
         log.warning("Marked %d abandoned background job(s) as failed.", count)
     return count
+
+
+def record_periodic_run(kind: str, title: str, started_at: Any, log_lines: list[str], result: Any) -> BackgroundJob:
+    """A periodic run that did real work, shown on the Activity screen as a finished job.
+
+    Runs that find nothing to do leave no row (a 1-minute schedule would bury every other job).
+    """
+    return BackgroundJob.objects.create(
+        kind=kind, title=title, status=BackgroundJob.Status.SUCCEEDED, started_at=started_at,
+        finished_at=timezone.now(), log="\n".join(log_lines), result=result,
+    )

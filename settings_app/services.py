@@ -8,15 +8,14 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from notifications.services import Actor, record_audit
+from notifications.services import Actor, record_audit, user_or_none
+from settings_app import runtime
 from settings_app.models import HubSettings
 
 if TYPE_CHECKING:
     from integrations.models import Integration
 
-EDITABLE_FIELDS = (
-    "instance_label", "change_detection_interval", "full_scan_enabled", "full_scan_interval", "max_concurrency",
-)
+EDITABLE_FIELDS = runtime.NAMES
 
 
 def get_settings() -> HubSettings:
@@ -36,7 +35,7 @@ def update_settings(actor: Actor, **changes: Any) -> HubSettings:
             setattr(obj, name, value)
         obj.full_clean()
         if getattr(actor, "is_authenticated", False):
-            obj.updated_by = actor  # type: ignore[assignment]
+            obj.updated_by = user_or_none(actor)
         obj.save()
         diff = {k: [before[k], v] for k, v in changes.items() if before[k] != v}
         if diff:

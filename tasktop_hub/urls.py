@@ -1,7 +1,7 @@
 """The project's URLs. Apps' URL confs are included by dotted name: this module imports no app."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
@@ -10,7 +10,7 @@ from tasktop_hub.api.health import health_view
 from tasktop_hub.api.root import api_root
 from tasktop_hub.setup_gate import setup_view
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", api_root, name="api-root"),
     path("", include("settings_app.api.urls")),
     path("", include("integrations.api.urls")),
@@ -25,6 +25,8 @@ urlpatterns = [
     # would claim /admin/<app>/.
     path("", include("settings_app.security.urls")),
     path("", include("licensing.urls")),
+    path("", include("settings_app.email.urls")),
+    path("", include("settings_app.hublog.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/health", health_view, name="health"),

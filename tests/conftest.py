@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 from rest_framework.test import APIClient
@@ -28,6 +29,17 @@ def _params_only_connector():
     registry.unregister(ParamsOnlyConnector.kind)
 
 
+# Tests keep their tool tables (SQLite files) under the system's temporary directory; hub
+# processes that tests start inherit the same permission through the environment.
+TOOL_SQLITE_DIRS = [tempfile.gettempdir()]
+os.environ.setdefault("HUB_CONNECTION_SQLITE_DIRS", ",".join(TOOL_SQLITE_DIRS))
+
+
+@pytest.fixture(autouse=True)
+def _tool_sqlite_dirs(settings):
+    settings.HUB_CONNECTION_SQLITE_DIRS = TOOL_SQLITE_DIRS
+
+
 @pytest.fixture(autouse=True)
 def _sync_tasks(settings):
     """django-q2 tasks run inline in unit tests (Conf is read at import, so patch it)."""
@@ -52,7 +64,7 @@ def _hub_ready(request, settings, tmp_path_factory):
     """
     from settings_app.security import vault
     from tasktop_hub import setup_gate
-    from tests.security import ready
+    from tests import ready
 
     settings.HUB_VAULT_SCRYPT_N = ready.TEST_SCRYPT_N
     settings.HUB_VAULT_DIR = tmp_path_factory.mktemp("vault")  # the stored master password, per test

@@ -8,6 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet
 
 from integrations.engine import services as engine
 from notifications.api.serializers import BackgroundJobSerializer
@@ -22,8 +23,8 @@ class MessageSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
-class EngineActionsMixin:
-    """Mixed into IntegrationViewSet."""
+class EngineActionsMixin(GenericViewSet):
+    """Mixed into IntegrationViewSet (a model view set: ``get_object`` finds the integration)."""
 
     @extend_schema(request=None, responses=MessageSerializer)
     @action(detail=True, methods=["post"], url_path="process-all")

@@ -25,11 +25,20 @@ class ConnectionSerializer(WriteOnlySecretsMixin, StrictModelSerializer):
         read_only_fields = ["status", "status_message", "status_checked_at", "created_at", "updated_at"]
 
 
+class ConnectionTestSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    problem = serializers.ChoiceField(
+        choices=["", "unreachable", "tls", "authentication", "permissions", "locked", "failed"],
+        help_text="What failed; empty when the test passed.")
+    message = serializers.CharField(help_text="In words: what the tool answered, or what failed.")
+    checked_at = serializers.DateTimeField()
+
+
 class CollectionSerializer(StrictModelSerializer):
     class Meta:
         model = Collection
         fields = [
-            "id", "name", "connection", "artifact_type", "projects", "field_mapping", "person_strategy",
+            "id", "name", "connection", "projects", "field_mapping", "person_strategy",
             "default_person", "transitions", "field_roles", "value_mappings", "created_at", "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
@@ -74,5 +83,6 @@ class EffectiveSettingsSerializer(serializers.Serializer):
 
 class ConnectorKindSerializer(serializers.Serializer):
     kind = serializers.CharField()
-    label = serializers.CharField()
+    # A field named like a DRF Field attribute: DRF reads declared fields, the stubs see the attribute.
+    label = serializers.CharField()  # type: ignore[assignment]
     parameters = serializers.ListField(child=serializers.DictField())

@@ -23,6 +23,8 @@ class ConnectorError(Exception):
         # Connection-level failures become one Activity issue, not an error per artifact.
         self.auth = auth
         self.unreachable = unreachable
+        # Which connection of an integration failed ("left"/"right"), set by the engine.
+        self.side: str | None = None
 
 
 class StaleArtifact(ConnectorError):
@@ -192,13 +194,13 @@ class Connector:
 
     # -- optional operations (defaults keep older connectors working) --
 
-    page_size: ClassVar[int] = 100
+    page_size: int = 100  # a class default; a connector may set its own per connection
 
     def changes_after(
         self, project: str, since: datetime | None, after: tuple[datetime, str] | None, limit: int
     ) -> ChangePage:
         """Artifacts of ``project`` with ``updated_at >= since`` whose ``(updated_at, id)`` key
-        is greater than ``after``, sorted by that key, at most about ``limit`` of them.
+        is greater than ``after``, sorted by that key: about one page (``limit`` is a hint).
 
         Each call restarts from page 0 at the latest timestamp reached, and filters by key,
         so an artifact that moves while we page (its offset shifts) is never skipped. Only
@@ -217,18 +219,29 @@ class Connector:
             if result.done:
                 return ChangePage(sorted(collected.values(), key=lambda a: a.key), done=True)
             page += 1
-            if len(collected) >= limit:
-                ordered = sorted(collected.values(), key=lambda a: a.key)
-                last_ts = ordered[-1].updated_at
-                complete = [a for a in ordered if a.updated_at < last_ts]
-                if complete:
-                    return ChangePage(complete, done=False)
-                # One timestamp fills the pages read so far: keep reading until it ends.
+            # Return as soon as a whole timestamp group is in hand: the next call restarts at
+            # page 0 from its key. Reading page 1, 2… by offset is only for a group that fills
+            # the pages (an edit between those requests shifts offsets: docs/connectors/*.md).
+            ordered = sorted(collected.values(), key=lambda a: a.key)
+            complete = [a for a in ordered if a.updated_at < ordered[-1].updated_at] if ordered else []
+            if complete:
+                return ChangePage(complete, done=False)
+
+    def detection_overlap(self) -> float:
+        """Seconds change detection must re-read behind its cursor *at least* for this tool (the
+        engine uses the larger of this and its own overlap). A tool whose change feed is an
+        eventually consistent search index needs its lag covered; 0: the engine's default."""
+        return 0.0
 
     def people(self) -> list[Person] | None:
         """The tool's users, for person reconciliation; None when the tool has no user list
         (person fields then hold free text that is matched as-is)."""
         return None
+
+    def find_people(self, query: str) -> list[Person]:
+        """People matching one id, user name or e-mail, asked when ``people()`` did not hold them
+        (a tool may cap its list); the engine checks the match itself. Default: none."""
+        return []
 
     def transition(self, artifact_id: str, field_name: str, state: str) -> ArtifactData:
         """Move an artifact to ``state`` in one allowed step (default: a plain field update)."""

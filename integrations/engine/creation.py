@@ -62,7 +62,9 @@ def prepare(ctx: RunContext, units: list, data: dict[str, dict[str, ArtifactData
     todo = []
     for u in units:
         source = data[u.source_side].get(u.source_id) if u.pair is None else None
-        route = ctx.routed(u.source_side).get(source.project) if source is not None else None
+        if source is None:
+            continue
+        route = ctx.routed(u.source_side).get(source.project)
         if route is not None:
             todo.append((u, source, route))
     if not todo:

@@ -11,6 +11,8 @@ wrote (stored on the pair) are the hub's own echo and are skipped.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
 
 from django.db import connection as db
 from django.db import transaction
@@ -38,7 +40,9 @@ def detect(ctx: RunContext, *, full: bool = False, only: dict[str, list[str]] | 
 def scan_scope(ctx: RunContext, side: str, project: str, *, full: bool = False) -> int:
     connector = ctx.sides[side].connector
     cursor, _ = ChangeCursor.objects.get_or_create(integration=ctx.integration, side=side, project=project)
-    overlap = timedelta(seconds=ctx.overlap_seconds)
+    # A connector may need more than the engine's overlap (Jira: its search index lags).
+    tool_overlap = getattr(connector, "detection_overlap", None)
+    overlap = timedelta(seconds=max(ctx.overlap_seconds, float(tool_overlap() if tool_overlap else 0.0)))
     last_ts: datetime | None = None if full else cursor.last_ts
     since = None if last_ts is None else last_ts - overlap
     seen: dict[str, list] = {} if full else dict(cursor.seen or {})
@@ -48,9 +52,9 @@ def scan_scope(ctx: RunContext, side: str, project: str, *, full: bool = False) 
     pending: list[ArtifactData] = []
     while True:
         try:
-            page = with_retries(lambda a=after, s=since: connector.changes_after(project, s, a, limit))
+            page = with_retries(partial(connector.changes_after, project, since, after, limit))
         except ConnectorError as exc:
-            exc.side = side  # type: ignore[attr-defined] — which connection failed
+            exc.side = side  # which connection failed
             raise
         fresh = [a for a in page.artifacts if (seen.get(a.id) or [None])[0] != a.change_version]
         work = _not_echo(ctx, side, fresh)
@@ -95,7 +99,7 @@ def record(integration_id: int, side: str, items: list[tuple[str, str]]) -> None
         return
     rows = [PendingWork(integration_id=integration_id, side=side, artifact_id=i, project=p, detected_at=now,
                         status=PendingWork.Status.READY) for i, p in dict(items).items()]
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     if db.features.supports_update_conflicts_with_target:
         kwargs["unique_fields"] = ["integration", "side", "artifact_id"]
     PendingWork.objects.bulk_create(

@@ -117,7 +117,7 @@ def dispatcher_loop(enqueue_run: Enqueue, enqueue_scan: Enqueue, seconds: float 
                 return True
             try:
                 dispatch_once(enqueue_run, enqueue_scan, waiting)
-            except Exception:  # noqa: BLE001 — the loop outlives one bad pass (e.g. DB hiccup)
+            except Exception:  # the loop outlives one bad pass (e.g. DB hiccup); logged below
                 log.exception("Dispatcher pass failed")
                 close_old_connections()
             clock.sleep(PASS_SECONDS)

@@ -4,6 +4,7 @@ run (requested at once) processes it, under the same lease and concurrency limit
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from integrations.engine import context, detection
 from integrations.engine.models import SyncState
 from integrations.models import ArtifactPair, Integration
 from notifications.jobs import Job, register
+from tasktop_hub import roles
 
 SCAN_KIND = "engine.full_scan"
 INITIATE_KIND = "engine.initiate_sync"
@@ -20,14 +22,15 @@ INITIATE_KIND = "engine.initiate_sync"
 
 def _integration(params: dict[str, Any]) -> Integration:
     try:
-        return Integration.objects.get(pk=int(params.get("integration_id")))
-    except (TypeError, ValueError, Integration.DoesNotExist):
+        return Integration.objects.get(pk=int(params["integration_id"]))
+    except (KeyError, TypeError, ValueError, Integration.DoesNotExist):
         raise ValidationError({"integration_id": "Give the id of an existing integration."}) from None
 
 
 @register
 class FullScanJob(Job):
     kind = SCAN_KIND
+    started_by = roles.INTEGRATORS  # an engine action on an integration, like Run
     title = "Full scan of an integration's artifact pairs"
 
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -59,10 +62,11 @@ def full_scan(ctx: context.RunContext, job: Job | None = None) -> dict[str, Any]
         last_pk = batch[-1][0]
         for side, id_index, version_index in (("left", 1, 3), ("right", 2, 4)):
             connector = ctx.sides[side].connector
-            arts = {a.id: a for a in context.with_retries(lambda c=connector, b=batch, i=id_index: c.read([r[i] for r in b]))}
+            ids = [str(r[id_index]) for r in batch]
+            arts = {a.id: a for a in context.with_retries(partial(connector.read, ids))}
             calls += 1
-            stale = [(r[id_index], arts[r[id_index]].project) for r in batch
-                     if r[id_index] in arts and arts[r[id_index]].change_version != r[version_index]]
+            stale = [(i, arts[i].project) for i, r in zip(ids, batch, strict=True)
+                     if i in arts and arts[i].change_version != r[version_index]]
             detection.record(ctx.integration.pk, side, stale)
             changed += len(stale)
         done += len(batch)
@@ -77,6 +81,7 @@ def full_scan(ctx: context.RunContext, job: Job | None = None) -> dict[str, Any]
 @register
 class InitiateSyncJob(Job):
     kind = INITIATE_KIND
+    started_by = roles.INTEGRATORS
     title = "Initiate synchronization"
 
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +122,7 @@ def scan_project(ctx: context.RunContext, side: str, project: str) -> int:
     connector = ctx.sides[side].connector
     after, recorded = None, 0
     while True:
-        page = context.with_retries(lambda a=after: connector.changes_after(project, None, a, detection.PAGE_LIMIT))
+        page = context.with_retries(partial(connector.changes_after, project, None, after, detection.PAGE_LIMIT))
         detection.record(ctx.integration.pk, side, [(a.id, a.project) for a in page.artifacts])
         recorded += len(page.artifacts)
         if page.artifacts:

@@ -24,8 +24,12 @@ class Side:
     name: str  # left | right
     collection: Collection
     people_loader: Callable[[], list[Person] | None] = lambda: None
+    # Asks the tool for the people matching one id, user name or e-mail: a tool's full list can
+    # be capped (Jira lists no one past its 1,000th user, Data Center 10 past the 100th).
+    person_finder: Callable[[str], list[Person]] = lambda query: []
     _people: list[Person] | None = field(default=None, init=False)
     _people_loaded: bool = field(default=False, init=False)
+    _found: dict[str, list[Person]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         c = self.collection
@@ -43,6 +47,16 @@ class Side:
                 self._people = self.people_loader()
                 self._people_loaded = True
             return self._people
+
+    def find_people(self, query: str) -> list[Person]:
+        """The tool's answer for one person the list did not hold (asked once per run and query)."""
+        with self._lock:
+            if query in self._found:
+                return self._found[query]
+        found = list(self.person_finder(query) or [])
+        with self._lock:
+            self._found[query] = found
+        return found
 
 
 def model_value(side: Side, model_field: str, value: Any) -> Any:
@@ -62,25 +76,21 @@ def convert(source: Side, target: Side, model_field: str, value: Any) -> Any:
     return tool_value(target, model_field, model_value(source, model_field, value))
 
 
-def _lookup(people: list[Person] | None, value: str) -> Person:
+def _lookup(side: Side, value: str) -> Person:
+    people = side.people()
     if people:
-        for p in people:
-            if value in (p.id, p.username) or (p.email and p.email.lower() == value.lower()):
-                return p
+        def same(p: Person) -> bool:
+            return value in (p.id, p.username) or bool(p.email and p.email.lower() == value.lower())
+
+        known = next((p for p in people if same(p)), None) or next(
+            (p for p in side.find_people(value) if same(p)), None)  # past the tool's list cap
+        if known is not None:
+            return known
     # A tool without a user list (or an unknown value): the value stands for itself.
     return Person(id=value, username=value, email=value if "@" in value else "")
 
 
-def reconcile_person(source: Side, target: Side, value: Any) -> Any:
-    """Copy with Default Matching: username↔username, username↔id, id↔username, id↔id,
-    email↔email, skipping what a tool lacks; else the target's default person; else an error."""
-    if value in (None, ""):
-        return None
-    value = str(value)
-    person = _lookup(source.people(), value)
-    candidates = target.people()
-    if candidates is None:
-        return person.username or person.id
+def _match(person: Person, candidates: list[Person]) -> Person | None:
     checks = (("username", "username"), ("id", "username"), ("username", "id"), ("id", "id"), ("email", "email"))
     for theirs, ours in checks:
         wanted = getattr(person, ours)
@@ -89,7 +99,27 @@ def reconcile_person(source: Side, target: Side, value: Any) -> Any:
         for p in candidates:
             have = getattr(p, theirs)
             if have and (have.lower() == wanted.lower() if theirs == "email" else have == wanted):
-                return p.id
+                return p
+    return None
+
+
+def reconcile_person(source: Side, target: Side, value: Any) -> Any:
+    """Copy with Default Matching: username↔username, username↔id, id↔username, id↔id,
+    email↔email, skipping what a tool lacks; else the target's default person; else an error."""
+    if value in (None, ""):
+        return None
+    value = str(value)
+    person = _lookup(source, value)
+    candidates = target.people()
+    if candidates is None:
+        return person.username or person.id
+    found = _match(person, candidates)
+    for query in dict.fromkeys(q for q in (person.email, person.username, person.id) if q):
+        if found is not None:
+            break
+        found = _match(person, target.find_people(query))  # past the tool's list cap
+    if found is not None:
+        return found.id
     default = target.collection.default_person
     if default:
         return default

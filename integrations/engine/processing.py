@@ -15,6 +15,7 @@ import random
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db import connection as db
@@ -72,7 +73,7 @@ def ready_rows(integration_id: int, limit: int = BATCH_SIZE) -> list[PendingWork
 def process_batch(ctx: RunContext, rows: list[PendingWork], pool: ThreadPoolExecutor) -> BatchStats:
     loaded_at = clock.now()
     ids = {s: {r.artifact_id for r in rows if r.side == s} for s in ("left", "right")}
-    pairs = {s: {} for s in ("left", "right")}
+    pairs: dict[str, dict[str, ArtifactPair]] = {s: {} for s in ("left", "right")}
     qs = ArtifactPair.objects.filter(integration=ctx.integration).filter(
         Q(left_id__in=ids["left"]) | Q(right_id__in=ids["right"]))
     for p in qs:
@@ -83,7 +84,7 @@ def process_batch(ctx: RunContext, rows: list[PendingWork], pool: ThreadPoolExec
         need["right"].add(p.right_id)
     data = read_all(ctx, need, pool)
     # A new artifact stamped with our hub key is the twin of its source: read that source too.
-    extra = {"left": set(), "right": set()}
+    extra: dict[str, set[str]] = {"left": set(), "right": set()}
     for r in rows:
         art = data[r.side].get(r.artifact_id)
         ref = ctx.parse_hub_key(art.hub_key) if art and r.artifact_id not in pairs[r.side] else None
@@ -116,18 +117,24 @@ def process_batch(ctx: RunContext, rows: list[PendingWork], pool: ThreadPoolExec
 
 def read_all(ctx: RunContext, ids: dict[str, set[str]], pool: ThreadPoolExecutor) -> dict[str, dict[str, ArtifactData]]:
     jobs = []
-    for side, wanted in ids.items():
+    for side, wanted_ids in ids.items():
         connector = ctx.sides[side].connector
-        wanted = sorted(wanted)
+        wanted = sorted(wanted_ids)
         size = max(1, getattr(connector, "page_size", 100))
         for start in range(0, len(wanted), size):
             chunk = wanted[start:start + size]
-            jobs.append((side, pool.submit(lambda c=chunk, k=connector: with_retries(lambda: k.read(c)))))
+            jobs.append((side, chunk, pool.submit(with_retries, partial(connector.read, chunk))))
     out: dict[str, dict[str, ArtifactData]] = {"left": {}, "right": {}}
-    for side, future in jobs:
+    for side, chunk, future in jobs:
         try:
             for art in future.result():
                 out[side][art.id] = art
+            # An artifact missing from a batch answer is taken for deleted (its change is dropped),
+            # so ask for it on its own first: a tool's batch can come back short (Jira's pages).
+            if len(chunk) > 1:
+                for artifact_id in [i for i in chunk if i not in out[side]]:
+                    for art in with_retries(partial(ctx.sides[side].connector.read, [artifact_id])):
+                        out[side][art.id] = art
         except ConnectorError as exc:
             if exc.auth or exc.unreachable:
                 raise ConnectionDown(side, exc) from None
@@ -165,7 +172,12 @@ def unit_label(ctx: RunContext, unit: Unit) -> str:
 def commit(ctx: RunContext, outcomes: list[Outcome], loaded_at) -> BatchStats:  # noqa: ANN001
     stats = BatchStats()
     down: ConnectionDown | None = None
-    done, new_pairs, changed_pairs, failed, retry, stale = [], [], [], [], [], []
+    done: list[Outcome] = []
+    new_pairs: list[ArtifactPair] = []
+    changed_pairs: list[ArtifactPair] = []
+    failed: list[Outcome] = []
+    retry: list[Outcome] = []
+    stale: list[Outcome] = []
     new_outcomes: list[Outcome] = []
     for o in outcomes:
         if o.connection_failure:
@@ -197,6 +209,7 @@ def commit(ctx: RunContext, outcomes: list[Outcome], loaded_at) -> BatchStats:  
         for start in range(0, len(finished), 500):
             # Only rows nobody re-detected meanwhile: a newer change keeps its row.
             PendingWork.objects.filter(pk__in=finished[start:start + 500], detected_at__lte=loaded_at).delete()
+        _drop_blocked(ctx, [o.pair for o in done if o.pair is not None])
         for o in done:
             label = unit_label(ctx, o.unit)
             if label in live:
@@ -256,6 +269,16 @@ def _save_new_pairs(pairs: list[ArtifactPair]) -> None:
                     p.save()
             except IntegrityError:
                 log.info("Pair %s/%s exists already", p.left_id, p.right_id)
+
+
+def _drop_blocked(ctx: RunContext, pairs: list[ArtifactPair]) -> None:
+    """A pair processed without error has nothing left blocked: its artifacts' blocked rows (an
+    earlier attempt's error, e.g. on the other side's row) go, rather than stay stale."""
+    for side in ("left", "right"):
+        ids = [getattr(p, f"{side}_id") for p in pairs]
+        for start in range(0, len(ids), 500):
+            PendingWork.objects.filter(integration_id=ctx.integration.pk, side=side, status=PendingWork.Status.BLOCKED,
+                                       artifact_id__in=ids[start:start + 500]).delete()
 
 
 STALE_RETRIES_AT_ONCE = 3

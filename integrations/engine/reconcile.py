@@ -77,7 +77,7 @@ def _call(side: str, fn):  # noqa: ANN001, ANN202
     try:
         return with_retries(fn)
     except ConnectorError as exc:
-        exc.side = side  # type: ignore[attr-defined] — which connection failed
+        exc.side = side  # which connection failed
         raise
 
 
@@ -92,6 +92,7 @@ def reconcile(ctx: RunContext, unit: Unit, pair: ArtifactPair, left: ArtifactDat
     new = {"left": dict(old["left"]), "right": dict(old["right"])}
     writes: dict[str, dict[str, Any]] = {"left": {}, "right": {}}
     conflicts = []
+    winner: str | None
     for f in common_fields(ctx):
         direction, frequency = flow(ctx, f)
         if direction == "none" or frequency == "on_create":
@@ -216,11 +217,24 @@ def create(ctx: RunContext, unit: Unit, source: ArtifactData | None) -> Outcome:
     if unit.plan is None:
         raise RuntimeError(f"{unit.key}: no create intent was recorded; refusing to create its twin")
     created = _create_once(ctx, tgt, unit.plan.project, unit.plan.values, unit.plan.hub_key)
+    created = _walk_to_state(ctx, tgt, created, unit.plan.values)
     setattr(pair, f"{tgt}_id", created.id)
     pair.base = unit.plan.base
     setattr(pair, f"{src}_version", source.change_version)
     setattr(pair, f"{tgt}_version", created.change_version)
     return Outcome(unit, pair=pair, created=True, writes=1)
+
+
+def _walk_to_state(ctx: RunContext, side: str, created: ArtifactData, values: dict) -> ArtifactData:
+    """A workflow may create every artifact in its initial state (Redmine does for non-admins):
+    walk the transition path to the wanted state now, in the same unit, not a run later."""
+    view, connector = ctx.sides[side].view, ctx.sides[side].connector
+    state_col = view.mapping.get(view.state_field) if view.state_field else None
+    if not state_col or values.get(state_col) in (None, "") or _same(created.fields.get(state_col), values[state_col]):
+        return created
+    for step in transition_path(view, created.fields.get(state_col), values[state_col]):
+        created = _call(side, lambda s=step, c=created: connector.transition(c.id, state_col, s))
+    return created
 
 
 def _create_once(ctx: RunContext, side: str, project: str, values: dict, hub_key: str) -> ArtifactData:
@@ -233,7 +247,7 @@ def _create_once(ctx: RunContext, side: str, project: str, values: dict, hub_key
             return connector.create(project, values, hub_key)
         except ConnectorError as exc:
             if not exc.transient or exc.auth or exc.unreachable or attempt == 2:
-                exc.side = side  # type: ignore[attr-defined]
+                exc.side = side
                 raise
         clock.sleep(0.05 * 2 ** attempt * random.uniform(0.5, 1.5))  # noqa: S311 — jitter
         found = _call(side, lambda: connector.find_by_hub_key(project, hub_key))
@@ -261,7 +275,7 @@ def run_unit(ctx: RunContext, unit: Unit, data: dict[str, dict[str, ArtifactData
         if exc.transient:
             return Outcome(unit, transient=exc)
         return Outcome(unit, error=str(exc))
-    except Exception as exc:  # noqa: BLE001 — one artifact's bug must not stop the others
+    except Exception as exc:
         import logging
 
         logging.getLogger(__name__).exception("Processing %s failed", unit.key)

@@ -54,6 +54,8 @@ def full_scan(integration: Integration, actor: Actor) -> BackgroundJob:
 
 def _retry(error: ActivityError) -> None:
     """Activity 'retry': the artifact's blocked work becomes ready and runs at the next pass."""
+    if error.integration_id is None:
+        return  # every sync error names its integration; nothing of an unknown one can be retried
     _, _, artifact_id = error.artifact.rpartition(":")
     ids = {artifact_id}
     pair = ArtifactPair.objects.filter(integration_id=error.integration_id, left_id=artifact_id).first()
@@ -62,8 +64,7 @@ def _retry(error: ActivityError) -> None:
     updated = PendingWork.objects.filter(
         integration_id=error.integration_id, artifact_id__in=ids, status=PendingWork.Status.BLOCKED,
     ).update(status=PendingWork.Status.READY, attempts=0, not_before=None)
-    if error.integration_id:
-        SyncState.objects.filter(integration_id=error.integration_id).update(run_now=True)
+    SyncState.objects.filter(integration_id=error.integration_id).update(run_now=True)
     if not updated:
         # Nothing blocked any more (e.g. the row was re-detected): the next run will decide.
         return

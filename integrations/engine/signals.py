@@ -22,5 +22,5 @@ def kick_dispatcher(**kwargs: Any) -> None:
     try:
         close_old_connections()
         async_task(TICK_FUNC, task_name="engine-dispatcher")
-    except Exception:  # noqa: BLE001 — a worker must start even if the kick fails
+    except Exception:
         log.exception("Could not kick the engine dispatcher")

@@ -28,7 +28,9 @@ class StatusSerializer(serializers.Serializer):
     configured = serializers.BooleanField()
     loaded = serializers.BooleanField()
     summary = serializers.CharField()
-    source = serializers.CharField(allow_null=True, help_text="environment | file | stored | entered")
+    # A field named like a DRF Field attribute: DRF reads declared fields, the stubs see the attribute.
+    source = serializers.CharField(  # type: ignore[assignment]
+        allow_null=True, help_text="environment | file | stored | entered")
     stored_in_home = serializers.BooleanField()
     environment_override = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField(allow_null=True)

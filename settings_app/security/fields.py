@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core import checks
 from django.db import models
@@ -95,6 +95,7 @@ class VaultRow(models.Model):
 
 
 class _SecretAttribute(DeferredAttribute):
+    field: EncryptedField
     def __get__(self, instance: Any, cls: Any = None) -> Any:
         if instance is None:
             return self
@@ -109,7 +110,15 @@ class _SecretAttribute(DeferredAttribute):
         instance.__dict__[self.field.attname] = value
 
 
-class EncryptedField(models.TextField):
+if TYPE_CHECKING:
+    # A text column to the database, but the attribute holds a str or a dict (the subclass's
+    # value); django-stubs would type every encrypted attribute as TextField's str.
+    _Column = models.Field[Any, Any]
+else:
+    _Column = models.TextField
+
+
+class EncryptedField(_Column):
     """Base: subclasses define how a Python value becomes bytes and back."""
 
     descriptor_class = _SecretAttribute
@@ -214,12 +223,13 @@ class EncryptedField(models.TextField):
     def value_to_string(self, obj: models.Model) -> str:
         return self.value_from_object(obj).token
 
-    def formfield(self, **kwargs: Any) -> None:  # type: ignore[override]
+    def formfield(self, **kwargs: Any) -> None:
         return None  # secrets are edited through dedicated write-only inputs only
 
 
 class EncryptedTextField(EncryptedField):
     """One secret string (a password, a token)."""
+
 
     def empty_value(self) -> str:
         return ""
@@ -235,6 +245,7 @@ class EncryptedTextField(EncryptedField):
 
 class EncryptedJSONField(EncryptedField):
     """A dict of named secrets (a connector's sensitive parameters). Names travel in clear."""
+
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("default", dict)
@@ -257,9 +268,16 @@ class EncryptedJSONField(EncryptedField):
         return json.dumps(sorted(k for k, v in value.items() if v not in (None, ""))).encode()
 
 
+def _encrypted_field(instance: models.Model, field_name: str) -> EncryptedField:
+    field = instance._meta.get_field(field_name)
+    if not isinstance(field, EncryptedField):
+        raise TypeError(f"{instance._meta.label}.{field_name} is not an encrypted field.")
+    return field
+
+
 def secret_names(instance: models.Model, field_name: str) -> list[str]:
     """Names of the secrets set in an EncryptedJSONField, without decrypting."""
-    field = instance._meta.get_field(field_name)
+    field = _encrypted_field(instance, field_name)
     value = instance.__dict__.get(field.attname, EMPTY)
     if isinstance(value, Sealed):
         if not value.token:
@@ -274,7 +292,7 @@ def secret_names(instance: models.Model, field_name: str) -> list[str]:
 
 def is_secret_set(instance: models.Model, field_name: str) -> bool:
     """Whether an encrypted field holds a value, without decrypting."""
-    field = instance._meta.get_field(field_name)
+    field = _encrypted_field(instance, field_name)
     value = instance.__dict__.get(field.attname, EMPTY)
     if isinstance(value, Sealed):
         return bool(value.token)

@@ -12,9 +12,10 @@ Semantics everywhere: a secret's value is never shown, only whether it is set.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
@@ -23,6 +24,15 @@ from settings_app.security.fields import secret_names
 
 LOCKED_MESSAGE = ("The stored secrets cannot be changed while the master password is not loaded; enter it in Settings → "
                   "Master Password Configuration.")
+
+# The mixins' hosts, for the type checker only (at run time a mixin must not add a base):
+# each is mixed into exactly that kind of class.
+if TYPE_CHECKING:
+    _SerializerBase = serializers.ModelSerializer
+    _FormBase = forms.ModelForm
+    _AdminBase = admin.ModelAdmin
+else:
+    _SerializerBase = _FormBase = _AdminBase = object
 
 
 def merge_patch(instance: Any, field_name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
@@ -53,7 +63,7 @@ class SecretsPatchField(serializers.DictField):
         super().__init__(child=serializers.JSONField(allow_null=True), **kwargs)
 
 
-class WriteOnlySecretsMixin:
+class WriteOnlySecretsMixin(_SerializerBase):
     """For a StrictModelSerializer of a model with an EncryptedJSONField named ``secrets``."""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -62,13 +72,13 @@ class WriteOnlySecretsMixin:
                 attrs["secrets"] = merge_patch(getattr(self, "instance", None), "secrets", attrs["secrets"])
             except ValidationError as exc:
                 raise serializers.ValidationError(serializers.as_serializer_error(exc)) from None
-        return super().validate(attrs)  # type: ignore[misc]
+        return super().validate(attrs)
 
     def get_secrets_set(self, obj: Any) -> list[str]:
         return secret_names(obj, "secrets")
 
 
-class SecretInputsFormMixin:
+class SecretInputsFormMixin(_FormBase):
     """A ModelForm mixin adding one password input (+ "clear") per sensitive parameter.
 
     Subclasses implement ``secret_parameters(kind)`` (None: the add form, every kind's); the
@@ -83,8 +93,8 @@ class SecretInputsFormMixin:
         raise NotImplementedError
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
-        instance = self.instance  # type: ignore[attr-defined]
+        super().__init__(*args, **kwargs)
+        instance = self.instance
         kind = getattr(instance, "kind", None) if instance.pk else None
         is_set = set(secret_names(instance, self.secrets_field)) if instance.pk else set()
         seen: set[str] = set()
@@ -95,18 +105,18 @@ class SecretInputsFormMixin:
             state = "Set — leave empty to keep it." if param.name in is_set else "Not set."
             if kind is None:
                 state += " Only the secrets of the chosen connector kind are accepted."
-            self.fields[self.secret_prefix + param.name] = forms.CharField(  # type: ignore[attr-defined]
+            self.fields[self.secret_prefix + param.name] = forms.CharField(
                 label=param.label, required=False, strip=False,
                 widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
                 help_text=f"Secret. {state} {param.help}".strip(),
             )
             if param.name in is_set:
-                self.fields[self.clear_prefix + param.name] = forms.BooleanField(  # type: ignore[attr-defined]
+                self.fields[self.clear_prefix + param.name] = forms.BooleanField(
                     label=f"Clear {param.label}", required=False
                 )
 
     def secret_patch(self) -> dict[str, Any]:
-        data = self.cleaned_data  # type: ignore[attr-defined]
+        data = self.cleaned_data
         patch: dict[str, Any] = {}
         for name, value in data.items():
             if name.startswith(self.clear_prefix) and value:
@@ -122,12 +132,12 @@ class SecretInputsFormMixin:
         patch = self.secret_patch() if hasattr(self, "cleaned_data") else {}
         if patch:
             try:
-                merged = merge_patch(self.instance, self.secrets_field, patch)  # type: ignore[attr-defined]
+                merged = merge_patch(self.instance, self.secrets_field, patch)
             except ValidationError as exc:
-                self.add_error(None, exc.messages)  # type: ignore[attr-defined]
+                self.add_error(None, exc.messages)
             else:
-                setattr(self.instance, self.secrets_field, merged)  # type: ignore[attr-defined]
-        super()._post_clean()  # type: ignore[misc]
+                setattr(self.instance, self.secrets_field, merged)
+        super()._post_clean()  # type: ignore[misc]  # a private ModelForm hook django-stubs omits
 
     def _update_errors(self, errors: ValidationError) -> None:
         # Model errors on the secrets dict ("token: Must be text.") go to the matching input.
@@ -135,12 +145,12 @@ class SecretInputsFormMixin:
             for message in ValidationError(errors.error_dict.pop(self.secrets_field)).messages:
                 name, _, text = message.partition(": ")
                 target = self.secret_prefix + name
-                self.add_error(target if target in self.fields else None,  # type: ignore[attr-defined]
-                               text if target in self.fields else message)  # type: ignore[attr-defined]
-        super()._update_errors(errors)  # type: ignore[misc]
+                self.add_error(target if target in self.fields else None,
+                               text if target in self.fields else message)
+        super()._update_errors(errors)  # type: ignore[misc]  # a private ModelForm hook django-stubs omits
 
 
-class SecretInputsAdminMixin:
+class SecretInputsAdminMixin(_AdminBase):
     """ModelAdmin mixin: shows a form's secret inputs in their own fieldset.
 
     The admin builds its form class from the fieldsets, and the secret inputs exist only per
@@ -151,14 +161,14 @@ class SecretInputsAdminMixin:
     secrets_fieldset_title = "Secrets (write-only)"
 
     def _secret_names(self, request: Any, obj: Any) -> list[str]:
-        form_class = self.form  # type: ignore[attr-defined]
-        instance = obj if obj is not None else self.model()  # type: ignore[attr-defined]
+        form_class = cast("type[SecretInputsFormMixin]", self.form)
+        instance = obj if obj is not None else self.model()
         probe = form_class(instance=instance)
         prefixes = (form_class.secret_prefix, form_class.clear_prefix)
         return [name for name in probe.fields if name.startswith(prefixes)]
 
-    def get_fieldsets(self, request: Any, obj: Any = None) -> list:
-        base = super().get_fieldsets(request, obj)  # type: ignore[misc]
+    def get_fieldsets(self, request: Any, obj: Any = None) -> Any:
+        base = super().get_fieldsets(request, obj)
         names = self._secret_names(request, obj)
         if not names:
             return base
@@ -171,10 +181,10 @@ class SecretInputsAdminMixin:
     def get_form(self, request: Any, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         from django.contrib.admin.utils import flatten_fieldsets
 
-        form_class = self.form  # type: ignore[attr-defined]
+        form_class = cast("type[SecretInputsFormMixin]", self.form)
         prefixes = (form_class.secret_prefix, form_class.clear_prefix)
         if "fields" not in kwargs:
-            kwargs["fields"] = flatten_fieldsets(super().get_fieldsets(request, obj))  # type: ignore[misc]
+            kwargs["fields"] = flatten_fieldsets(super().get_fieldsets(request, obj))
         if kwargs["fields"] is not None:
             kwargs["fields"] = [f for f in kwargs["fields"] if not f.startswith(prefixes)]
-        return super().get_form(request, obj, change, **kwargs)  # type: ignore[misc]
+        return super().get_form(request, obj, change, **kwargs)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Model
 from rest_framework import serializers
 
+if TYPE_CHECKING:  # the mixin's host, for the type checker only
+    _SerializerBase = serializers.Serializer
+else:
+    _SerializerBase = object
 
-class StrictFieldsMixin:
+
+class StrictFieldsMixin(_SerializerBase):
     """Refuse unknown input fields instead of silently dropping them.
 
     A misspelt field name that is ignored looks like success to the caller and loses the
@@ -17,14 +23,14 @@ class StrictFieldsMixin:
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
-            known = {name for name, f in self.fields.items() if not f.read_only}  # type: ignore[attr-defined]
+            known = {name for name, f in self.fields.items() if not f.read_only}
             unknown = sorted(set(data) - known)
             if unknown:
                 allowed = ", ".join(sorted(known)) or "none"
                 raise serializers.ValidationError(
                     {name: [f"Unknown field. Writable fields are: {allowed}."] for name in unknown}
                 )
-        return super().to_internal_value(data)  # type: ignore[misc]
+        return super().to_internal_value(data)
 
 
 class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
@@ -36,11 +42,11 @@ class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
-        model = self.Meta.model
+        model: type[Model] = self.Meta.model
         instance = self.instance or model()
         if self.instance is not None:
             # Validate a copy so a refused update leaves the cached instance untouched.
-            instance = model.objects.get(pk=self.instance.pk)
+            instance = model._default_manager.get(pk=self.instance.pk)
         for name, value in attrs.items():
             setattr(instance, name, value)
         try:
@@ -50,4 +56,5 @@ class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         return attrs
 
     def _m2m_names(self) -> list[str]:
-        return [f.name for f in self.Meta.model._meta.many_to_many]
+        model: type[Model] = self.Meta.model
+        return [f.name for f in model._meta.many_to_many]

@@ -51,29 +51,34 @@ class SearchIndex:
 
     def __init__(self, lag: float = 0.0) -> None:
         self.lag = lag
+        self._horizon = 0.0  # when the last recorded change becomes visible
         self._versions: dict[str, list[tuple[float, dict]]] = {}  # key → [(visible from, snapshot)]
 
     def record(self, issue: dict, now: float, at: float | None = None) -> None:
-        """The issue changed at ``at`` (default ``now``): search shows this state from ``at + lag`` on."""
+        """The issue changed at ``at`` (default ``now``): search shows this state from ``at + lag``
+        on (``lag`` as it is now: a test can make one issue lag more than the next)."""
         snapshot = {**issue, "fields": {**issue["fields"], "labels": list(issue["fields"].get("labels") or [])}}
+        visible_at = (now if at is None else min(at, now)) + self.lag  # a stamp set ahead of the clock: now
+        self._horizon = max(self._horizon, visible_at)
         versions = self._versions.setdefault(issue["key"], [])
-        versions.append(((now if at is None else at) + self.lag, snapshot))
+        versions.append((visible_at, snapshot))
         versions.sort(key=lambda v: v[0])
         # Keep what is still ahead of the clock plus the newest visible one.
-        visible = [i for i, (at, _) in enumerate(versions) if at <= now]
+        visible = [i for i, (when, _) in enumerate(versions) if when <= now]
         if len(visible) > 1:
             del versions[: visible[-1]]
 
     def view(self, issues: list[dict], now: float, reconcile: set[str] = frozenset()) -> list[dict]:  # type: ignore[assignment]
         """The issues search can find now; ids in ``reconcile`` are read as they are (read-after-write)."""
-        if not self.lag:
-            return list(issues)
+        if now >= self._horizon:
+            return list(issues)  # the index has caught up with every change
         out: list[dict[str, Any]] = []
         for issue in issues:
-            if issue["id"] in reconcile:
-                out.append(issue)
+            versions = self._versions.get(issue["key"]) or []
+            if issue["id"] in reconcile or not versions or versions[-1][0] <= now:
+                out.append(issue)  # current (the issue itself, so direct test edits show too)
                 continue
-            seen = [snap for at, snap in self._versions.get(issue["key"], []) if at <= now]
+            seen = [snap for when, snap in versions if when <= now]
             if seen:
                 out.append(seen[-1])
         return out

@@ -24,7 +24,7 @@ def _with_db(url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, "", ""))
 
 
-def _pg_admin():  # noqa: ANN202
+def _pg_admin():
     import psycopg
 
     p = urlsplit(POSTGRES_URL)
@@ -33,7 +33,7 @@ def _pg_admin():  # noqa: ANN202
                            connect_timeout=3)
 
 
-def _maria_admin():  # noqa: ANN202
+def _maria_admin():
     import MySQLdb
 
     p = urlsplit(MARIADB_URL)

@@ -10,6 +10,7 @@ from integrations.connectors.base import ConnectorError
 from integrations.connectors.github.client import forget_clients as forget_github
 from integrations.connectors.jira.client import forget_clients as forget_jira
 from integrations.models import ArtifactPair
+from tests.fakes.clock import FakeClock
 from tests.fakes.github_api import GitHubApi
 from tests.fakes.jira_api import JiraApi
 from tests.integrations.tool_rig import JIRA_GRAPH, integrate, side
@@ -22,7 +23,7 @@ STATES_JIRA = {"In Progress": "open", "In Review": "open", "To Do": "open", "Don
 @pytest.fixture
 def rig(db, settings):
     settings.HUB_ENGINE_OVERLAP_SECONDS = 2
-    clock = http.FakeClock()
+    clock = FakeClock()
     forget_github()
     forget_jira()
     github = GitHubApi(clock=clock, prefix="/api/v3")
@@ -113,21 +114,25 @@ def test_rate_limit_storms_on_both_sides(rig):
     assert 30 in rig.clock.sleeps and 20 in rig.clock.sleeps  # waited as told, on the fake clock
 
 
-def test_lost_create_response_is_adopted_not_duplicated(rig):
+@pytest.mark.parametrize("search_lag", [0, 600])
+def test_lost_create_response_is_adopted_not_duplicated(rig, search_lag):
     """The create reaches Jira, then the hub loses it (crash or dropped response) before it
-    records the pair; the retry finds the issue by its hub-key label instead of creating twice."""
+    records the pair; the retry finds the issue by its hub-key label instead of creating twice —
+    also while Jira's search index has not caught up with the new issue (the retry comes ~0.1 s
+    later; the connector then reads the keys after the newest indexed issue)."""
+    rig.jira.index.lag = search_lag
     gh = rig.github
     issue = gh.add_issue(gh.repo, "Created once")
     lost = []
 
     class LoseFirstCreate:
-        def __init__(self, inner):  # noqa: ANN001
+        def __init__(self, inner):
             self._inner = inner
 
-        def __getattr__(self, name):  # noqa: ANN001, ANN204
+        def __getattr__(self, name):
             return getattr(self._inner, name)
 
-        def create(self, project, fields, hub_key):  # noqa: ANN001, ANN201
+        def create(self, project, fields, hub_key):
             made = self._inner.create(project, fields, hub_key)
             if not lost:
                 lost.append(made.id)
@@ -163,3 +168,81 @@ def test_primary_quota_exhausted_mid_sync_resumes_after_the_reset(rig):
             break
     assert sorted(i["title"] for i in gh.repo.issues.values()) == sorted(f"jira {n}" for n in range(12))
     assert gh.violations == 0 and ArtifactPair.objects.count() == 12
+
+
+def _rename_while_the_index_lags(rig, lag: float) -> tuple[dict, dict]:
+    """A synced Jira issue is renamed; its change reaches search ``lag`` s late, while a change
+    made 70 s later is indexed at once, so detection's cursor moves past the rename."""
+    jira = rig.jira
+    issue = jira.add_issue("ABC", "Index me")
+    rig.run_until_quiet()
+    twin = twin_in_github(rig, issue["key"])
+    rig.clock.sleep(300)
+    jira.index.lag = lag
+    jira.touch(issue["key"], summary="Renamed while the index lags")
+    rig.clock.sleep(70)
+    jira.index.lag = 0
+    jira.add_issue("ABC", "Indexed at once")
+    rig.run_until_quiet()
+    assert twin["title"] == "Index me"  # not in search yet
+    rig.clock.sleep(lag)  # the index catches up
+    return issue, twin
+
+
+def test_a_change_indexed_late_is_still_detected(rig):
+    # The engine's overlap here is 2 s; Jira's connection re-reads 120 s by default.
+    _, twin = _rename_while_the_index_lags(rig, 100)
+    rig.run_until_quiet()
+    assert twin["title"] == "Renamed while the index lags"
+
+
+def test_a_change_indexed_later_than_the_overlap_waits_for_the_full_scan(rig):
+    from integrations.engine import context
+    from integrations.engine.jobs import full_scan
+
+    connection = rig.integration.right_collection.connection
+    connection.options = {**connection.options, "detection_overlap": 30}
+    connection.save()
+    _, twin = _rename_while_the_index_lags(rig, 100)
+    rig.run_until_quiet()
+    assert twin["title"] == "Index me"  # the documented cost: detection missed it...
+    ctx = context.load(rig.integration, rig.factory)
+    try:
+        full_scan(ctx)  # ...the full scan reads every pair by id (reconcileIssues: consistent)
+    finally:
+        ctx.close()
+    rig.run_until_quiet()
+    assert twin["title"] == "Renamed while the index lags"
+
+
+def test_a_person_past_jiras_thousandth_user_is_still_matched(rig):
+    gh, jira = rig.github, rig.jira
+    fillers = [jira.add_user(f"user{n:04d}", f"user{n}@example.com") for n in range(1000)]
+    jira.users = [jira.users[0], *fillers, jira.alice]  # alice is listed after the cap
+    issue = gh.add_issue(gh.repo, "Assigned far down the list", author="alice", assignees=["alice"])
+    jira_issue = jira.add_issue("ABC", "Assigned in Jira", assignee=jira.alice)
+    rig.run_until_quiet()
+    assert twin_in_jira(rig, issue["number"])["fields"]["assignee"]["accountId"] == jira.alice["accountId"]
+    assert twin_in_github(rig, jira_issue["key"])["assignees"][0]["login"] == "alice"
+
+
+def test_an_artifact_left_out_of_a_batch_read_is_asked_for_before_it_counts_as_deleted(rig):
+    """A tool's batch read can come back short; the engine reads a missing artifact on its own
+    before it drops the change as a deletion."""
+    jira = rig.jira
+
+    class ShortBatches:
+        def __init__(self, inner):
+            self._inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self._inner, name)
+
+        def read(self, ids):
+            got = self._inner.read(ids)
+            return got[:-1] if len(ids) > 1 else got  # the last one "did not fit on the page"
+
+    rig.wrap = lambda c: ShortBatches(c) if c.kind == "jira" else c
+    keys = [jira.add_issue("ABC", f"jira {n}")["key"] for n in range(3)]
+    rig.run_until_quiet()
+    assert sorted(twin_in_github(rig, k)["title"] for k in keys) == ["jira 0", "jira 1", "jira 2"]

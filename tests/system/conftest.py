@@ -55,7 +55,7 @@ class Hub:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"{}")
 
-    def wait_for(self, predicate, timeout: float, what: str):  # noqa: ANN001
+    def wait_for(self, predicate, timeout: float, what: str):
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
@@ -79,6 +79,8 @@ def hub_env(tmp_path: Path) -> dict[str, str]:
         "HUB_ADMIN_USER": ADMIN_USER,
         "HUB_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "PYTHONUNBUFFERED": "1",
+        # Tool tables (SQLite) live under the temporary directory (tests/conftest.py).
+        "HUB_CONNECTION_SQLITE_DIRS": os.environ["HUB_CONNECTION_SQLITE_DIRS"],
     })
     return env
 
@@ -89,7 +91,7 @@ def running_hub(tmp_path: Path, hub_env: dict[str, str]) -> Iterator[Hub]:
     hub = Hub(home=tmp_path / "home", env=hub_env, log=tmp_path / "hub.log")
     setup = hub.manage("hub_setup", "--no-input")
     assert setup.returncode == 0, setup.stdout + setup.stderr
-    from tests.security.ready import prepare_process_hub
+    from tests.ready import prepare_process_hub
 
     prepare_process_hub(hub)  # the first-run gate needs a master password and a license
     port = free_port()
@@ -116,7 +118,7 @@ def running_hub(tmp_path: Path, hub_env: dict[str, str]) -> Iterator[Hub]:
 def engine_hub(tmp_path: Path, hub_env: dict[str, str]) -> Iterator[Hub]:
     """A hub as processes on a fresh PostgreSQL database (run lease 5 s), ready; no worker yet."""
     from tests.integrations.dbtargets import fresh_postgres_db
-    from tests.security.ready import prepare_process_hub
+    from tests.ready import prepare_process_hub
 
     with fresh_postgres_db("hubsys") as hub_db:
         env = dict(hub_env, DATABASE_URL=hub_db, HUB_ENGINE_LEASE_SECONDS="5", HUB_WORKERS="2")

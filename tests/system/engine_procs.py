@@ -27,7 +27,7 @@ cols = []
 for name, url in (("left", spec["left"]), ("right", spec["right"])):
     conn = RepositoryConnection.objects.create(name=name + "-db", kind="database", url=url,
                                                options={"table": "items", "projects": "ALPHA"})
-    cols.append(Collection.objects.create(name=name + "-items", connection=conn, artifact_type="item",
+    cols.append(Collection.objects.create(name=name + "-items", connection=conn,
                                           projects=["ALPHA"], field_mapping={f: f for f in spec["fields"]}))
 i = Integration.objects.create(name="db-sync", left_collection=cols[0], right_collection=cols[1],
                                run_state="running", change_detection_interval=10, conflict_strategy="left_wins")
@@ -88,7 +88,7 @@ def in_step(hub: Hub, left: DatabaseConnector, right: DatabaseConnector, expecte
     return all(lrows[a].fields == rrows[b].fields for a, b in p)
 
 
-def wait(predicate, timeout: float, what: str, log: Path) -> None:  # noqa: ANN001
+def wait(predicate, timeout: float, what: str, log: Path) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

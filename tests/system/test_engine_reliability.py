@@ -59,7 +59,7 @@ def test_a_run_task_lost_with_its_worker_is_retried_within_an_interval(engine_hu
             worker.stop()
 
 
-def runs(*logs) -> list[tuple[datetime, datetime, str]]:  # noqa: ANN002
+def runs(*logs) -> list[tuple[datetime, datetime, str]]:
     """(start, end, lease) of every run in the workers' logs (the runner logs both ends)."""
     seen: dict[str, dict[str, datetime]] = {}
     for log in logs:
@@ -71,7 +71,7 @@ def runs(*logs) -> list[tuple[datetime, datetime, str]]:  # noqa: ANN002
     return sorted((v["started"], v["ended"], k) for k, v in seen.items())
 
 
-def second_installation(hub, tmp_path) -> dict[str, str]:  # noqa: ANN001
+def second_installation(hub, tmp_path) -> dict[str, str]:
     """Another machine's hub: its own HUB_HOME, the same secret key, vault and hub database."""
     home = tmp_path / "home2"
     home.mkdir()

@@ -60,10 +60,27 @@ def parse_url(url: str) -> Target:
 class Dialect:
     placeholder = "%s"
     returning = False  # INSERT … RETURNING id
+    vendor = ""
 
     def __init__(self, target: Target, password: str) -> None:
         self.target = target
         self.password = password
+
+    def checked_address(self) -> str:
+        """Resolve the server, refuse it if the reach policy does (reach.py: never the hub's own
+        database, never a denied network), and return the address to connect to — the one just
+        checked, so a DNS answer changing between check and connect cannot matter. "" = local
+        socket (no host, or localhost), which is checked as this machine."""
+        from integrations.connectors import reach
+
+        t = self.target
+        local = t.host in ("", "localhost")
+        addresses = [] if local else reach.resolve(t.host, t.port)
+        why = reach.host_refusal(t.host or "localhost", t.port, resolved=addresses or None) or \
+            reach.database_refusal(self.vendor, t.host, t.port, t.database, addresses or None)
+        if why:
+            raise reach.Refused(f"Refused by the hub's network policy: {why}.")
+        return "" if local or not addresses else str(addresses[0])
 
     def quote(self, name: str) -> str:
         return f'"{name}"'
@@ -94,6 +111,11 @@ class SQLiteDialect(Dialect):
         import sqlite3
         from pathlib import Path
 
+        from integrations.connectors import reach
+
+        why = reach.sqlite_refusal(self.target.path)  # checked at every connect, not only when saved
+        if why:
+            raise reach.Refused(f"Refused: {why}.")
         if not Path(self.target.path).exists():
             raise ConnectorError(f"SQLite file {self.target.path} does not exist.", unreachable=True)
         conn = sqlite3.connect(self.target.path, timeout=20, isolation_level=None, check_same_thread=False)
@@ -113,14 +135,16 @@ class SQLiteDialect(Dialect):
 
 class PostgresDialect(Dialect):
     returning = True
+    vendor = "postgresql"
 
     def connect(self) -> Any:
         import psycopg
 
         t = self.target
+        address = self.checked_address()
         return psycopg.connect(
-            host=t.host, port=t.port or 5432, user=t.user or None, password=self.password or None,
-            dbname=t.database, autocommit=True, connect_timeout=10,
+            host=t.host, hostaddr=address or None, port=t.port or 5432, user=t.user or None,
+            password=self.password or None, dbname=t.database, autocommit=True, connect_timeout=10,
         )
 
     def classify(self, exc: Exception, *, connecting: bool) -> ConnectorError:
@@ -136,6 +160,8 @@ class PostgresDialect(Dialect):
 
 
 class MySQLDialect(Dialect):
+    vendor = "mysql"
+
     def quote(self, name: str) -> str:
         return f"`{name}`"
 
@@ -145,7 +171,8 @@ class MySQLDialect(Dialect):
         except ImportError:
             raise ConnectorError("The MySQL/MariaDB driver is not installed: pip install 'tasktop_hub[mysql]'.") from None
         t = self.target
-        conn = MySQLdb.connect(host=t.host, port=t.port or 3306, user=t.user or "root", password=self.password or "",
+        address = self.checked_address()
+        conn = MySQLdb.connect(host=address or t.host, port=t.port or 3306, user=t.user or "root", password=self.password or "",
                                database=t.database, connect_timeout=10, charset="utf8mb4")
         conn.autocommit(True)
         return conn

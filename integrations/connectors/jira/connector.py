@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from integrations.connectors import http
 from integrations.connectors.base import ArtifactData, ChangePage, Connector, ConnectorError, Parameter, Person
-from integrations.connectors.jira import timefmt
+from integrations.connectors.jira import lookup, people, timefmt
 from integrations.connectors.jira.client import JiraHttp, shared
 from integrations.connectors.jira.transitions import Mover
 
@@ -28,6 +28,11 @@ SYSTEM_FIELDS = {"summary": "string", "description": "text", "status": "state", 
 READ_ONLY = frozenset({"key", "issuetype"})
 PAGE = 100  # Cloud caps search pages at 100 issues when fields are requested
 READ_BATCH = 50  # Cloud's reconcileIssues takes at most 50 issue ids
+# Seconds change detection re-reads behind its cursor (the engine's own default is 5 s). Jira's
+# search is eventually consistent with no published bound; public reports speak of seconds, at
+# times minutes. Re-reading costs a few search pages per run; missing costs a full-scan interval.
+DEFAULT_OVERLAP = 120
+GATEWAY_PATH = "/ex/jira/"  # https://api.atlassian.com/ex/jira/{cloudId}: where scoped tokens work
 
 
 class JiraConnector(Connector):
@@ -46,6 +51,11 @@ class JiraConnector(Connector):
                   help="Comma-separated custom field ids to sync, e.g. customfield_10016."),
         Parameter("time_zone", "Time zone override", required=False, default="",
                   help="Only if the account's profile time zone cannot be read; JQL dates use it."),
+        Parameter("detection_overlap", "Detection overlap (s)", type="integer", required=False,
+                  default=DEFAULT_OVERLAP,
+                  help="How far each change detection re-reads behind the last change it saw. Jira's search index "
+                       "is eventually consistent and Atlassian publishes no bound: an issue indexed later than "
+                       "this is only picked up by the next full scan. Raise it if your site lags more."),
         *http.TLS_PARAMETERS,
         *http.PROXY_PARAMETERS,
         *http.TIMEOUT_PARAMETERS,
@@ -76,7 +86,12 @@ class JiraConnector(Connector):
         return timefmt.zone(self.options.get("time_zone") or self.http.me().get("timeZone"))
 
     def test_connection(self) -> str:
-        me = self.http.me()
+        try:
+            me = self.http.me()
+        except http.HttpError as exc:
+            if exc.status == 401 and self.cloud:
+                raise ConnectorError(self._unauthorised_hint(), auth=True) from None
+            raise
         visible = {p["key"] for p in (self.http.get("/project")[0] or [])}
         missing = [k for k in self.project_keys() if k not in visible]
         if missing:
@@ -88,26 +103,44 @@ class JiraConnector(Connector):
         who = me.get("emailAddress") or me.get("name") or me.get("displayName") or me.get("accountId")
         return f"Connected to {self.base_url} as {who} (time zone {self.tz()}); projects: {', '.join(self.project_keys())}."
 
+    def _unauthorised_hint(self) -> str:
+        """A 401 from Cloud. Scoped API tokens (the only kind service accounts get) are refused on the
+        site URL and work only through the api.atlassian.com gateway (Atlassian KB "401 Unauthorized
+        error when service account accesses Jira or Confluence API"); a token does not show its kind."""
+        text = f"Jira answered 401 (not authenticated) at {self.base_url}. "
+        if GATEWAY_PATH in self.base_url:
+            return text + ("Check the account email, the token (not expired, not revoked) and its scopes: "
+                           "read:jira-work, write:jira-work, read:jira-user.")
+        cloud_id = ""
+        try:  # public: the site's cloud id
+            response = self.http.client.request("GET", "/_edge/tenant_info", allow=(404,))
+            data = self.http.client.json_of(response) if response.status_code == 200 else {}
+            cloud_id = str((data or {}).get("cloudId") or "") if isinstance(data, dict) else ""
+        except ConnectorError:
+            pass
+        gateway = f"https://api.atlassian.com{GATEWAY_PATH}{cloud_id or '{cloudId}'}"
+        where = "" if cloud_id else f" (the cloud id is at {self.base_url}/_edge/tenant_info)"
+        service = str(self.options.get("email") or "").lower().endswith("@serviceaccount.atlassian.com")
+        kind = "This is a service account, so its token is a scoped API token" if service else \
+            "If the token is a scoped API token (service accounts only have those)"
+        return text + (f"{kind}: Jira accepts it only through the gateway, so set the URL to {gateway}{where}. "
+                       "Otherwise check the account email and the API token.")
+
     def projects(self) -> list[str]:
         return self.project_keys()
+
+    def detection_overlap(self) -> float:
+        value = self.options.get("detection_overlap")
+        return float(DEFAULT_OVERLAP if value in (None, "") else value)
 
     def fields(self) -> dict[str, str]:
         return {**SYSTEM_FIELDS, **{cf: "string" for cf in self.custom_field_ids()}}
 
     def people(self) -> list[Person] | None:
-        seen: dict[str, Person] = {}
-        for key in self.project_keys():
-            start = 0
-            while True:
-                params = {"project": key, "startAt": start, "maxResults": 1000}
-                users, _ = self.http.get("/user/assignable/search", params)
-                for u in users or []:
-                    person = self._person(u)
-                    seen.setdefault(person.id, person)
-                if len(users or []) < 1000:
-                    break
-                start += 1000
-        return list(seen.values())
+        return people.listed(self.http, self.project_keys(), self.cloud, self._person)
+
+    def find_people(self, query: str) -> list[Person]:
+        return people.find(self.http, self.project_keys(), self.cloud, self._person, query)
 
     def _person(self, user: Mapping[str, Any]) -> Person:
         if self.cloud:  # Cloud has no user names (GDPR); email only when the user's privacy allows
@@ -238,8 +271,15 @@ class JiraConnector(Connector):
         return self.read([artifact_id])[0]
 
     def find_by_hub_key(self, project: str, hub_key: str) -> ArtifactData | None:
-        issues, _ = self._search(f'project = "{self._key(project)}" AND labels = {jql_string(hub_label(hub_key))}', 0, 2)
-        return self._artifact(issues[0]) if issues else None
+        """The label search finds older creations; a lagging index is covered by reading the keys
+        after the newest issue search knows (consistent reads: see lookup.py)."""
+        key, label = self._key(project), hub_label(hub_key)
+        issues, _ = self._search(f'project = "{key}" AND labels = {jql_string(label)}', 0, 2)
+        if issues:
+            return self._artifact(issues[0])
+        issue = lookup.newest_with_label(self.http, lambda jql, n: self._search(jql, 0, n)[0], key, label,
+                                         self._field_list())
+        return self._artifact(issue) if issue else None
 
     # -- helpers --
 

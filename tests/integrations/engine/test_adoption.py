@@ -18,18 +18,18 @@ class Crashing:
     """TEST WRAPPER around the real right-hand connector: the process "dies" (SystemExit, which
     nothing in the engine catches) at the chosen point of the create path."""
 
-    def __init__(self, inner, point: str) -> None:  # noqa: ANN001
+    def __init__(self, inner, point: str) -> None:
         self._inner, self.point = inner, point
 
-    def __getattr__(self, name: str):  # noqa: ANN204
+    def __getattr__(self, name: str):
         return getattr(self._inner, name)
 
-    def find_by_hub_key(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    def find_by_hub_key(self, *args, **kwargs):
         if self.point == "looking_up_twin":
             raise SystemExit("killed while looking up the twin")
         return self._inner.find_by_hub_key(*args, **kwargs)
 
-    def create(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    def create(self, *args, **kwargs):
         if self.point == "before_remote_create":
             raise SystemExit("killed before the create reached the tool")
         created = self._inner.create(*args, **kwargs)
@@ -38,9 +38,9 @@ class Crashing:
         return created
 
 
-def crash(rig, monkeypatch, point: str) -> None:  # noqa: ANN001
+def crash(rig, monkeypatch, point: str) -> None:
     if point == "before_commit":
-        def die(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        def die(*args, **kwargs):
             raise SystemExit("killed after the creates, before the pairs committed")
 
         monkeypatch.setattr(processing, "commit", die)
@@ -98,7 +98,7 @@ def test_twin_found_by_detection_adopts_with_the_recorded_base_on_the_right_side
     rig.integration.save()
     source = rig.right.create("ALPHA", {"summary": "r", "status": "Open", "assignee": "ann"}, hub_key="").id
 
-    def die(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def die(*args, **kwargs):
         raise SystemExit("killed")
 
     monkeypatch.setattr(processing, "commit", die)

@@ -29,11 +29,11 @@ class Stalling(FlakyConnector):
     """TEST WRAPPER around the real right-hand connector: ``create`` calls ``during(n)`` (n = the
     create's number) before reaching the tool."""
 
-    def __init__(self, inner, during) -> None:  # noqa: ANN001
+    def __init__(self, inner, during) -> None:
         super().__init__(inner)
         self.during, self.creates = during, 0
 
-    def create(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    def create(self, *args, **kwargs):
         self.creates += 1
         try:
             self.during(self.creates)
@@ -74,7 +74,7 @@ def test_a_run_that_cannot_renew_stops_before_its_next_write_and_commits_nothing
         live_rig.left.create("ALPHA", {"summary": f"s{n}"}, hub_key="")
     integration = live_rig.integration.pk
 
-    def unreachable(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 — FAULT: this worker loses the hub's database
+    def unreachable(*args, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(leases, "renew_run", unreachable)

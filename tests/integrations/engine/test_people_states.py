@@ -87,7 +87,7 @@ def test_state_changes_walk_the_graph(rig):
     rig.wrap = lambda c: c
     original = type(rig.right).transition
 
-    def spy(self, artifact_id, field_name, state):  # noqa: ANN001, ANN202
+    def spy(self, artifact_id, field_name, state):
         calls.append(state)
         return original(self, artifact_id, field_name, state)
 

@@ -77,9 +77,9 @@ def test_wrong_credentials_surface_as_one_issue(rig):
     from integrations.connectors.base import ConnectorError
 
     class Refusing(FlakyConnector):
-        def __getattr__(self, name):  # noqa: ANN001, ANN204
+        def __getattr__(self, name):
             if name in ("changes_after", "read", "update", "create"):
-                def refuse(*a, **k):  # noqa: ANN002, ANN003, ANN202
+                def refuse(*a, **k):
                     raise ConnectorError("HTTP 401: invalid credentials", auth=True)
                 return refuse
             return super().__getattr__(name)
