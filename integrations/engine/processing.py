@@ -178,6 +178,7 @@ def commit(ctx: RunContext, outcomes: list[Outcome], loaded_at) -> BatchStats:  
     failed: list[Outcome] = []
     retry: list[Outcome] = []
     stale: list[Outcome] = []
+    new_outcomes: list[Outcome] = []
     for o in outcomes:
         if o.connection_failure:
             down = down or ConnectionDown(*o.connection_failure)
@@ -191,6 +192,8 @@ def commit(ctx: RunContext, outcomes: list[Outcome], loaded_at) -> BatchStats:  
             done.append(o)
             if o.pair is not None:
                 (new_pairs if o.pair.pk is None else changed_pairs).append(o.pair)
+                if o.pair.pk is None:
+                    new_outcomes.append(o)
     live = set(ActivityError.objects.filter(
         integration_id=ctx.integration.pk, status__in=(ActivityError.Status.OPEN, ActivityError.Status.RETRYING)
     ).values_list("artifact", flat=True))
@@ -198,7 +201,7 @@ def commit(ctx: RunContext, outcomes: list[Outcome], loaded_at) -> BatchStats:  
     with transaction.atomic():
         ctx.fence()  # only under the run's lease: a run taken over commits nothing
         _save_new_pairs(new_pairs)
-        creation.forget(ctx, [o.unit for o in done])
+        creation.forget(ctx, [o.unit for o in new_outcomes])
         for p in changed_pairs:
             p.updated_at = now
         _update_pairs(changed_pairs)
@@ -206,6 +209,7 @@ def commit(ctx: RunContext, outcomes: list[Outcome], loaded_at) -> BatchStats:  
         for start in range(0, len(finished), 500):
             # Only rows nobody re-detected meanwhile: a newer change keeps its row.
             PendingWork.objects.filter(pk__in=finished[start:start + 500], detected_at__lte=loaded_at).delete()
+        _drop_blocked(ctx, [o.pair for o in done if o.pair is not None])
         for o in done:
             label = unit_label(ctx, o.unit)
             if label in live:
@@ -265,6 +269,16 @@ def _save_new_pairs(pairs: list[ArtifactPair]) -> None:
                     p.save()
             except IntegrityError:
                 log.info("Pair %s/%s exists already", p.left_id, p.right_id)
+
+
+def _drop_blocked(ctx: RunContext, pairs: list[ArtifactPair]) -> None:
+    """A pair processed without error has nothing left blocked: its artifacts' blocked rows (an
+    earlier attempt's error, e.g. on the other side's row) go, rather than stay stale."""
+    for side in ("left", "right"):
+        ids = [getattr(p, f"{side}_id") for p in pairs]
+        for start in range(0, len(ids), 500):
+            PendingWork.objects.filter(integration_id=ctx.integration.pk, side=side, status=PendingWork.Status.BLOCKED,
+                                       artifact_id__in=ids[start:start + 500]).delete()
 
 
 STALE_RETRIES_AT_ONCE = 3
