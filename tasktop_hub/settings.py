@@ -36,8 +36,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "tasktop_hub.apps.TasktopHubConfig",  # before django_q: its `qcluster` command wraps django-q2's
     "django_q",
-    "tasktop_hub.apps.TasktopHubConfig",
     "settings_app",
     "notifications",
     "integrations",
@@ -158,6 +158,8 @@ HUB_INSTALLATION_ID = hub_database.installation_id(HUB_HOME)
 # after this), and how far back each change detection re-reads to catch late timestamps.
 HUB_ENGINE_LEASE_SECONDS = env.int("HUB_ENGINE_LEASE_SECONDS", default=60)
 HUB_ENGINE_OVERLAP_SECONDS = env.float("HUB_ENGINE_OVERLAP_SECONDS", default=5.0)
+# Route moves commit this many pairs (or pending rows) per transaction (integrations/moves.py).
+HUB_ROUTE_MOVE_BATCH = env.int("HUB_ROUTE_MOVE_BATCH", default=500)
 
 # Security (DESIGN §6, docs/security.md). The scrypt cost is deliberately not read from the
 # environment: only the test suite lowers it (tests/conftest.py); check hub.E102 refuses less.
@@ -212,10 +214,10 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"},
     },
     # On every handler: every record is scrubbed of the connection secrets this process holds,
-    # in every encoding (integrations/connectors/redaction.py): a tool's error text may echo
+    # in every encoding (integrations/connectors/http/redaction.py): a tool's error text may echo
     # them; and the extra Troubleshooting records stop the instant it ends.
     "filters": {
-        "redact": {"()": "integrations.connectors.redaction.RedactingFilter"},
+        "redact": {"()": "integrations.connectors.http.redaction.RedactingFilter"},
         "expiry": {"()": "settings_app.hublog.levels.TroubleshootingExpiry", "normal_level": HUB_LOG_LEVEL},
     },
     "handlers": {
