@@ -9,6 +9,9 @@ class IntegrationsConfig(AppConfig):
         from integrations.connectors import registry
 
         registry.autodiscover()
+        from integrations import support
+
+        support.register()
         from django_q.signals import post_spawn
 
         from integrations.engine import jobs, services, signals  # noqa: F401 — registers jobs and retry handler
