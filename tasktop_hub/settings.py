@@ -35,8 +35,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "tasktop_hub.apps.TasktopHubConfig",  # before django_q: its `qcluster` command wraps django-q2's
     "django_q",
-    "tasktop_hub.apps.TasktopHubConfig",
     "settings_app",
     "notifications",
     "integrations",
@@ -211,10 +211,10 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"},
     },
     # On every handler: every record is scrubbed of the connection secrets this process holds,
-    # in every encoding (integrations/connectors/redaction.py): a tool's error text may echo
+    # in every encoding (integrations/connectors/http/redaction.py): a tool's error text may echo
     # them; and the extra Troubleshooting records stop the instant it ends.
     "filters": {
-        "redact": {"()": "integrations.connectors.redaction.RedactingFilter"},
+        "redact": {"()": "integrations.connectors.http.redaction.RedactingFilter"},
         "expiry": {"()": "settings_app.hublog.levels.TroubleshootingExpiry", "normal_level": HUB_LOG_LEVEL},
     },
     "handlers": {
