@@ -12,7 +12,7 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from integrations.connectors.redaction import MASK, MIN_SECRET, redact_patterns, secret_forms
+from integrations.connectors.http.redaction import MASK, MIN_SECRET, redact_patterns, secret_forms
 from integrations.engine.models import PendingWork
 from integrations.models import ArtifactPair, Integration, RepositoryConnection, Route
 
@@ -37,7 +37,7 @@ def report_redactor(secrets: Iterable[str]) -> Callable[[str], str]:
     """Every spelling of every secret (:func:`secret_forms`: raw, URL-, JSON-, HTML-escaped,
     base64 anywhere inside base64 text) and the credential patterns, in one pass.
 
-    The full :class:`~integrations.connectors.redaction.Redactor` also decodes every base64-looking
+    The full :class:`~integrations.connectors.http.redaction.Redactor` also decodes every base64-looking
     token against every secret, which costs minutes on megabytes of logs with many secrets; the
     logs were already filtered when written, so the report's second pass uses the linear form.
     """

@@ -15,7 +15,7 @@ import pytest
 from settings_app.hublog import levels
 from settings_app.hublog import services as logging_level
 from settings_app.support import report
-from tests.settings_app.security.leak_sweep import assert_clean
+from tests.leak_sweep import assert_clean
 from tests.settings_app.security.test_leaks import _plant_in_every_secret_field
 
 pytestmark = pytest.mark.django_db
