@@ -15,6 +15,7 @@ from integrations.connectors.github import GitHubConnector
 from integrations.connectors.github.client import forget_clients as forget_github
 from integrations.connectors.jira import JiraConnector
 from integrations.connectors.jira.client import forget_clients as forget_jira
+from tests.fakes.clock import FakeClock
 from tests.fakes.github_api import GitHubApi
 from tests.fakes.jira_api import JiraApi
 
@@ -35,7 +36,7 @@ def drain(conn, project: str, since) -> int:
 
 def github() -> list[str]:
     out = []
-    clock = http.FakeClock(start=T0)
+    clock = FakeClock(start=T0)
     forget_github()
     with GitHubApi(clock=clock, prefix="/api/v3") as api, http.use_clock(clock):
         api.add_user("hubbot", token="t0ken-bench-0000")
@@ -79,7 +80,7 @@ def github() -> list[str]:
 
 def jira(deployment: str) -> list[str]:
     out = []
-    clock = http.FakeClock(start=T0)
+    clock = FakeClock(start=T0)
     forget_jira()
     with JiraApi(clock=clock, deployment=deployment, time_zone="Asia/Kolkata") as api, http.use_clock(clock):
         api.add_user("hubbot", "hub@example.com", "jira-bench-token")

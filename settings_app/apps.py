@@ -15,6 +15,12 @@ class SettingsAppConfig(AppConfig):
         from tasktop_hub import admin_site, periodic, roles
 
         signals.connect()
+        from django_q.signals import pre_execute
+
+        from settings_app.hublog import levels
+        from settings_app.hublog import panels as logging_panels  # noqa: F401
+
+        pre_execute.connect(levels.before_task, dispatch_uid="hub-logging-level")
         master_password.register_condition()
         email_services.register_condition()
         # Every minute; the digest itself waits for the chosen frequency (settings_app/email/digest.py).

@@ -8,8 +8,9 @@ import random
 from datetime import timedelta
 
 from integrations import services
-from integrations.connectors import redaction, registry
+from integrations.connectors import registry
 from integrations.connectors.base import Connector, ConnectorError
+from integrations.connectors.http import redaction
 from integrations.engine import clock
 from integrations.engine.models import ConnectionHealth
 from integrations.models import RepositoryConnection

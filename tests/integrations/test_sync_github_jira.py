@@ -10,6 +10,7 @@ from integrations.connectors.base import ConnectorError
 from integrations.connectors.github.client import forget_clients as forget_github
 from integrations.connectors.jira.client import forget_clients as forget_jira
 from integrations.models import ArtifactPair
+from tests.fakes.clock import FakeClock
 from tests.fakes.github_api import GitHubApi
 from tests.fakes.jira_api import JiraApi
 from tests.integrations.tool_rig import JIRA_GRAPH, integrate, side
@@ -22,7 +23,7 @@ STATES_JIRA = {"In Progress": "open", "In Review": "open", "To Do": "open", "Don
 @pytest.fixture
 def rig(db, settings):
     settings.HUB_ENGINE_OVERLAP_SECONDS = 2
-    clock = http.FakeClock()
+    clock = FakeClock()
     forget_github()
     forget_jira()
     github = GitHubApi(clock=clock, prefix="/api/v3")

@@ -20,7 +20,7 @@ import pytest
 from integrations.connectors.database import DatabaseConnector
 from integrations.connectors.database.schema import create_work_item_table
 from tests.integrations.dbtargets import fresh_mariadb_db, fresh_postgres_db
-from tests.security.ready import prepare_process_hub
+from tests.ready import prepare_process_hub
 from tests.system.conftest import ROOT, Hub
 
 pytestmark = [pytest.mark.system, pytest.mark.postgres]

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integrations.connectors import test_github as gh
-from tests.integrations.connectors import test_jira as jira
+from tests.integrations.connectors.github import test_connector as gh
+from tests.integrations.connectors.github.test_connector import api as github_api  # noqa: F401 — fixtures
+from tests.integrations.connectors.github.test_connector import clock  # noqa: F401
+from tests.integrations.connectors.jira import test_connector as jira
+from tests.integrations.connectors.jira.test_connector import api as jira_api  # noqa: F401
 from tests.integrations.connectors.paging import drain
-from tests.integrations.connectors.test_github import api as github_api  # noqa: F401 — fixtures
-from tests.integrations.connectors.test_github import clock  # noqa: F401
-from tests.integrations.connectors.test_jira import api as jira_api  # noqa: F401
 
 
 def edit_between_pages(conn: Any, edit, edits: int) -> list:

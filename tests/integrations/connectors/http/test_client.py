@@ -11,6 +11,7 @@ import pytest
 
 from integrations.connectors import http
 from integrations.connectors.base import ConnectorError
+from tests.fakes.clock import FakeClock
 from tests.fakes.scripted_server import Reply, ScriptedServer
 
 
@@ -22,7 +23,7 @@ def server():
 
 @pytest.fixture
 def clock():
-    return http.FakeClock(start=1_800_000_000.0)
+    return FakeClock(start=1_800_000_000.0)
 
 
 def make(server, clock, **kwargs):
@@ -183,13 +184,13 @@ def test_post_is_retried_after_429(server, clock):
 
 def test_read_timeout_is_transient_and_retried_for_get(server):
     server.script("GET", "/slow", Reply(200, body={}, delay=0.5), Reply(200, body={"fast": 1}))
-    client = http.HttpClient(server.url, clock=http.FakeClock(), timeouts=http.Timeouts(connect=1, read=0.1))
+    client = http.HttpClient(server.url, clock=FakeClock(), timeouts=http.Timeouts(connect=1, read=0.1))
     assert client.get_json("/slow") == {"fast": 1}
 
 
 def test_read_timeout_final_error(server):
     server.script("GET", "/slow", Reply(200, body={}, delay=0.5))
-    client = http.HttpClient(server.url, clock=http.FakeClock(), timeouts=http.Timeouts(connect=1, read=0.1),
+    client = http.HttpClient(server.url, clock=FakeClock(), timeouts=http.Timeouts(connect=1, read=0.1),
                              retry=http.RetryPolicy(max_attempts=2))
     with pytest.raises(ConnectorError) as info:
         client.get_json("/slow")
@@ -241,7 +242,7 @@ def test_no_proxy_setting_means_direct_even_with_proxy_environment(server, clock
 def test_use_clock_applies_to_clients_without_their_own(server):
     server.script("GET", "/x", Reply(500), Reply(200, body={}))
     client = http.HttpClient(server.url, rng=lambda: 1.0)
-    with http.use_clock(http.FakeClock()) as fake:
+    with http.use_clock(FakeClock()) as fake:
         client.get_json("/x")
     assert fake.sleeps == [0.5]
 

@@ -1,257 +1,32 @@
-"""The one module through which all outbound HTTP goes.
+"""The HTTP client every connector uses: one per connection, shared by the engine's threads.
 
-Every connector talks to its tool through an :class:`HttpClient`::
-
-    from integrations.connectors import http
-
-    client = http.HttpClient(
-        base_url,
-        headers={"X-Redmine-API-Key": api_key},   # secret headers are redacted in logs
-        proxy=http.ProxyConfig.from_settings(options, secrets),
-        secrets=(api_key,),                       # scrubbed from any message, belt and braces
-    )
-    data = client.get_json("/issues.json", params={"limit": 100})
-    response = client.request("PUT", "/issues/1.json", json={...}, allow=(404,))
-
-What it does for the caller:
-
-- timeouts on connect and read (``Timeouts``), pooled keep-alive connections shared by threads
-  (urllib3 underneath, ``requests.Response`` objects on top: see ``transport.py``);
-- a proxy from connection settings (URL in options, credentials in secrets); environment proxy
-  variables are ignored on purpose, so what the admin configured is what happens;
-- retries for transient failures (connection errors, timeouts, 5xx, 429) with exponential backoff
-  and full jitter, honouring ``Retry-After`` (seconds or HTTP date) and ``X-RateLimit-Remaining`` /
-  ``X-RateLimit-Reset``, never waiting more than ``RetryPolicy.max_total_wait`` in one call. A
-  rate-limit answer (429, or 403 with ``Retry-After``) that says neither when to come back nor that
-  the quota is spent is a *secondary* limit: the client waits ``secondary_wait`` (a minute), twice
-  as long on each repeat, and never mistakes ``X-RateLimit-Reset`` — the primary window's end,
-  which GitHub sends on every answer — for the wait (see :meth:`HttpClient.secondary_wait`);
-- final failures become :class:`~integrations.connectors.base.ConnectorError` (``HttpError`` for an
-  HTTP status): ``transient``, ``retry_after``, ``auth`` (401, 403 that is not a rate limit) and
-  ``unreachable`` (DNS, refused, connect timeout, TLS) set so the engine can decide;
-- secrets never reach logs or messages: ``Authorization``-like headers are redacted, passwords in
-  URLs and key-like query parameters are masked, and known secret values are scrubbed in every
-  encoding a wire carries (plain, URL-encoded, base64 as in ``Basic``: see ``redaction.py``).
-
-Non-idempotent requests (POST, PATCH) are only retried when the server cannot have acted on them
-(connection refused/DNS, 429, 503 with ``Retry-After``); otherwise the engine's crash-safe creation
-(``find_by_hub_key`` before ``create``) decides. Pass ``idempotent=True`` to override.
-
-Tests and benchmarks must not really wait: pass ``clock=FakeClock()`` to a client, or wrap code in
-``with http.use_clock(FakeClock()):`` to affect every client that was built without its own clock.
+See the package's docstring (``integrations/connectors/http/__init__.py``) for what it does.
 """
 
 from __future__ import annotations
 
-import contextlib
-import email.utils
 import logging
 import random
-import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import requests
 
-from integrations.connectors.base import ConnectorError, Parameter
-
-# Redaction lives in its own module; these names stay importable from here.
-from integrations.connectors.redaction import (  # noqa: F401
-    SECRET_HEADER_WORDS,
-    SECRET_QUERY_NAMES,
-    Redactor,
-    is_secret_header,
-    redact_headers,
-    redact_url,
-)
-from integrations.connectors.transport import Transport, basic_auth
+from integrations.connectors.base import ConnectorError
+from integrations.connectors.http.clock import Clock, default_clock
+from integrations.connectors.http.errors import HttpError, body_summary, is_dns, looks_unreachable
+from integrations.connectors.http.policy import IDEMPOTENT_METHODS, ProxyConfig, RetryPolicy, Timeouts, parse_retry_after
+from integrations.connectors.http.redaction import Redactor, redact_headers, redact_url
+from integrations.connectors.http.transport import Transport, basic_auth
 
 logger = logging.getLogger("integrations.http")
 
 USER_AGENT = "tasktop-hub/0.1 (+https://github.com/; integration hub)"
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 MAX_BODY_IN_ERROR = 500
-
-# Connection parameters every HTTP connector can add to its own ``parameters``.
-PROXY_PARAMETERS: tuple[Parameter, ...] = (
-    Parameter("proxy_url", "Proxy URL", type="url", required=False,
-              help="HTTP(S) proxy for this connection, e.g. http://proxy.example:3128. Empty: direct."),
-    Parameter("proxy_username", "Proxy user name", required=False, sensitive=True),
-    Parameter("proxy_password", "Proxy password", required=False, sensitive=True),
-)
-TLS_PARAMETERS: tuple[Parameter, ...] = (
-    Parameter("verify_tls", "Verify TLS certificates", type="boolean", required=False, default=True,
-              help="Turn off only for a test server: the hub then cannot tell the tool from an impostor."),
-    Parameter("ca_certificates", "Trusted CA certificates", required=False, default="",
-              help="For a tool whose certificate an internal CA signed: the CA's PEM text, or the path of a PEM "
-                   "file on the hub's server. Empty: the public CAs (certifi)."),
-)
-TIMEOUT_PARAMETERS: tuple[Parameter, ...] = (
-    Parameter("connect_timeout", "Connect timeout (s)", type="integer", required=False, default=10),
-    Parameter("read_timeout", "Read timeout (s)", type="integer", required=False, default=60),
-)
-
-
-# -- clocks -----------------------------------------------------------------------------------
-
-
-class Clock:
-    """Wall time and sleeping, in one injectable object."""
-
-    def time(self) -> float:
-        return time.time()
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
-
-
-class FakeClock(Clock):
-    """A clock for tests: ``sleep`` returns at once, advances ``time`` and records the wait."""
-
-    def __init__(self, start: float | None = None) -> None:
-        self.now = time.time() if start is None else start
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def time(self) -> float:
-        with self._lock:
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            self.now += max(0.0, seconds)
-
-    @property
-    def slept(self) -> float:
-        return sum(self.sleeps)
-
-
-_default_clock: Clock = Clock()
-
-
-def default_clock() -> Clock:
-    return _default_clock
-
-
-@contextlib.contextmanager
-def use_clock(clock: Clock) -> Iterator[Clock]:
-    """Use ``clock`` for every client built without its own clock (tests, benchmarks)."""
-    global _default_clock
-    previous = _default_clock
-    _default_clock = clock
-    try:
-        yield clock
-    finally:
-        _default_clock = previous
-
-
-# -- configuration ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    connect: float = 10.0
-    read: float = 60.0
-
-    @classmethod
-    def from_settings(cls, options: Mapping[str, Any]) -> Timeouts:
-        return cls(connect=float(options.get("connect_timeout") or cls.connect),
-                   read=float(options.get("read_timeout") or cls.read))
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard one call tries. The engine retries transient failures again later, so keep it modest."""
-
-    max_attempts: int = 5
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-    # Total sleeping allowed inside one call; a longer Retry-After is handed to the engine instead.
-    max_total_wait: float = 60.0
-    # Wait for a rate-limit reset announced by X-RateLimit-* before the next request.
-    honour_rate_limit: bool = True
-    # A host that refuses connections or has no DNS name rarely comes back within seconds; the
-    # engine backs off the whole connection instead of every call waiting out its own retries.
-    unreachable_attempts: int = 2
-    # A rate limit that names no wait (no Retry-After, quota not spent): GitHub documents "wait
-    # for at least one minute" and exponentially longer while it keeps failing.
-    secondary_wait: float = 60.0
-    secondary_max_wait: float = 960.0
-
-    def backoff(self, attempt: int, rng: Callable[[], float]) -> float:
-        """Full jitter: uniform in [0, min(max_delay, base * 2**attempt)] (attempt counts from 0)."""
-        return rng() * min(self.max_delay, self.base_delay * (2 ** attempt))
-
-
-NO_RETRY = RetryPolicy(max_attempts=1, max_total_wait=0.0)
-
-
-@dataclass(frozen=True)
-class ProxyConfig:
-    url: str = ""
-    username: str = ""
-    password: str = field(default="", repr=False)
-
-    @classmethod
-    def from_settings(cls, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> ProxyConfig | None:
-        url = (options.get("proxy_url") or "").strip()
-        if not url:
-            return None
-        return cls(url=url, username=secrets.get("proxy_username") or "", password=secrets.get("proxy_password") or "")
-
-    def as_url(self) -> str:
-        if not self.username:
-            return self.url
-        parts = urlsplit(self.url)
-        userinfo = quote(self.username, safe="")
-        if self.password:
-            userinfo += ":" + quote(self.password, safe="")
-        return urlunsplit((parts.scheme, f"{userinfo}@{parts.netloc.rpartition('@')[2]}", parts.path, "", ""))
-
-
-def verify_from_settings(options: Mapping[str, Any]) -> bool | str:
-    """``verify`` for :class:`HttpClient` from the TLS_PARAMETERS: False, True, or CA PEM text / file path."""
-    if options.get("verify_tls") is False:
-        return False
-    return str(options.get("ca_certificates") or "").strip() or True
-
-
-# -- errors -------------------------------------------------------------------------------------
-
-
-class HttpError(ConnectorError):
-    """A final HTTP status the caller did not allow. ``body`` is the start of the response body."""
-
-    def __init__(self, message: str, *, status: int = 0, body: str = "", headers: Mapping[str, str] | None = None,
-                 **flags: Any) -> None:
-        super().__init__(message, **flags)
-        self.status = status
-        self.body = body
-        self.headers = dict(headers or {})
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Exceptions pickle as cls(*args): keep the keyword state too (worker results, task queues).
-        return (_rebuild_http_error, (type(self), str(self), self.__dict__.copy()))
-
-    def json(self) -> Any:
-        import json
-
-        try:
-            return json.loads(self.body)
-        except ValueError:
-            return None
-
-
-def _rebuild_http_error(cls: type[HttpError], message: str, state: dict[str, Any]) -> HttpError:
-    error = cls(message)
-    error.__dict__.update(state)
-    return error
 
 
 @dataclass
@@ -262,9 +37,6 @@ class _Attempt:
     error: ConnectorError | None = None
     retryable: bool = False
     retry_after: float | None = None
-
-
-# -- the client ---------------------------------------------------------------------------------
 
 
 class HttpClient:
@@ -320,7 +92,7 @@ class HttpClient:
 
     @property
     def clock(self) -> Clock:
-        return self._clock or _default_clock
+        return self._clock or default_clock()
 
     # -- the wire --
 
@@ -490,8 +262,8 @@ class HttpClient:
             return _Attempt(error=error, retryable=idempotent)
         if isinstance(exc, exc_.ConnectionError):
             text = str(exc)
-            if _looks_unreachable(text):
-                reason = "host name not found" if _is_dns(text) else "connection refused or host unreachable"
+            if looks_unreachable(text):
+                reason = "host name not found" if is_dns(text) else "connection refused or host unreachable"
                 error = ConnectorError(f"{where}: {reason}", transient=True, unreachable=True)
                 return _Attempt(error=error, retryable=True)  # the server never saw the request
             error = ConnectorError(f"{where}: connection broken", transient=True)
@@ -509,7 +281,7 @@ class HttpClient:
         rate_limited = status == 429 or (status == 403 and (retry_after is not None
                                                             or response.headers.get("X-RateLimit-Remaining") == "0"))
         message = f"{where} failed: HTTP {status} {response.reason or ''}".rstrip()
-        summary = _body_summary(body)
+        summary = body_summary(body)
         if summary:
             message += f": {summary}"
         flags: dict[str, Any] = {}
@@ -602,41 +374,3 @@ class HttpClient:
         if delay:
             with self._lock:
                 self._blocked_until = max(self._blocked_until, self.clock.time() + delay)
-
-
-def parse_retry_after(value: str, now: float) -> float | None:
-    """``Retry-After`` is delta-seconds or an HTTP date; return seconds from ``now`` (≥ 0)."""
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - now)
-
-
-_UNREACHABLE = re.compile(r"NameResolution|Name or service not known|nodename nor servname|getaddrinfo|"
-                          r"Failed to establish a new connection|Connection refused|No route to host|"
-                          r"Network is unreachable|Temporary failure in name resolution", re.I)
-
-
-def _looks_unreachable(text: str) -> bool:
-    return bool(_UNREACHABLE.search(text))
-
-
-def _is_dns(text: str) -> bool:
-    return bool(re.search(r"NameResolution|Name or service not known|nodename nor servname|getaddrinfo|"
-                          r"name resolution", text, re.I))
-
-
-def _body_summary(body: str) -> str:
-    """One line from an error body, for a message a person reads."""
-    text = " ".join(body.split())
-    if text.lstrip().startswith("<"):
-        return ""  # an HTML error page says nothing useful in one line
-    return text[:200]

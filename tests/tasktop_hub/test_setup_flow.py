@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.messages import get_messages
 
-from tests.security.ready import issue_key
+from tests.ready import issue_key
 
 pytestmark = [pytest.mark.django_db, pytest.mark.fresh_install]
 

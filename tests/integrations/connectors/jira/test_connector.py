@@ -13,6 +13,7 @@ from integrations.connectors.base import ConnectorError
 from integrations.connectors.jira import JiraConnector
 from integrations.connectors.jira.client import forget_clients
 from integrations.connectors.jira.timefmt import jql_date, zone
+from tests.fakes.clock import FakeClock
 from tests.fakes.jira_api import JiraApi
 from tests.integrations.connectors.paging import drain
 
@@ -22,7 +23,7 @@ T0 = datetime(2026, 3, 10, 15, 0, 0, tzinfo=UTC).timestamp()
 
 @pytest.fixture
 def clock():
-    fake = http.FakeClock(start=T0)
+    fake = FakeClock(start=T0)
     forget_clients()
     with http.use_clock(fake):
         yield fake

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from integrations.connectors.redmine import RedmineConnector
 from tests.integrations.connectors.paging import drain
-from tests.redmine.test_connector import create_many
+from tests.integrations.connectors.redmine.test_connector import create_many
 
 
 class EditingBetweenPages:

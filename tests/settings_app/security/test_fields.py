@@ -14,7 +14,7 @@ from integrations.models import RepositoryConnection
 from settings_app.security import vault
 from settings_app.security.fields import Sealed, encrypted_fields, is_secret_set
 from tests.factories import ConnectionFactory
-from tests.security.ready import TEST_MASTER_PASSWORD
+from tests.ready import TEST_MASTER_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

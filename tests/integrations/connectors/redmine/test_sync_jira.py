@@ -8,6 +8,7 @@ import pytest
 from integrations.connectors import http
 from integrations.connectors.jira.client import forget_clients
 from integrations.models import ArtifactPair
+from tests.fakes.clock import FakeClock
 from tests.fakes.jira_api import JiraApi
 from tests.integrations.tool_rig import JIRA_GRAPH, integrate, side
 
@@ -23,7 +24,7 @@ def rig(db, settings, redmine_backend):
     jira = JiraApi(deployment="dc", time_zone="America/Sao_Paulo")
     jira.add_user("hubbot", "hub@example.com", JIRA_TOKEN)
     jira.add_project("OPS")
-    with jira, http.use_clock(http.FakeClock()):
+    with jira, http.use_clock(FakeClock()):
         left = side("redmine", "redmine", redmine_backend.url, {}, {"api_key": redmine_backend.key},
                     redmine_backend.project, {"title": "subject", "description": "description", "state": "status"},
                     field_roles={"state": "state"}, value_mappings={"state": REDMINE_STATES})

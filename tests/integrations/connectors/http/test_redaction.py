@@ -9,7 +9,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from integrations.connectors.base import ConnectorError
-from integrations.connectors.redaction import GuardedConnector, RedactingFilter, Redactor, guard, remember
+from integrations.connectors.http.redaction import GuardedConnector, RedactingFilter, Redactor, guard, remember
 
 SECRET = "pw/CANARY+&= %x"
 

@@ -12,6 +12,7 @@ import pytest
 from integrations.connectors import http, registry
 from integrations.connectors.base import ConnectorError
 from integrations.connectors.redmine import RedmineConnector
+from tests.fakes.clock import FakeClock
 from tests.fakes.tracker import FakeTracker
 from tests.integrations.connectors.paging import drain
 
@@ -110,7 +111,7 @@ def test_unreachable_url_is_an_unreachable_error():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     c = RedmineConnector(f"http://127.0.0.1:{port}", {}, {"api_key": "k" * 40})
-    with http.use_clock(http.FakeClock()), pytest.raises(ConnectorError) as info:
+    with http.use_clock(FakeClock()), pytest.raises(ConnectorError) as info:
         c.test_connection()
     assert info.value.unreachable and "k" * 40 not in str(info.value)
 
@@ -190,7 +191,7 @@ def create_like_the_engine(c, project, fields, key, attempts=20):
 def test_survives_injected_failures():
     """A third of the calls fail (500, 429 + Retry-After, dropped connections): all arrive, once."""
     with FakeTracker(failure_rate=0.33, failure_kinds=("500", "429", "drop"), seed=3) as tracker, \
-            http.use_clock(http.FakeClock()):
+            http.use_clock(FakeClock()):
         c = RedmineConnector(tracker.base_url, {}, {"api_key": tracker.api_key})
         keys = [hub_key() for _ in range(20)]
         for n, key in enumerate(keys):
@@ -200,7 +201,7 @@ def test_survives_injected_failures():
 
 
 def test_read_timeout_is_transient():
-    with FakeTracker(hang=0.6) as tracker, http.use_clock(http.FakeClock()):
+    with FakeTracker(hang=0.6) as tracker, http.use_clock(FakeClock()):
         client = http.HttpClient(tracker.base_url, headers={"X-Redmine-API-Key": tracker.api_key},
                                  timeouts=http.Timeouts(connect=1, read=0.2), retry=http.RetryPolicy(max_attempts=2))
         c = RedmineConnector(tracker.base_url, {}, {"api_key": tracker.api_key}, client=client)
@@ -235,7 +236,7 @@ def test_reads_and_idle_polls_cost_what_the_benchmark_expects():
 
 
 def test_lost_create_answer_is_found_by_hub_key_not_duplicated():
-    with FakeTracker() as tracker, http.use_clock(http.FakeClock()):
+    with FakeTracker() as tracker, http.use_clock(FakeClock()):
         c = RedmineConnector(tracker.base_url, {}, {"api_key": tracker.api_key})
         key = hub_key()
         assert c.find_by_hub_key("demo", key) is None

@@ -19,7 +19,7 @@ from django.test import Client
 from settings_app.security import master_password
 from settings_app.security.fields import encrypted_fields
 from tests.factories import ConnectionFactory, IntegrationFactory
-from tests.security.leak_sweep import assert_clean, sweep_admin, sweep_api, sweep_database, sweep_logs
+from tests.leak_sweep import assert_clean, sweep_admin, sweep_api, sweep_database, sweep_logs
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,7 @@ def _plant_in_every_secret_field() -> list[str]:
     }
     for field in encrypted_fields():
         label = f"{field.model._meta.label_lower}.{field.name}"
-        assert label in recipes, f"New secret field {label}: add a planting recipe to tests/security/test_leaks.py"
+        assert label in recipes, f"New secret field {label}: add a planting recipe to tests/settings_app/security/test_leaks.py"
         value = f"CANARY-{label}-c4f9e2"
         planted.extend(recipes[label](value))
     return planted

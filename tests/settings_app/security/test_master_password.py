@@ -17,7 +17,7 @@ from settings_app.models import VaultKey
 from settings_app.security import master_password, password_store, vault
 from tasktop_hub import conditions
 from tests.factories import ConnectionFactory
-from tests.security.ready import TEST_MASTER_PASSWORD
+from tests.ready import TEST_MASTER_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -25,7 +25,7 @@ from notifications import jobs
 from notifications.models import ActivityError, ActivityIssue, BackgroundJob
 from tests.fakes.echo import EchoingJira, EchoProxy
 from tests.integrations.tool_rig import integrate, side
-from tests.security.leak_sweep import assert_clean, sweep_admin, sweep_api, sweep_database, sweep_logs
+from tests.leak_sweep import assert_clean, sweep_admin, sweep_api, sweep_database, sweep_logs
 
 pytestmark = pytest.mark.django_db
 

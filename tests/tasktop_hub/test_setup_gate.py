@@ -8,7 +8,7 @@ from django.test import Client
 from licensing.models import License
 from settings_app.models import VaultKey
 from tests.factories import StaffFactory
-from tests.security.ready import TEST_MASTER_PASSWORD, issue_key
+from tests.ready import TEST_MASTER_PASSWORD, issue_key
 
 pytestmark = [pytest.mark.django_db, pytest.mark.fresh_install]
 
@@ -92,7 +92,7 @@ def test_non_administrators_cannot_complete_setup(user_client):
 
 @pytest.mark.django_db
 def test_admin_pages_warn_while_nothing_is_processed(monkeypatch):
-    from tests.security import ready
+    from tests import ready
 
     ready.make_vault_ready()
     ready.make_license_ready()

@@ -19,7 +19,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
-from tests.security.test_roles import _endpoints, _methods
+from tests.tasktop_hub.test_roles import _endpoints, _methods
 
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{8,}")
 

@@ -11,6 +11,7 @@ from integrations.connectors import http
 from integrations.connectors.base import ConnectorError
 from integrations.connectors.github import GitHubConnector
 from integrations.connectors.github.client import forget_clients
+from tests.fakes.clock import FakeClock
 from tests.fakes.github_api import GitHubApi
 from tests.integrations.connectors.paging import drain
 
@@ -20,7 +21,7 @@ T0 = 1_790_000_000.0  # a fixed epoch second
 
 @pytest.fixture
 def clock():
-    fake = http.FakeClock(start=T0)
+    fake = FakeClock(start=T0)
     forget_clients()
     with http.use_clock(fake):
         yield fake
