@@ -35,8 +35,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "tasktop_hub.apps.TasktopHubConfig",  # before django_q: its `qcluster` command wraps django-q2's
     "django_q",
-    "tasktop_hub.apps.TasktopHubConfig",
     "settings_app",
     "notifications",
     "integrations",

@@ -36,6 +36,7 @@ class Unit:
     intent: dict | None = None  # the base recorded before the twin was created (creation.py)
     plan: Any = None  # creation.CreatePlan: what creating the twin writes, recorded before the create
     prepare_error: Exception | None = None
+    find_twin: bool = False  # look for a twin (without an intent) by hub key before creating
 
 
 @dataclass
@@ -203,6 +204,10 @@ def create(ctx: RunContext, unit: Unit, source: ArtifactData | None) -> Outcome:
         return Outcome(unit, dropped="one-way")  # the template only reads that side
     pair = ArtifactPair(integration=ctx.integration, route=route, base={})
     setattr(pair, f"{src}_id", source.id)
+    if unit.twin is None and unit.find_twin and unit.plan is not None:
+        connector, plan = ctx.sides[tgt].connector, unit.plan
+        unit.twin = _call(tgt, lambda: connector.find_by_hub_key(plan.project, plan.hub_key))
+        unit.intent = None
     if unit.twin is not None:
         # Created by an earlier attempt that crashed before recording the pair: adopt it. Its
         # base is what the hub wrote then (none for twins of a hub without intents), so what

@@ -55,8 +55,8 @@ def run_integration(integration_id: int, *, factory: context.ConnectorFactory | 
         summary = {"stopped": str(exc)}
     finally:
         lease.stop()
+        log.info("Run of integration %s ended (lease %s)", integration_id, lease.owner)  # before the next can start
         leases.release_run(integration_id, lease.owner, last_run_finished=clock.now(), last_result=summary)
-        log.info("Run of integration %s ended (lease %s)", integration_id, lease.owner)
         close_old_connections()
     return summary
 
@@ -79,6 +79,8 @@ def _run(integration: Integration, lease: leases.RunLease, factory, budget: floa
         full = state.process_all_requested
         SyncState.objects.filter(pk=state.pk).update(run_now=False)
         detected = detection.detect(ctx, full=full)
+        log.info("Run of integration %s: %d changes detected in %.1f s", integration.pk, detected,
+                 clock.monotonic() - started)
         if full:
             SyncState.objects.filter(pk=state.pk).update(process_all_requested=False)
         for c in conns:
@@ -88,7 +90,10 @@ def _run(integration: Integration, lease: leases.RunLease, factory, budget: floa
                 rows = processing.ready_rows(integration.pk)
                 if not rows:
                     break
-                stats.add(processing.process_batch(ctx, rows, pool))
+                batch = processing.process_batch(ctx, rows, pool)
+                stats.add(batch)
+                log.info("Run of integration %s: %d processed (%d created, %d updated) after %.1f s", integration.pk,
+                         batch.processed, batch.created, batch.updated, clock.monotonic() - started)
                 lease.check()
     except processing.ConnectionDown as down:
         connections.record_failure(ctx.sides[down.side].connection, down.exc)
