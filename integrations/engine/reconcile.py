@@ -88,6 +88,8 @@ def reconcile(ctx: RunContext, unit: Unit, pair: ArtifactPair, left: ArtifactDat
     if left is None or right is None:
         # Deletes are never propagated: the surviving twin is left alone.
         return Outcome(unit, dropped="deleted")
+    if pair.establish_base:
+        return establish(ctx, unit, pair, left, right)
     arts = {"left": left, "right": right}
     base = pair.base or {}
     old = {"left": dict(base.get("left", {})), "right": dict(base.get("right", {}))}
@@ -148,6 +150,17 @@ def reconcile(ctx: RunContext, unit: Unit, pair: ArtifactPair, left: ArtifactDat
     return Outcome(unit, pair=pair, writes=count, recheck=recheck)
 
 
+def establish(ctx: RunContext, unit: Unit, pair: ArtifactPair, left: ArtifactData, right: ArtifactData) -> Outcome:
+    """An imported pair: both sides as they are now become its base, and nothing is written —
+    the twins were kept in step elsewhere, and only a later change on one side flows."""
+    arts = {"left": left, "right": right}
+    pair.base = {s: {f: arts[s].fields.get(ctx.sides[s].view.mapping[f]) for f in common_fields(ctx)}
+                 for s in arts}
+    pair.left_version, pair.right_version = left.change_version, right.change_version
+    pair.establish_base = False
+    return Outcome(unit, pair=pair)
+
+
 def write(ctx: RunContext, side: str, artifact: ArtifactData, fields: dict[str, Any]) -> tuple[str, bool]:
     """Update one artifact; a state change walks the transition graph. Returns the version to
     record as the hub's own, and whether the artifact now holds only what the hub wrote."""
@@ -206,7 +219,10 @@ def create(ctx: RunContext, unit: Unit, source: ArtifactData | None) -> Outcome:
     setattr(pair, f"{src}_id", source.id)
     if unit.twin is None and unit.find_twin and unit.plan is not None:
         connector, plan = ctx.sides[tgt].connector, unit.plan
-        unit.twin = _call(tgt, lambda: connector.find_by_hub_key(plan.project, plan.hub_key))
+        for key in ctx.hub_keys(src, source.id, route):  # a moved route: the keys of its former integrations too
+            unit.twin = _call(tgt, lambda k=key: connector.find_by_hub_key(plan.project, k))
+            if unit.twin is not None:
+                break
         unit.intent = None
     if unit.twin is not None:
         # Created by an earlier attempt that crashed before recording the pair: adopt it. Its
