@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0005_honest_surface'),
+        ('integrations', '0006_route_moves_pair_import'),
     ]
 
     operations = [
