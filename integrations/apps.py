@@ -14,6 +14,8 @@ class IntegrationsConfig(AppConfig):
         support.register()
         from django_q.signals import post_spawn
 
+        from integrations import jobs as move_jobs  # noqa: F401 — route moves, pair imports
+        from integrations import panels  # noqa: F401 — the Move Routes and Import Pairs panels
         from integrations.engine import jobs, services, signals  # noqa: F401 — registers jobs and retry handler
         from tasktop_hub import periodic
 

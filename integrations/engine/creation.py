@@ -21,7 +21,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from integrations.connectors.base import ArtifactData, ConnectorError
-from integrations.engine import clock
+from integrations.engine import clock, templates
 from integrations.engine.context import RunContext, other
 from integrations.engine.mapping import MappingError, convert
 from integrations.engine.models import CreateIntent
@@ -65,7 +65,7 @@ def prepare(ctx: RunContext, units: list, data: dict[str, dict[str, ArtifactData
         if source is None:
             continue
         route = ctx.routed(u.source_side).get(source.project)
-        if route is not None:
+        if route is not None and templates.creates_on(ctx.integration, other(u.source_side)):
             todo.append((u, source, route))
     if not todo:
         return
@@ -74,8 +74,12 @@ def prepare(ctx: RunContext, units: list, data: dict[str, dict[str, ArtifactData
     def find(u, source: ArtifactData, route: Route) -> ArtifactData | None:  # noqa: ANN001
         tgt = other(u.source_side)
         connector = ctx.sides[tgt].connector
-        project, key = getattr(route, f"{tgt}_project"), ctx.hub_key(u.source_side, source.id)
-        return _call(tgt, lambda: connector.find_by_hub_key(project, key))
+        project = getattr(route, f"{tgt}_project")
+        for key in ctx.hub_keys(u.source_side, source.id, route):  # a moved route: its old keys too
+            found = _call(tgt, lambda k=key: connector.find_by_hub_key(project, k))
+            if found is not None:
+                return found
+        return None
 
     # Only a source with an intent can have a twin from a crashed attempt: those are looked up
     # now (before their intent could be replaced); the rest look up in their own thread, as
