@@ -219,6 +219,11 @@ class Collection(models.Model):
 class Integration(PollingOverrides):
     class Template(models.TextChoices):
         SYNCHRONIZE = "synchronize", "Synchronize (two-way)"
+        # One-way: the source side is only read (integrations/engine/templates.py).
+        SYNC_LEFT_TO_RIGHT = "sync_left_to_right", "Synchronize: left → right"
+        SYNC_RIGHT_TO_LEFT = "sync_right_to_left", "Synchronize: right → left"
+        CREATE_LEFT_TO_RIGHT = "create_left_to_right", "Create only: left → right"
+        CREATE_RIGHT_TO_LEFT = "create_right_to_left", "Create only: right → left"
 
     class RunState(models.TextChoices):
         RUNNING = "running", "Running"

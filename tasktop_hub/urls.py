@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("licensing.urls")),
     path("", include("settings_app.email.urls")),
     path("", include("settings_app.hublog.urls")),
+    path("", include("settings_app.support.urls")),
     path("", include("integrations.urls")),
     path("", include("storage.urls")),
     path("admin/", admin.site.urls),

@@ -21,7 +21,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from integrations.connectors.base import ArtifactData, ConnectorError
-from integrations.engine import clock
+from integrations.engine import clock, templates
 from integrations.engine.context import RunContext, other
 from integrations.engine.mapping import MappingError, convert
 from integrations.engine.models import CreateIntent
@@ -65,7 +65,7 @@ def prepare(ctx: RunContext, units: list, data: dict[str, dict[str, ArtifactData
         if source is None:
             continue
         route = ctx.routed(u.source_side).get(source.project)
-        if route is not None:
+        if route is not None and templates.creates_on(ctx.integration, other(u.source_side)):
             todo.append((u, source, route))
     if not todo:
         return

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from integrations.connectors.base import ArtifactData, ConnectorError, StaleArtifact
-from integrations.engine import clock
+from integrations.engine import clock, templates
 from integrations.engine.context import RunContext, other, with_retries
 from integrations.engine.leases import LeaseLost
 from integrations.engine.mapping import MappingError, convert, transition_path
@@ -65,8 +65,10 @@ def common_fields(ctx: RunContext) -> list[str]:
 
 
 def flow(ctx: RunContext, model_field: str) -> tuple[str, str]:
+    """A field's (direction, frequency): its field flow, as far as the template allows."""
     spec = (ctx.integration.field_flow or {}).get(model_field) or {}
-    return spec.get("direction", "both"), spec.get("frequency", "always")
+    return (templates.direction(ctx.integration, spec.get("direction", "both")),
+            templates.frequency(ctx.integration, spec.get("frequency", "always")))
 
 
 def _allows(direction: str, source: str) -> bool:
@@ -211,6 +213,8 @@ def create(ctx: RunContext, unit: Unit, source: ArtifactData | None) -> Outcome:
     route = ctx.routed(src).get(source.project)
     if route is None:
         return Outcome(unit, dropped="unrouted")
+    if not templates.creates_on(ctx.integration, tgt):
+        return Outcome(unit, dropped="one-way")  # the template only reads that side
     pair = ArtifactPair(integration=ctx.integration, route=route, base={})
     setattr(pair, f"{src}_id", source.id)
     if unit.twin is None and unit.find_twin and unit.plan is not None:
