@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import sqlite3
 import subprocess
@@ -33,8 +32,48 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.integrations.dbtargets import fresh_mariadb_db, fresh_postgres_db  # noqa: E402
-from tests.storage.conftest import as_input  # noqa: E402
+import uuid  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+POSTGRES = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+MARIADB = os.environ.get("HUB_TEST_MARIADB_URL", "mysql://root@127.0.0.1:3306/mysql")
+
+
+@contextmanager
+def fresh_postgres_db(prefix):
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield POSTGRES.rsplit("/", 1)[0] + "/" + name
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def fresh_mariadb_db(prefix):
+    import MySQLdb
+
+    p = urlsplit(MARIADB)
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = MySQLdb.connect(host=p.hostname, port=p.port or 3306, user=p.username or "root", password=p.password or "")
+    admin.cursor().execute(f"CREATE DATABASE `{name}`")
+    try:
+        yield MARIADB.rsplit("/", 1)[0] + "/" + name
+    finally:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.close()
+
+
+def as_input(url):
+    p = urlsplit(url)
+    vendor = "postgresql" if p.scheme.startswith("postgres") else "mysql"
+    port = p.port or (5432 if vendor == "postgresql" else 3306)
+    return {"vendor": vendor, "location": f"{p.hostname}:{port}{p.path}", "username": p.username or "root",
+            "tls": "prefer" if vendor == "postgresql" else "disable"}
 
 FILL = r"""
 import datetime as dt, sys
@@ -81,13 +120,20 @@ def manage(env, *args, stdin=None, check=True):
 
 
 def timed(cmd, env=None, stdin=None):
-    """(seconds, peak RSS MB of that process and its waited-for children, completed)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """(seconds, peak RSS MB of that process, completed) — wait4 gives the process's own peak."""
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=ROOT, env=env, input=stdin, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, (peak if peak > before else before) / 1024, done
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=out, stderr=err, text=True)
+        if stdin:
+            proc.stdin.write(stdin)
+        proc.stdin.close()
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(cmd, proc.returncode, out.read(), err.read())
+    return seconds, usage.ru_maxrss / 1024, done
 
 
 def base_env(home):
@@ -218,8 +264,6 @@ def main():
                 "ok" if done.returncode == 0 else f"FAILED: {done.stdout[-300:]}")
     with fresh_mariadb_db("benchraw") as url:
         migrated_schema(url, work / "raw-my")
-        from urllib.parse import urlsplit
-
         p = urlsplit(url)
         spec = json.dumps({"sqlite": str(sqlite_file), "tables": tables, "conn": {
             "host": p.hostname, "port": p.port or 3306, "user": p.username or "root", "passwd": p.password or "",
