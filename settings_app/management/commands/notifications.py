@@ -32,6 +32,7 @@ def _values_options(parser: CommandParser) -> None:
         if name == "ca_bundle":
             continue  # a file, read below
         field = EmailSettings._meta.get_field(name)
+        assert isinstance(field, models.Field)  # FIELDS are the model's own columns, never relations
         parser.add_argument("--" + name.replace("_", "-"), *ALIASES.get(name, []), dest=name, type=_field_type(name),
                             choices=[c for c, _ in field.choices] if field.choices else None,
                             help=str(field.help_text) or None)
