@@ -11,8 +11,11 @@ class IntegrationsConfig(AppConfig):
         registry.autodiscover()
         from django_q.signals import post_spawn
 
+        from integrations import extension_hooks
         from integrations.engine import jobs, services, signals  # noqa: F401 — registers jobs and retry handler
         from tasktop_hub import periodic
+
+        extension_hooks.register()
 
         periodic.register("engine-dispatcher", signals.TICK_FUNC, minutes=1)
         post_spawn.connect(signals.kick_dispatcher, dispatch_uid="engine-kick")

@@ -14,6 +14,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", api_root, name="api-root"),
     path("", include("settings_app.api.urls")),
     path("", include("integrations.api.urls")),
+    path("", include("extensions.api.urls")),
     path("", include("notifications.api.urls")),
     path("auth/token/", obtain_auth_token, name="api-token"),
 ]
