@@ -35,8 +35,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "tasktop_hub.apps.TasktopHubConfig",  # before django_q: its `qcluster` command wraps django-q2's
     "django_q",
-    "tasktop_hub.apps.TasktopHubConfig",
     "settings_app",
     "notifications",
     "integrations",
@@ -157,6 +157,8 @@ HUB_WORKER_STALE_SECONDS = env.int("HUB_WORKER_STALE_SECONDS", default=60)
 # after this), and how far back each change detection re-reads to catch late timestamps.
 HUB_ENGINE_LEASE_SECONDS = env.int("HUB_ENGINE_LEASE_SECONDS", default=60)
 HUB_ENGINE_OVERLAP_SECONDS = env.float("HUB_ENGINE_OVERLAP_SECONDS", default=5.0)
+# Route moves commit this many pairs (or pending rows) per transaction (integrations/moves.py).
+HUB_ROUTE_MOVE_BATCH = env.int("HUB_ROUTE_MOVE_BATCH", default=500)
 
 # Security (DESIGN §6, docs/security.md). The scrypt cost is deliberately not read from the
 # environment: only the test suite lowers it (tests/conftest.py); check hub.E102 refuses less.
