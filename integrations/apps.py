@@ -9,6 +9,13 @@ class IntegrationsConfig(AppConfig):
         from integrations.connectors import registry
 
         registry.autodiscover()
+        from integrations import support
+
+        support.register()
+        from integrations.connectors.http import redaction
+        from tasktop_hub import secrets
+
+        secrets.register_sink(redaction.remember)
         from django_q.signals import post_spawn
 
         from integrations import jobs as move_jobs  # noqa: F401 — route moves, pair imports

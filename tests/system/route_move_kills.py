@@ -23,6 +23,7 @@ from pathlib import Path
 from integrations.connectors.database import DatabaseConnector
 from integrations.connectors.database.schema import create_work_item_table
 from tests.system.conftest import Hub
+from tests.system.engine_procs import table
 
 FIELDS = ["summary", "status", "assignee", "priority"]
 
@@ -96,11 +97,6 @@ def shell(hub: Hub, code: str, stdin: str = "") -> str:
 
 def state(hub: Hub) -> dict:
     return json.loads(shell(hub, STATE))
-
-
-def table(c: DatabaseConnector) -> dict[str, object]:
-    rows, _ = c._execute(f"SELECT id FROM {c.table}")
-    return {a.id: a for a in c.read([str(r[0]) for r in rows])}
 
 
 def wait(predicate: Callable[[], object], timeout: float, what: str, log: Path) -> None:

@@ -4,34 +4,19 @@ Three kills here; ``bench/route_move_soak.py`` does ten (docs/benchmarks.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from tests.integrations.dbtargets import fresh_postgres_db
-from tests.security.ready import prepare_process_hub
-from tests.system.conftest import Hub
+from tests.system.engine_procs import Worker
 from tests.system.route_move_kills import soak
-from tests.system.test_engine_databases import Worker
 
 pytestmark = [pytest.mark.system, pytest.mark.postgres]
 
 
-@pytest.fixture
-def hub(tmp_path: Path, hub_env: dict[str, str]) -> Iterator[Hub]:
-    with fresh_postgres_db("hubmove") as hub_db:
-        # Small batches so that a move takes several transactions and the kills land inside it.
-        env = dict(hub_env, DATABASE_URL=hub_db, HUB_ENGINE_LEASE_SECONDS="5", HUB_WORKERS="2",
-                   HUB_ROUTE_MOVE_BATCH="25")
-        h = Hub(home=tmp_path / "home", env=env, log=tmp_path / "worker.log")
-        done = h.manage("migrate", "--no-input")
-        assert done.returncode == 0, done.stdout + done.stderr
-        prepare_process_hub(h)
-        yield h
-
-
-def test_route_move_killed_three_times_loses_and_doubles_nothing(hub, tmp_path):
+def test_route_move_killed_three_times_loses_and_doubles_nothing(engine_hub, tmp_path):
+    # Small batches so that the move takes many transactions and the kills land inside it.
+    engine_hub.env["HUB_ROUTE_MOVE_BATCH"] = "25"
     with fresh_postgres_db("left") as left_url, fresh_postgres_db("right") as right_url:
-        result = soak(hub, Worker(hub, tmp_path / "worker.log"), left_url, right_url, pairs=1500, kills=3)
+        result = soak(engine_hub, Worker(engine_hub, tmp_path / "worker.log"), left_url, right_url,
+                      pairs=1500, kills=3)
     assert len(result["outcomes"]) == 3
