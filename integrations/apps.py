@@ -12,6 +12,10 @@ class IntegrationsConfig(AppConfig):
         from integrations import support
 
         support.register()
+        from integrations.connectors.http import redaction
+        from tasktop_hub import secrets
+
+        secrets.register_sink(redaction.remember)
         from django_q.signals import post_spawn
 
         from integrations import (
