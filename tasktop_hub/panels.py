@@ -33,7 +33,7 @@ SECTIONS: list[tuple[str, str, str]] = [
     ("polling", "Change Detection Interval Configuration", ""),
     ("email", "Email Notifications", "Email notifications are not built yet."),
     ("logging", "Logging", "Switching logging levels from here is not built yet; set HUB_LOG_LEVEL."),
-    ("extensions", "Extensions", "Extension scripts are not built yet."),
+    ("extensions", "Extensions", "The extensions app is not installed."),
     ("license", "License", "The licensing app is not installed."),
     ("master_password", "Master Password Configuration", "The settings app's security core is not installed."),
     ("sign_in", "Sign-in Protection", "Sign-in throttling is not installed."),

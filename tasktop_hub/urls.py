@@ -13,6 +13,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", api_root, name="api-root"),
     path("", include("settings_app.api.urls")),
     path("", include("integrations.api.urls")),
+    path("", include("extensions.api.urls")),
     path("", include("notifications.api.urls")),
 ]
 
@@ -25,7 +26,9 @@ urlpatterns = [
     path("", include("licensing.urls")),
     path("", include("settings_app.email.urls")),
     path("", include("settings_app.hublog.urls")),
+    path("", include("settings_app.support.urls")),
     path("", include("integrations.urls")),
+    path("", include("storage.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/health", health_view, name="health"),
