@@ -62,7 +62,7 @@ def report() -> None:
     logs = Path(settings.HUB_LOG_DIR)
     line = "2026-12-01 00:00:00,000 DEBUG 1 integrations.http: GET https://tool.example.com/issues?page=2 200 " \
            + "y" * 60 + "\n"
-    for n, name in enumerate(["hub.log", "hub.log.1", "hub.log.2", "hub.log.3", "hub.log.4"]):
+    for name in ["hub.log", "hub.log.1", "hub.log.2", "hub.log.3", "hub.log.4"]:
         (logs / name).write_text(line * (10 * 1024 * 1024 // len(line)))
     secrets = [f"secret-value-{n:04d}-abcdef" for n in range(20)]
     support_report.stored_secrets = lambda: secrets  # 20 stored secrets to scrub
