@@ -36,6 +36,7 @@ SECTIONS: list[tuple[str, str, str]] = [
     ("extensions", "Extensions", "The extensions app is not installed."),
     ("license", "License", "The licensing app is not installed."),
     ("master_password", "Master Password Configuration", "The settings app's security core is not installed."),
+    ("sign_in", "Sign-in Protection", "Sign-in throttling is not installed."),
     ("move_routes", "Move Routes Between Integrations", "Moving routes is not built yet."),
     ("import_pairs", "Import Artifact Pair Information", "Importing artifact pairs is not built yet."),
     ("storage", "Storage Settings", "Moving to an external database is not built yet."),
