@@ -10,10 +10,11 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 
 from extensions import harness, services
 from extensions.models import Extension, ExtensionVersion
@@ -61,11 +62,15 @@ class VersionInline(admin.TabularInline):
 @admin.register(Extension)
 class ExtensionAdmin(admin.ModelAdmin):
     form = ExtensionForm
-    list_display = ["name", "type", "version", "updated_at"]
+    list_display = ["name", "type", "version", "updated_at", "test_link"]
     list_filter = ["type"]
     search_fields = ["name", "description"]
     readonly_fields = ["version"]
     inlines = [VersionInline]
+
+    @admin.display(description="Test harness")
+    def test_link(self, obj: Extension) -> str:
+        return format_html('<a href="{}">Run…</a>', reverse("admin:extensions_extension_run", args=[obj.pk]))
 
     def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
         assert isinstance(obj, Extension)
@@ -86,7 +91,16 @@ class ExtensionAdmin(admin.ModelAdmin):
 
     def get_urls(self) -> list[URLPattern]:
         run = path("<int:pk>/run/", self.admin_site.admin_view(self.run_view), name="extensions_extension_run")
-        return [run, *super().get_urls()]
+        examples = path("examples/", self.admin_site.admin_view(self.examples_view), name="extensions_install_examples")
+        return [run, examples, *super().get_urls()]
+
+    def examples_view(self, request: HttpRequest) -> HttpResponse:
+        """POST: install the example extensions (one per type) that are not there yet."""
+        if request.method != "POST" or not self.has_add_permission(request):
+            return HttpResponseNotAllowed(["POST"])
+        made = services.install_examples(request.user)
+        self.message_user(request, f"Installed {len(made)} example extension(s).")
+        return redirect("admin:extensions_extension_changelist")
 
     def run_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """The test harness: the output, console lines and time of one call; nothing is written."""

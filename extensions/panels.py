@@ -17,5 +17,6 @@ def extensions_panel(request: HttpRequest) -> Panel:
     return Panel("extensions", "Extensions", rows=rows,
                  links=[("Manage Extensions", reverse("admin:extensions_extension_changelist")),
                         ("Add an extension", reverse("admin:extensions_extension_add"))],
+                 actions=[("Install the examples", reverse("admin:extensions_install_examples"))],
                  note="Sandboxed JavaScript: custom data transformations per field, payload transformation "
                       "for gateway collections, person reconciliation and state transitions. See docs/extensions.md.")

@@ -3,6 +3,7 @@ every source version kept."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -76,3 +77,27 @@ def delete(actor: Actor, ext: Extension) -> None:
             raise ValidationError(f"Extension '{ext.name}' is in use and cannot be deleted: {'; '.join(users)}.")
         record_audit(actor, "extension.delete", f"extension {ext.name}", version=ext.version)
         ext.delete()
+
+
+EXAMPLES_DIR = Path(__file__).with_name("examples")
+# The worked examples of docs/extensions.md, one per type (name, type, file, description).
+EXAMPLES = [
+    ("Example: priority number <-> label", Extension.Type.TRANSFORM, "priority-label.js",
+     "Priority numbers 1-4 become labels (Urgent, High, Normal, Low) and labels become numbers."),
+    ("Example: flatten a webhook", Extension.Type.PAYLOAD, "flatten-webhook.js",
+     "A monitoring webhook's nested alert becomes summary, priority, assignee, status, description."),
+    ("Example: match by e-mail across a domain move", Extension.Type.PERSON, "email-domain.js",
+     "ann@old.example.com matches ann@new.example.com; else the same user name; else none."),
+    ("Example: close through Resolved", Extension.Type.STATE, "via-resolved.js",
+     "Closing goes through Resolved; a closed item reopens through New."),
+]
+
+
+def install_examples(actor: Actor) -> list[Extension]:
+    """Create the example extensions that are not there yet (by name); the created ones."""
+    created = []
+    for name, kind, filename, description in EXAMPLES:
+        if not Extension.objects.filter(name=name).exists():
+            source = (EXAMPLES_DIR / filename).read_text(encoding="utf-8")
+            created.append(create(actor, name=name, type=kind, source=source, description=description))
+    return created

@@ -187,6 +187,8 @@ HUB_INSTALLATION_ID = hub_database.installation_id(HUB_HOME)
 # after this), and how far back each change detection re-reads to catch late timestamps.
 HUB_ENGINE_LEASE_SECONDS = env.int("HUB_ENGINE_LEASE_SECONDS", default=60)
 HUB_ENGINE_OVERLAP_SECONDS = env.float("HUB_ENGINE_OVERLAP_SECONDS", default=5.0)
+# Extension sandbox: long-lived quickjs-ng child processes per hub process (docs/extensions.md).
+HUB_EXTENSION_PROCESSES = env.int("HUB_EXTENSION_PROCESSES", default=2)
 # Route moves commit this many pairs (or pending rows) per transaction (integrations/moves.py).
 HUB_ROUTE_MOVE_BATCH = env.int("HUB_ROUTE_MOVE_BATCH", default=500)
 

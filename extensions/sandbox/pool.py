@@ -125,6 +125,6 @@ def get_pool() -> Pool:
         if _pool is None or _pool_pid != os.getpid():
             from django.conf import settings
 
-            _pool = Pool(getattr(settings, "HUB_EXTENSION_PROCESSES", 2))
+            _pool = Pool(settings.HUB_EXTENSION_PROCESSES)
             _pool_pid = os.getpid()
         return _pool

@@ -153,3 +153,26 @@ def test_admin_editor_harness_and_panel(staff):
     assert b'id="hub-output">8</pre>' in r.content
     settings_page = client.get("/admin/settings/")
     assert b"Manage Extensions" in settings_page.content
+
+
+def test_the_examples_install_once_and_do_what_the_docs_say(db):
+    made = services.install_examples(None)
+    assert sorted(e.type for e in made) == ["payload", "person", "state", "transform"]
+    assert services.install_examples(None) == []
+    by_type = {e.type: e for e in made}
+    from extensions import runtime
+
+    assert runtime.call(by_type["transform"], "2", {}) == "High"
+    assert runtime.call(by_type["transform"], "Low", {}) == "4"
+    assert runtime.call(by_type["payload"], {"alert": {"title": "Disk full", "severity": "critical",
+                                                       "labels": {"host": "db1", "dc": "eu"}},
+                                             "reporter": {"email": "ops@example.com"}}) == {
+        "summary": "Disk full", "priority": "1", "assignee": "ops@example.com", "status": "New",
+        "description": "dc=eu, host=db1"}
+    candidates = [{"id": "u-1", "username": "ann", "email": "ann@new.example.com", "name": ""},
+                  {"id": "u-2", "username": "bob", "email": "bob@else.org", "name": ""}]
+    assert runtime.call(by_type["person"], {"id": "7", "username": "x", "email": "Ann@old.example.com"},
+                        candidates) == "u-1"
+    assert runtime.call(by_type["person"], {"id": "8", "username": "zed", "email": ""}, candidates) is None
+    assert runtime.call(by_type["state"], "New", "Closed", {}) == ["Resolved", "Closed"]
+    assert runtime.call(by_type["state"], "Closed", "In Progress", {}) == ["New", "In Progress"]

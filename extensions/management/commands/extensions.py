@@ -1,4 +1,4 @@
-"""manage.py extensions list|show|create|update|delete|run
+"""manage.py extensions list|show|create|update|delete|run|examples
 
 Sources are read from a file (``--file``, ``-`` for stdin). ``run`` is the test harness: it
 prints the output, the console lines and the time, and writes nothing.
@@ -33,6 +33,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         sub.add_parser("list")
+        sub.add_parser("examples", help="install the example extensions of docs/extensions.md")
         show = sub.add_parser("show")
         show.add_argument("name")
         show.add_argument("--version", type=int, help="an earlier version's source")
@@ -58,6 +59,10 @@ class Command(BaseCommand):
             if action == "list":
                 for e in Extension.objects.all():
                     self.stdout.write(f"{e.name}\t{e.type}\tv{e.version}\t{e.description[:60]}")
+                return
+            if action == "examples":
+                made = services.install_examples(None)
+                self.stdout.write(f"Installed {len(made)} example extension(s): {', '.join(e.name for e in made) or '-'}")
                 return
             if action == "create":
                 ext = services.create(None, name=opts["name"], type=opts["type"], source=_read(opts["file"]),
