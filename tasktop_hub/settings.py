@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 
+from tasktop_hub import database as hub_database
 from tasktop_hub.home import ensure_private_dir, load_or_create_secret_key, resolve_home
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -24,6 +25,33 @@ SECRET_KEY = env.str("SECRET_KEY", default="") or load_or_create_secret_key(HUB_
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# The one switch for a hub served over HTTPS by a reverse proxy (README "Production", docs/operations.md).
+# On: the proxy's X-Forwarded-Proto (and, for sign-in throttling, the last X-Forwarded-For hop) is
+# trusted, plain HTTP is redirected to HTTPS (except the health probe, which load balancers call on
+# the inside), cookies are sent over HTTPS only and browsers are told to keep to HTTPS (HSTS).
+# The proxy must set X-Forwarded-Proto itself and strip any the client sent.
+HUB_BEHIND_HTTPS_PROXY = env.bool("HUB_BEHIND_HTTPS_PROXY", default=False)
+if HUB_BEHIND_HTTPS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^api/health$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("HUB_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("HUB_HSTS_INCLUDE_SUBDOMAINS", default=False)
+    SECURE_HSTS_PRELOAD = env.bool("HUB_HSTS_PRELOAD", default=False)
+    # HSTS for the hub's own host name only, unless asked: the hub does not know whether every
+    # sibling host of its domain speaks HTTPS, and preloading is the domain owner's decision.
+    SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+
+# Sign-in throttling (settings_app/security/throttle.py): after this many failed sign-ins for one
+# account, or from one client address, within the lockout time, that account or address is refused
+# for the lockout time (seconds); each lockout is audited and shown on the Settings screen.
+HUB_SIGNIN_MAX_FAILURES_PER_ACCOUNT = env.int("HUB_SIGNIN_MAX_FAILURES_PER_ACCOUNT", default=5)
+HUB_SIGNIN_MAX_FAILURES_PER_ADDRESS = env.int("HUB_SIGNIN_MAX_FAILURES_PER_ADDRESS", default=20)
+HUB_SIGNIN_LOCKOUT_SECONDS = env.int("HUB_SIGNIN_LOCKOUT_SECONDS", default=900)
+AUTHENTICATION_BACKENDS = ["settings_app.security.throttle.ThrottledModelBackend"]
 
 INSTALLED_APPS = [
     "tasktop_hub.apps.HubAdminConfig",
@@ -79,24 +107,17 @@ TEMPLATES = [
 WSGI_APPLICATION = "tasktop_hub.wsgi.application"
 ASGI_APPLICATION = "tasktop_hub.asgi.application"
 
-# SQLite is the embedded default. IMMEDIATE transactions + WAL + a long busy timeout are
-# what keep the worker and the web process from losing writes to "database is locked".
-SQLITE_OPTIONS = {
-    "timeout": 20,
-    "transaction_mode": "IMMEDIATE",
-    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-}
+# SQLite is the embedded default (tasktop_hub/database.py): IMMEDIATE transactions + WAL + a long
+# busy timeout are what keep the worker and the web process from losing writes to "database is
+# locked". Without DATABASE_URL the active database is the one recorded in HUB_HOME/db/hub-db.json
+# (written by a transfer, storage/), and every process follows that file without a restart.
+SQLITE_OPTIONS = hub_database.SQLITE_OPTIONS
 
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
     HUB_DATABASE_MANAGED_BY_ENV = True
 else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(HUB_DB_DIR / "hub.sqlite3"),
-        }
-    }
+    DATABASES = {"default": hub_database.active_entry(HUB_HOME, HUB_DB_DIR)}
     HUB_DATABASE_MANAGED_BY_ENV = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
@@ -153,10 +174,21 @@ Q_CLUSTER = {
     "ALT_CLUSTERS": {},
 }
 HUB_WORKER_STALE_SECONDS = env.int("HUB_WORKER_STALE_SECONDS", default=60)
+# Storage (storage/, docs/storage.md): a transfer's pause holds while its worker's heartbeat is
+# younger than this (a killed transfer stops pausing the hub after it); how long the transfer
+# waits for work in flight before its snapshot; how often a process re-reads the instance lease.
+HUB_TRANSFER_HEARTBEAT_SECONDS = env.int("HUB_TRANSFER_HEARTBEAT_SECONDS", default=30)
+HUB_TRANSFER_DRAIN_SECONDS = env.float("HUB_TRANSFER_DRAIN_SECONDS", default=10.0)
+HUB_INSTANCE_LEASE_CHECK_SECONDS = env.float("HUB_INSTANCE_LEASE_CHECK_SECONDS", default=2.0)
+HUB_INSTALLATION_ID = hub_database.installation_id(HUB_HOME)
 # Sync engine: how long a run's lease lasts without renewal (a killed worker's lease expires
 # after this), and how far back each change detection re-reads to catch late timestamps.
 HUB_ENGINE_LEASE_SECONDS = env.int("HUB_ENGINE_LEASE_SECONDS", default=60)
 HUB_ENGINE_OVERLAP_SECONDS = env.float("HUB_ENGINE_OVERLAP_SECONDS", default=5.0)
+# Extension sandbox: long-lived quickjs-ng child processes per hub process (docs/extensions.md).
+HUB_EXTENSION_PROCESSES = env.int("HUB_EXTENSION_PROCESSES", default=2)
+# Route moves commit this many pairs (or pending rows) per transaction (integrations/moves.py).
+HUB_ROUTE_MOVE_BATCH = env.int("HUB_ROUTE_MOVE_BATCH", default=500)
 
 # Security (DESIGN §6, docs/security.md). The scrypt cost is deliberately not read from the
 # environment: only the test suite lowers it (tests/conftest.py); check hub.E102 refuses less.

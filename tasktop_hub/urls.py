@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from tasktop_hub.api.health import health_view
 from tasktop_hub.api.root import api_root
@@ -14,8 +13,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", api_root, name="api-root"),
     path("", include("settings_app.api.urls")),
     path("", include("integrations.api.urls")),
+    path("", include("extensions.api.urls")),
     path("", include("notifications.api.urls")),
-    path("auth/token/", obtain_auth_token, name="api-token"),
 ]
 
 urlpatterns = [
@@ -27,6 +26,9 @@ urlpatterns = [
     path("", include("licensing.urls")),
     path("", include("settings_app.email.urls")),
     path("", include("settings_app.hublog.urls")),
+    path("", include("settings_app.support.urls")),
+    path("", include("integrations.urls")),
+    path("", include("storage.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/health", health_view, name="health"),

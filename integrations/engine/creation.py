@@ -21,9 +21,9 @@ from typing import Any
 from django.db import connection, transaction
 
 from integrations.connectors.base import ArtifactData, ConnectorError
-from integrations.engine import clock
+from integrations.engine import clock, templates
 from integrations.engine.context import RunContext, other
-from integrations.engine.mapping import MappingError, convert
+from integrations.engine.mapping import MappingError, convert, mapped_fields
 from integrations.engine.models import CreateIntent
 from integrations.engine.reconcile import _allows, _call, common_fields, flow
 from integrations.models import Route
@@ -44,12 +44,13 @@ class CreatePlan:
 def plan(ctx: RunContext, source_side: str, source: ArtifactData, route: Route) -> CreatePlan:
     src, tgt = source_side, other(source_side)
     values, base_src, base_tgt = {}, {}, {}
+    fields = mapped_fields(ctx.sides[src].view, source.fields)
     for f in common_fields(ctx):
         direction, _ = flow(ctx, f)
         if not _allows(direction, src):
             continue
         value = source.fields.get(ctx.sides[src].view.mapping[f])
-        converted = convert(ctx.sides[src].view, ctx.sides[tgt].view, f, value)
+        converted = convert(ctx.sides[src].view, ctx.sides[tgt].view, f, value, fields)
         values[ctx.sides[tgt].view.mapping[f]] = converted
         base_src[f], base_tgt[f] = value, converted
     return CreatePlan(project=getattr(route, f"{tgt}_project"), hub_key=ctx.hub_key(src, source.id), values=values,
@@ -65,7 +66,7 @@ def prepare(ctx: RunContext, units: list, data: dict[str, dict[str, ArtifactData
         if source is None:
             continue
         route = ctx.routed(u.source_side).get(source.project)
-        if route is not None:
+        if route is not None and templates.creates_on(ctx.integration, other(u.source_side)):
             todo.append((u, source, route))
     if not todo:
         return
@@ -74,8 +75,12 @@ def prepare(ctx: RunContext, units: list, data: dict[str, dict[str, ArtifactData
     def find(u, source: ArtifactData, route: Route) -> ArtifactData | None:  # noqa: ANN001
         tgt = other(u.source_side)
         connector = ctx.sides[tgt].connector
-        project, key = getattr(route, f"{tgt}_project"), ctx.hub_key(u.source_side, source.id)
-        return _call(tgt, lambda: connector.find_by_hub_key(project, key))
+        project = getattr(route, f"{tgt}_project")
+        for key in ctx.hub_keys(u.source_side, source.id, route):  # a moved route: its old keys too
+            found = _call(tgt, lambda k=key: connector.find_by_hub_key(project, k))
+            if found is not None:
+                return found
+        return None
 
     # Only a source with an intent can have a twin from a crashed attempt: those are looked up
     # now (before their intent could be replaced); the rest look up in their own thread, as

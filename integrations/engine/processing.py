@@ -247,10 +247,10 @@ def _update_pairs(pairs: list[ArtifactPair]) -> None:
     base, stamp = meta.get_field("base"), meta.get_field("updated_at")
     q = db.ops.quote_name
     sql = (f"UPDATE {q(meta.db_table)} SET {q('base')} = %s, {q('left_version')} = %s, {q('right_version')} = %s, "
-           f"{q('updated_at')} = %s WHERE {q('id')} = %s")
+           f"{q('establish_base')} = %s, {q('updated_at')} = %s WHERE {q('id')} = %s")
     with db.cursor() as cursor:
         cursor.executemany(sql, [
-            (base.get_db_prep_value(p.base, db), p.left_version, p.right_version,
+            (base.get_db_prep_value(p.base, db), p.left_version, p.right_version, p.establish_base,
              stamp.get_db_prep_value(p.updated_at, db), p.pk)
             for p in pairs
         ])

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
 from django.db import close_old_connections
-from django.db.models import F
+from django.db.models import F, Q
 
 from integrations.connectors.base import ConnectorError
 from integrations.engine import clock, connections, context, detection, leases, processing
@@ -22,7 +22,7 @@ from integrations.engine.validation import (
     raise_config_issue,
     resolve_config_issue,
 )
-from integrations.models import Integration
+from integrations.models import Integration, RouteMove
 from tasktop_hub.conditions import processing_blocked_reason
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,12 @@ def run_integration(integration_id: int, *, factory: context.ConnectorFactory | 
 
 
 def _run(integration: Integration, lease: leases.RunLease, factory, budget: float) -> dict:  # noqa: ANN001
+    # Checked under the lease: a route move holds both leases while it runs, and a move that was
+    # killed half way leaves pairs on both sides of it, which no run may touch until it is resumed.
+    moving = RouteMove.objects.filter(status=RouteMove.Status.MOVING).filter(
+        Q(source_id=integration.pk) | Q(target_id=integration.pk)).first()
+    if moving is not None:
+        return {"skipped": f"the route move #{moving.pk} is unfinished; run it again to finish it"}
     problems = config_problems(integration, live=False) or cached_live_problems(integration)
     if problems:
         raise_config_issue(integration, problems)
