@@ -30,7 +30,7 @@ PanelBuilder = Callable[[HttpRequest], Panel]
 # The seed's sections, in the seed's order. Until an app registers a builder for one, it
 # renders as "not available yet" with the reason given here.
 SECTIONS: list[tuple[str, str, str]] = [
-    ("polling", "Change Detection Interval Configuration", ""),
+    ("polling", "Configuration", ""),
     ("email", "Email Notifications", "The settings app's email notifications are not installed."),
     ("logging", "Logging", "The settings app's logging levels are not installed; set HUB_LOG_LEVEL."),
     ("extensions", "Extensions", "The extensions app is not installed."),

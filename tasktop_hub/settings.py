@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served by the hub itself: air-gapped hubs have no CDN
     "tasktop_hub.apps.TasktopHubConfig",  # before django_q: its `qcluster` command wraps django-q2's
     "django_q",
     "settings_app",
@@ -170,7 +171,8 @@ Q_CLUSTER = {
     "catch_up": False,
     "poll": 0.5,
     "cache": "default",
-    "label": "Background tasks",
+    # django-q2's own pages; the hub's background jobs are on Activity (one name per thing).
+    "label": "Task queue (django-q2)",
     "ALT_CLUSTERS": {},
 }
 HUB_WORKER_STALE_SECONDS = env.int("HUB_WORKER_STALE_SECONDS", default=60)
@@ -227,6 +229,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Logging (README "Logging"): HUB_LOG_LEVEL is the Normal level; Troubleshooting (Settings

@@ -259,6 +259,7 @@ def _walk_to_state(ctx: RunContext, side: str, created: ArtifactData, values: di
         return created
     path = transition_path(view, created.fields.get(state_col), values[state_col], mapped_fields(view, created.fields))
     for number, step in enumerate(path, 1):
+        ctx.guard()
         created = _step(side, path, number, partial(connector.transition, created.id, state_col, step))
     return created
 
