@@ -102,6 +102,8 @@ def _auth_message(exc: Exception) -> str:
 def classify_contents(present: set[str], identity: str | None, own_identity: str | None) -> str:
     hub = tables.hub_table_names()
     found = present & hub
+    if tables.MARKER in present:
+        return "partial"
     if not found:
         return "empty"
     if identity:

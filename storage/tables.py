@@ -23,6 +23,9 @@ from typing import Any
 from django.apps import apps
 from django.db import connections, models
 
+# Created on a target first by a transfer (storage.transfer), dropped last: its presence means
+# partial tables, and its content says which installation's transfer made them.
+MARKER = "hub_transfer_marker"
 NOT_COPIED = {"storage.databaseidentity", "storage.instancelease"}
 READ_CHUNK = 5000
 _MOD = 2**256

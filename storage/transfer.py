@@ -45,7 +45,7 @@ from storage.connect import alias_for, read_identity
 from storage.vendors import describe_entry, vendor_of_entry
 from tasktop_hub import database
 
-MARKER = "hub_transfer_marker"
+MARKER = tables.MARKER
 # Set only while storage.services.start_transfer enqueues (after the connection test and the
 # confirmation): the generic jobs API cannot start a transfer that skipped them.
 _starting = threading.local()
@@ -68,6 +68,15 @@ def current_entry() -> dict[str, Any]:
     return dict(connections["default"].settings_dict)
 
 
+def _die_with_parent() -> None:
+    """In the migrate child: die when the worker running the transfer dies (a SIGKILLed
+    transfer must not leave a migration running on its target)."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def migrate_target(entry: dict[str, Any]) -> None:
     """migrate + createcachetable in child processes that know only the target database."""
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
@@ -78,7 +87,8 @@ def migrate_target(entry: dict[str, Any]) -> None:
         env["HUB_DB_CONFIG_FD"] = str(read_fd)
         try:
             done = subprocess.run([sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), *command],
-                                  env=env, pass_fds=(read_fd,), capture_output=True, text=True, timeout=1800)
+                                  env=env, pass_fds=(read_fd,), capture_output=True, text=True, timeout=1800,
+                                  preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         finally:
             os.close(read_fd)
         if done.returncode != 0:

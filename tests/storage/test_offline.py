@@ -144,3 +144,13 @@ def test_tables_are_ordered_parents_first_and_include_queue_cache_and_sessions()
             parent = getattr(field, "related_model", None)
             if field.is_relation and parent is not None and parent is not model:
                 assert order.index(parent._meta.db_table) < order.index(model._meta.db_table), (model, field)
+
+
+def test_contents_are_classified_for_the_connection_test():
+    from storage.connect import classify_contents
+
+    assert classify_contents({"customer_table"}, None, "me") == "empty"
+    assert classify_contents({"hub_transfer_marker"}, None, "me") == "partial"  # killed before the first table
+    assert classify_contents({"auth_user", "django_q_task"}, None, "me") == "partial"
+    assert classify_contents({"auth_user", "storage_databaseidentity"}, "me", "me") == "this_hub"
+    assert classify_contents({"auth_user", "storage_databaseidentity"}, "other", "me") == "other_hub"

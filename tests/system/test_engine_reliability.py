@@ -72,10 +72,11 @@ def runs(*logs) -> list[tuple[datetime, datetime, str]]:
 
 
 def second_installation(hub, tmp_path) -> dict[str, str]:
-    """Another machine's hub: its own HUB_HOME, the same secret key, vault and hub database."""
+    """Another machine's hub: its own HUB_HOME, the same secret key, vault, hub database and
+    installation id (one installation on two machines shares the instance lease, docs/storage.md)."""
     home = tmp_path / "home2"
     home.mkdir()
-    for name in ("secret_key", "vault"):
+    for name in ("secret_key", "vault", "installation-id"):
         source = hub.home / name
         (shutil.copytree if source.is_dir() else shutil.copy2)(source, home / name)
     return dict(hub.env, HUB_HOME=str(home))
