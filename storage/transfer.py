@@ -110,10 +110,10 @@ def snapshot_sqlite(source: dict[str, Any], path: Path) -> dict[str, Any]:
 
 
 def mark_target(alias: str, job_id: int) -> None:
+    # One statement (MySQL commits DDL at once): a kill leaves no marker or a filled one.
     conn = connections[alias]
     with conn.cursor() as cursor:
-        cursor.execute(f"CREATE TABLE {conn.ops.quote_name(MARKER)} (installation VARCHAR(64), job VARCHAR(20))")
-        cursor.execute(f"INSERT INTO {conn.ops.quote_name(MARKER)} (installation, job) VALUES (%s, %s)",
+        cursor.execute(f"CREATE TABLE {conn.ops.quote_name(MARKER)} AS SELECT %s AS installation, %s AS job",
                        [settings.HUB_INSTALLATION_ID, str(job_id)])
 
 
