@@ -7,6 +7,7 @@ so an override can never reach a value the global setting would refuse.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 
@@ -64,3 +65,17 @@ def validate_full_scan(value: int | None) -> None:
 
 def validate_concurrency(value: int | None) -> None:
     CONCURRENCY.check(value)
+
+
+def api_bounds(*names: str) -> dict[str, dict[str, Any]]:
+    """Serializer ``extra_kwargs`` giving these fields their bounds, so the OpenAPI schema states
+    them (minimum/maximum) and a request outside them is refused as the schema says."""
+    table = {"change_detection_interval": CHANGE_DETECTION, "full_scan_interval": FULL_SCAN,
+             "max_concurrency": CONCURRENCY}
+    out = {}
+    for name in names:
+        bound = table[name]
+        message = f"{bound.label} must be {bound.allowed()}."
+        out[name] = {"min_value": bound.minimum, "max_value": bound.maximum,
+                     "error_messages": {"min_value": message, "max_value": message}}
+    return out

@@ -4,12 +4,14 @@ from typing import Any
 
 from rest_framework import serializers
 
+from settings_app import limits
 from settings_app.models import HubSettings
 from tasktop_hub.api.serializers import StrictModelSerializer
 
 
 class HubSettingsSerializer(StrictModelSerializer):
-    updated_by: serializers.StringRelatedField[Any] = serializers.StringRelatedField()
+    # null until someone has changed the settings (the schema says so).
+    updated_by: serializers.StringRelatedField[Any] = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = HubSettings
@@ -18,3 +20,4 @@ class HubSettingsSerializer(StrictModelSerializer):
             "max_concurrency", "updated_at", "updated_by",
         ]
         read_only_fields = ["updated_at", "updated_by"]
+        extra_kwargs = limits.api_bounds("change_detection_interval", "full_scan_interval", "max_concurrency")
