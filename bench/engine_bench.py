@@ -138,7 +138,7 @@ class Rig:
         cols = []
         for side, url in zip(("left", "right"), self.urls, strict=True):
             conn = RepositoryConnection.objects.create(name=f"{name}-{side}", kind="database", url=url, options=self.options)
-            cols.append(Collection.objects.create(name=f"{name}-{side}", connection=conn, artifact_type="item",
+            cols.append(Collection.objects.create(name=f"{name}-{side}", connection=conn,
                                                   projects=["ALPHA"], field_mapping={f: f for f in FIELDS}))
         self.integration = Integration.objects.create(name=name, left_collection=cols[0], right_collection=cols[1],
                                                       run_state="running")

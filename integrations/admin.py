@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
@@ -64,11 +64,20 @@ class ConnectionAdmin(SecretInputsAdminMixin, ServiceAdmin):
 
     list_filter = ["kind", "status"]
     search_fields = ["name", "url"]
+    readonly_fields = ["status", "status_message", "status_checked_at"]
+    actions = ["test_connection"]
+
+    @admin.action(description="Test connection", permissions=["change"])
+    def test_connection(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for connection in queryset:
+            result = services.test_connection(connection, request.user)
+            level = messages.SUCCESS if result.ok else messages.ERROR
+            self.message_user(request, f"Connection '{connection.name}': {result.message}", level)
 
 
 @admin.register(Collection)
 class CollectionAdmin(ServiceAdmin):
-    list_display = ["name", "connection", "artifact_type", "projects"]
+    list_display = ["name", "connection", "projects"]
     list_filter = ["connection"]
 
 

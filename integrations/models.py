@@ -115,7 +115,6 @@ class Collection(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     connection = models.ForeignKey(RepositoryConnection, on_delete=models.PROTECT, related_name="collections")
-    artifact_type = models.CharField(max_length=100, help_text="e.g. 'Bug', 'Story', 'issue'.")
     projects = models.JSONField(default=list, help_text="Project keys of the tool that this collection covers.")
     field_mapping = models.JSONField(
         default=dict, blank=True, help_text="Model field → tool field, e.g. {\"summary\": \"subject\"}."
@@ -190,7 +189,6 @@ class Collection(models.Model):
 class Integration(PollingOverrides):
     class Template(models.TextChoices):
         SYNCHRONIZE = "synchronize", "Synchronize (two-way)"
-        GATEWAY_CREATE = "gateway_create", "Create via gateway"
 
     class RunState(models.TextChoices):
         RUNNING = "running", "Running"

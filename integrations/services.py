@@ -6,12 +6,17 @@ transaction, so the admin, the API, commands and tasks behave the same.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db import models, transaction
+from django.utils import timezone
 
+from integrations.connectors.base import ConnectorError
 from integrations.models import ArtifactPair, Collection, Integration, RepositoryConnection, Route
 from notifications.services import Actor, record_audit
+from tasktop_hub.errors import ServiceUnavailable
 
 M = TypeVar("M", bound=models.Model)
 
@@ -75,3 +80,63 @@ def set_run_state(integration: Integration, state: str, actor: Actor) -> Integra
             fresh.save(update_fields=["run_state", "updated_at"])
             record_audit(actor, f"integration.{'run' if state == 'running' else 'stop'}", f"integration:{fresh.pk} {fresh}")
     return fresh
+
+
+# --- connection status ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConnectionTest:
+    ok: bool
+    problem: str  # "" | unreachable | tls | authentication | permissions | locked | failed
+    message: str
+    checked_at: datetime
+
+
+def describe_failure(exc: Exception) -> tuple[str, str]:
+    """What failed, as (problem, sentence), for a connection test or the engine's health."""
+    text = str(exc)
+    if isinstance(exc, ServiceUnavailable):  # the vault: no master password loaded
+        return "locked", f"The stored credentials cannot be decrypted: {text}"
+    if not isinstance(exc, ConnectorError):
+        return "failed", f"The test failed: {type(exc).__name__}"
+    if exc.unreachable and "TLS" in text:
+        return "tls", f"TLS failed (certificate or handshake): {text}"
+    if exc.unreachable:
+        return "unreachable", f"The tool is unreachable: {text}"
+    if exc.auth and getattr(exc, "status", None) == 403:
+        return "permissions", f"The credentials are accepted but lack permission: {text}"
+    if exc.auth:
+        return "authentication", f"Authentication failed (the tool rejects the credentials): {text}"
+    return "failed", f"The tool answered, but the test failed: {text}"
+
+
+def record_status(connection: RepositoryConnection, ok: bool, message: str) -> datetime:
+    """Write a connection's status and its time (the test action and the engine's health)."""
+    now = timezone.now()
+    status = RepositoryConnection.Status.OK if ok else RepositoryConnection.Status.FAILING
+    # An UPDATE of the three columns: the row's encrypted secrets are neither read nor rewritten.
+    RepositoryConnection.objects.filter(pk=connection.pk).update(
+        status=status, status_message=message[:2000], status_checked_at=now)
+    connection.status, connection.status_message, connection.status_checked_at = status, message[:2000], now
+    return now
+
+
+def test_connection(connection: RepositoryConnection, actor: Actor) -> ConnectionTest:
+    """Call the connector's test, record the verdict on the connection, audit it."""
+    from integrations.engine import connections
+
+    connector = None
+    try:
+        connector = connections.build(connection)
+        ok, problem, message = True, "", connector.test_connection()
+    except (ConnectorError, ServiceUnavailable) as exc:
+        ok = False
+        problem, message = describe_failure(exc)
+    finally:
+        if connector is not None:
+            connections.close(connector)
+    with transaction.atomic():
+        checked_at = record_status(connection, ok, message)
+        record_audit(actor, "connection.test", f"connection:{connection.pk} {connection}", ok=ok, problem=problem)
+    return ConnectionTest(ok, problem, message, checked_at)

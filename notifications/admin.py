@@ -12,7 +12,13 @@ from notifications.models import ActivityError, ActivityIssue, AuditEvent, Backg
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """Activity rows change only through services (retry, ignore, resolve) and leave only through the
+    purge job; nobody edits or deletes them by hand in the admin."""
+
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -76,6 +82,3 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "actor", "action", "target"]
     list_filter = ["action"]
     search_fields = ["target", "action"]
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -14,13 +14,14 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
 from notifications.models import BackgroundJob
+from tasktop_hub import roles
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ class Job:
 
     kind: ClassVar[str]
     title: ClassVar[str]
+    # Who may start it (that role or a stronger one); checked in enqueue() for every caller.
+    started_by: ClassVar[str] = roles.ADMINISTRATORS
     # Progress writes are throttled: a job may call progress() per row without a write per row.
     progress_interval: ClassVar[float] = 0.5
 
@@ -82,8 +85,15 @@ def register(cls: type[Job]) -> type[Job]:
     return cls
 
 
-def job_kinds() -> dict[str, type[Job]]:
-    return dict(_registry)
+def check_may_start(cls: type[Job], actor: AbstractBaseUser | AnonymousUser | None) -> None:
+    """The one check of who may start a job kind: its ``started_by`` role or a stronger one.
+
+    ``actor=None`` is the hub itself (a periodic task, a command run by the operator).
+    """
+    if actor is None or roles.has_role(actor, cls.started_by):
+        return
+    raise PermissionDenied(f"Starting '{cls.title}' needs the {cls.started_by} role; "
+                           f"you are in {roles.role_of(actor) or 'no role'}.")
 
 
 def enqueue(
@@ -96,6 +106,7 @@ def enqueue(
     except KeyError:
         known = ", ".join(sorted(_registry)) or "none"
         raise ValidationError({"kind": f"Unknown job kind '{kind}'. Known kinds: {known}."}) from None
+    check_may_start(cls, actor)
     params = cls(BackgroundJob(kind=kind)).validate(dict(params or {}))
     user = user_or_none(actor)
     with transaction.atomic():
@@ -177,3 +188,14 @@ def fail_abandoned(now: Any = None) -> int:
     if count:
         log.warning("Marked %d abandoned background job(s) as failed.", count)
     return count
+
+
+def record_periodic_run(kind: str, title: str, started_at: Any, log_lines: list[str], result: Any) -> BackgroundJob:
+    """A periodic run that did real work, shown on the Activity screen as a finished job.
+
+    Runs that find nothing to do leave no row (a 1-minute schedule would bury every other job).
+    """
+    return BackgroundJob.objects.create(
+        kind=kind, title=title, status=BackgroundJob.Status.SUCCEEDED, started_at=started_at,
+        finished_at=timezone.now(), log="\n".join(log_lines), result=result,
+    )

@@ -9,12 +9,12 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from notifications import jobs
-from notifications.models import ActivityError, ActivityIssue, AuditEvent, BackgroundJob
+from notifications.models import ActivityError, ActivityIssue, BackgroundJob
 
 
 @jobs.register
 class PurgeActivityJob(jobs.Job):
-    """Delete resolved errors and issues, finished jobs and audit rows older than N days.
+    """Delete resolved errors and issues and finished jobs older than N days (never the audit trail).
 
     Deletes in batches so a large backlog neither holds one long write lock (SQLite) nor
     loses all progress when interrupted: rerunning it continues where it stopped.
@@ -40,7 +40,6 @@ class PurgeActivityJob(jobs.Job):
             "issues": ActivityIssue.objects.filter(status=ActivityIssue.Status.RESOLVED, last_seen__lt=cutoff),
             "jobs": BackgroundJob.objects.filter(status__in=BackgroundJob.FINISHED, finished_at__lt=cutoff)
             .exclude(pk=self.record.pk),
-            "audit": AuditEvent.objects.filter(at__lt=cutoff),
         }
         total = sum(qs.count() for qs in querysets.values())
         self.log(f"Purging {total} record(s) older than {older_than_days} day(s).")

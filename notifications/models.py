@@ -3,6 +3,8 @@ jobs (long work with progress and a log), and the audit trail of every state cha
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -121,8 +123,21 @@ class BackgroundJob(models.Model):
         return round(100.0 * self.progress_done / self.progress_total, 1)
 
 
+class AppendOnly(Exception):
+    """The audit trail is append-only: a written row is never changed or deleted."""
+
+
+class AuditQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnly("The audit trail is append-only; audit rows cannot be updated.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnly("The audit trail is append-only; audit rows cannot be deleted.")
+
+
 class AuditEvent(models.Model):
-    """Who changed what, written in the same transaction as the change itself."""
+    """Who changed what, written in the same transaction as the change itself. Append-only
+    (model, queryset, admin, API): a deleted user's rows keep the action with ``actor`` null."""
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -132,8 +147,18 @@ class AuditEvent(models.Model):
     target = models.CharField(max_length=300, blank=True)
     details = models.JSONField(default=dict, blank=True)
 
+    objects = AuditQuerySet.as_manager()
+
     class Meta:
         ordering = ["-at"]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} {self.target}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnly("The audit trail is append-only; audit rows cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnly("The audit trail is append-only; audit rows cannot be deleted.")

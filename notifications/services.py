@@ -158,23 +158,29 @@ def open_issue(key: str) -> ActivityIssue | None:
     return ActivityIssue.objects.filter(key=key, status=ActivityIssue.Status.OPEN).first()
 
 
-def sync_condition_issues() -> dict[str, str | None]:
+def sync_condition_issues(keys: list[str] | None = None) -> tuple[dict[str, str | None], list[str]]:
     """Raise the Activity issue of each condition that stops processing, resolve the others.
 
     Runs periodically (declared in notifications/apps.py) even when no integration runs, so an
     expired license or a missing master password shows on the Activity screen, and a renewed
-    one clears it, without waiting for the engine. Returns each condition's reason.
+    one clears it, without waiting for the engine. Returns each condition's reason and what changed.
+    ``keys`` limits it to those conditions (an app that just changed one need not wait for the next run).
     """
     from tasktop_hub import conditions
 
-    reasons = {}
+    reasons: dict[str, str | None] = {}
+    changes: list[str] = []
     for condition in conditions.all_conditions():
+        if keys is not None and condition.key not in keys:
+            continue
         reason = condition.reason()
         reasons[condition.key] = reason
         with transaction.atomic():
             if reason:
                 message = condition.issue_message(reason) if condition.issue_message else reason
+                if open_issue(condition.issue_key) is None:
+                    changes.append(f"Raised: {condition.issue_title}")
                 raise_issue(condition.issue_key, condition.issue_title, message)
-            else:
-                resolve_issue(condition.issue_key)
-    return reasons
+            elif resolve_issue(condition.issue_key):
+                changes.append(f"Resolved: {condition.issue_title}")
+    return reasons, changes

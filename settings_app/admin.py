@@ -6,13 +6,13 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 
-from settings_app import services
+from settings_app import runtime, services
 from settings_app.models import HubSettings
 
 
 @admin.register(HubSettings)
 class HubSettingsAdmin(admin.ModelAdmin):
-    fields = ["instance_label", "change_detection_interval", "full_scan_enabled", "full_scan_interval", "max_concurrency"]
+    fields = list(runtime.NAMES)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -67,15 +67,16 @@ def validate_concurrency(value: int | None) -> None:
     CONCURRENCY.check(value)
 
 
+def bound_kwargs(bound: Bound) -> dict[str, Any]:
+    """Serializer kwargs giving a field its bound, so the OpenAPI schema states it
+    (minimum/maximum) and a request outside it is refused as the schema says."""
+    message = f"{bound.label} must be {bound.allowed()}."
+    return {"min_value": bound.minimum, "max_value": bound.maximum,
+            "error_messages": {"min_value": message, "max_value": message}}
+
+
 def api_bounds(*names: str) -> dict[str, dict[str, Any]]:
-    """Serializer ``extra_kwargs`` giving these fields their bounds, so the OpenAPI schema states
-    them (minimum/maximum) and a request outside them is refused as the schema says."""
+    """``extra_kwargs`` for the override fields of connections and integrations."""
     table = {"change_detection_interval": CHANGE_DETECTION, "full_scan_interval": FULL_SCAN,
              "max_concurrency": CONCURRENCY}
-    out = {}
-    for name in names:
-        bound = table[name]
-        message = f"{bound.label} must be {bound.allowed()}."
-        out[name] = {"min_value": bound.minimum, "max_value": bound.maximum,
-                     "error_messages": {"min_value": message, "max_value": message}}
-    return out
+    return {name: bound_kwargs(table[name]) for name in names}

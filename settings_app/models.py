@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-from settings_app import limits
+from settings_app import runtime
 
 
 class HubSettings(models.Model):
@@ -13,30 +13,12 @@ class HubSettings(models.Model):
 
     SINGLETON_PK = 1
 
-    instance_label = models.CharField(
-        max_length=100,
-        blank=True,
-        help_text="Shown in the admin header and in emails, e.g. 'Production' or 'Test'.",
-    )
-    change_detection_interval = models.PositiveIntegerField(
-        default=60,
-        validators=[limits.validate_change_detection],
-        help_text=f"Seconds between change-detection polls; {limits.CHANGE_DETECTION.allowed()}.",
-    )
-    full_scan_enabled = models.BooleanField(
-        default=True, help_text="Turn full scans off everywhere unless an override turns them on."
-    )
-    full_scan_interval = models.PositiveIntegerField(
-        default=86_400,
-        validators=[limits.validate_full_scan],
-        help_text=f"Seconds between full scans; {limits.FULL_SCAN.allowed()}.",
-    )
-    max_concurrency = models.PositiveIntegerField(
-        "integration maximum concurrency",
-        default=10,
-        validators=[limits.validate_concurrency],
-        help_text=f"Artifacts of one integration processed at once; {limits.CONCURRENCY.allowed()}.",
-    )
+    # Each column comes from its declaration in settings_app/runtime.py (type, default, bounds, help).
+    instance_label = runtime.BY_NAME["instance_label"].model_field()
+    change_detection_interval = runtime.BY_NAME["change_detection_interval"].model_field()
+    full_scan_enabled = runtime.BY_NAME["full_scan_enabled"].model_field()
+    full_scan_interval = runtime.BY_NAME["full_scan_interval"].model_field()
+    max_concurrency = runtime.BY_NAME["max_concurrency"].model_field()
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -77,3 +59,10 @@ class VaultKey(models.Model):
 
     def __str__(self) -> str:
         return f"Vault data key {self.key_id}"
+
+
+# Models of the app's sub-packages, so Django's model loading sees them.
+from settings_app.email.models import EmailSettings  # noqa: E402
+from settings_app.hublog.models import LoggingLevel  # noqa: E402
+
+__all__ = ["EmailSettings", "HubSettings", "LoggingLevel", "VaultKey"]

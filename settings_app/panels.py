@@ -7,7 +7,7 @@ from django.db import connection
 from django.http import HttpRequest
 from django.urls import reverse
 
-from settings_app.limits import describe_seconds
+from settings_app import runtime
 from settings_app.services import get_settings
 from tasktop_hub.panels import Panel, register_panel
 
@@ -15,16 +15,10 @@ from tasktop_hub.panels import Panel, register_panel
 @register_panel("polling")
 def polling_panel(request: HttpRequest) -> Panel:
     hub = get_settings()
-    full_scan = describe_seconds(hub.full_scan_interval) if hub.full_scan_enabled else "Disabled"
     return Panel(
         key="polling",
         title="Change Detection Interval Configuration",
-        rows=[
-            ("Instance label", hub.instance_label or "—"),
-            ("Change detection interval", describe_seconds(hub.change_detection_interval)),
-            ("Full scan interval", full_scan),
-            ("Integration maximum concurrency", str(hub.max_concurrency)),
-        ],
+        rows=[(s.label, s.display(getattr(hub, s.name))) for s in runtime.in_section("polling")],
         links=[("Change", reverse("admin:settings_app_hubsettings_change", args=[hub.pk]))],
         note="Integrations and connections can override the intervals; the integration's value wins.",
     )

@@ -9,14 +9,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from notifications.services import Actor, record_audit, user_or_none
+from settings_app import runtime
 from settings_app.models import HubSettings
 
 if TYPE_CHECKING:
     from integrations.models import Integration
 
-EDITABLE_FIELDS = (
-    "instance_label", "change_detection_interval", "full_scan_enabled", "full_scan_interval", "max_concurrency",
-)
+EDITABLE_FIELDS = runtime.NAMES
 
 
 def get_settings() -> HubSettings:

@@ -11,6 +11,9 @@ from this registry and knows no condition by name:
 * one periodic task (``notifications.tasks.sync_condition_issues``) raises the condition's
   Activity issue while it holds and resolves it when it clears.
 
+A condition with ``blocks=False`` only raises its Activity issue (for example "the last email
+notification failed"): the gate, the banner and the setup page ignore it.
+
 ``reason()`` must be side-effect free and cheap: the gate asks it twice a second.
 """
 
@@ -44,6 +47,7 @@ class Condition:
     issue_message: Callable[[str], str] | None = None
     setup: SetupStep | None = None
     health: bool = True
+    blocks: bool = True  # False: it only raises an Activity issue; processing goes on
     healthy_message: Callable[[], str] = lambda: "OK"
 
 
@@ -64,13 +68,15 @@ def all_conditions() -> list[Condition]:
 
 
 def current_reasons() -> dict[str, str | None]:
-    """Every condition's reason now (None: it does not hold), in registration order."""
-    return {c.key: c.reason() for c in _conditions.values()}
+    """Every blocking condition's reason now (None: it does not hold), in registration order."""
+    return {c.key: c.reason() for c in _conditions.values() if c.blocks}
 
 
 def processing_blocked_reason() -> str | None:
     """The first reason processing must not happen, or None when it may."""
     for condition in _conditions.values():
+        if not condition.blocks:
+            continue
         reason = condition.reason()
         if reason:
             return reason

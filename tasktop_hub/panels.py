@@ -18,6 +18,8 @@ class Panel:
     title: str
     rows: list[tuple[str, str]] = field(default_factory=list)
     links: list[tuple[str, str]] = field(default_factory=list)
+    # Buttons that POST (label, url): changes of state, never a GET link.
+    actions: list[tuple[str, str]] = field(default_factory=list)
     note: str = ""
     available: bool = True
     warning: str = ""

@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "tasktop_hub.setup_gate.SetupGateMiddleware",  # after auth and messages
+    "settings_app.hublog.levels.RefreshMiddleware",  # the logging level follows the Settings screen
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -205,25 +206,38 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# Logging (README "Logging"): HUB_LOG_LEVEL is the Normal level; Troubleshooting (Settings
+# screen, API, `manage.py logging`) turns the hub's own loggers to DEBUG for at most 24 hours
+# (settings_app/hublog/levels.py). hub.log is shared by every process of this HUB_HOME: the
+# concurrent handler locks around each write and each rotation (size-based, bounded backups).
+HUB_LOG_LEVEL = env.str("HUB_LOG_LEVEL", default="INFO").upper()
+HUB_LOG_MAX_BYTES = env.int("HUB_LOG_MAX_BYTES", default=10 * 1024 * 1024)
+HUB_LOG_BACKUPS = env.int("HUB_LOG_BACKUPS", default=5)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"},
     },
-    # Every record is scrubbed of the connection secrets this process holds, in every encoding
-    # (integrations/connectors/redaction.py): a tool's error text may echo them.
-    "filters": {"redact": {"()": "integrations.connectors.redaction.RedactingFilter"}},
+    # On every handler: every record is scrubbed of the connection secrets this process holds,
+    # in every encoding (integrations/connectors/http/redaction.py): a tool's error text may echo
+    # them; and the extra Troubleshooting records stop the instant it ends.
+    "filters": {
+        "redact": {"()": "integrations.connectors.http.redaction.RedactingFilter"},
+        "expiry": {"()": "settings_app.hublog.levels.TroubleshootingExpiry", "normal_level": HUB_LOG_LEVEL},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact", "expiry"]},
         "file": {
-            "class": "logging.handlers.WatchedFileHandler",
+            "class": "concurrent_log_handler.ConcurrentRotatingFileHandler",
             "filename": str(HUB_LOG_DIR / "hub.log"),
+            "maxBytes": HUB_LOG_MAX_BYTES,
+            "backupCount": HUB_LOG_BACKUPS,
             "formatter": "plain",
-            "filters": ["redact"],
+            "filters": ["redact", "expiry"],
         },
     },
-    "root": {"handlers": ["console", "file"], "level": env.str("HUB_LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console", "file"], "level": HUB_LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
     },

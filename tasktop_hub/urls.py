@@ -28,6 +28,8 @@ urlpatterns = [
     # would claim /admin/<app>/.
     path("", include("settings_app.security.urls")),
     path("", include("licensing.urls")),
+    path("", include("settings_app.email.urls")),
+    path("", include("settings_app.hublog.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/health", health_view, name="health"),

@@ -64,7 +64,7 @@ def _hub_ready(request, settings, tmp_path_factory):
     """
     from settings_app.security import vault
     from tasktop_hub import setup_gate
-    from tests.security import ready
+    from tests import ready
 
     settings.HUB_VAULT_SCRYPT_N = ready.TEST_SCRYPT_N
     settings.HUB_VAULT_DIR = tmp_path_factory.mktemp("vault")  # the stored master password, per test

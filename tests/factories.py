@@ -36,7 +36,6 @@ class CollectionFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"collection-{n}")
     connection = factory.SubFactory(ConnectionFactory)
-    artifact_type = "Bug"
     projects = factory.LazyFunction(lambda: ["ALPHA", "BETA"])
     field_mapping = factory.LazyFunction(lambda: {"summary": "subject"})
 

@@ -29,11 +29,20 @@ class ConnectionSerializer(WriteOnlySecretsMixin, StrictModelSerializer):
         extra_kwargs = limits.api_bounds("change_detection_interval", "full_scan_interval")
 
 
+class ConnectionTestSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    problem = serializers.ChoiceField(
+        choices=["", "unreachable", "tls", "authentication", "permissions", "locked", "failed"],
+        help_text="What failed; empty when the test passed.")
+    message = serializers.CharField(help_text="In words: what the tool answered, or what failed.")
+    checked_at = serializers.DateTimeField()
+
+
 class CollectionSerializer(StrictModelSerializer):
     class Meta:
         model = Collection
         fields = [
-            "id", "name", "connection", "artifact_type", "projects", "field_mapping", "person_strategy",
+            "id", "name", "connection", "projects", "field_mapping", "person_strategy",
             "default_person", "transitions", "field_roles", "value_mappings", "created_at", "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]

@@ -37,6 +37,13 @@ class ConnectionViewSet(ServiceModelViewSet):
     serializer_class = s.ConnectionSerializer
     filterset_fields = ["kind"]
 
+    @extend_schema(request=None, responses=s.ConnectionTestSerializer)
+    @action(detail=True, methods=["post"])
+    def test(self, request: Request, pk: str | None = None) -> Response:
+        """Call the connector's test; the verdict and its time are recorded on the connection."""
+        result = services.test_connection(self.get_object(), request.user)
+        return Response(s.ConnectionTestSerializer(result).data)
+
 
 class CollectionViewSet(ServiceModelViewSet):
     queryset = Collection.objects.select_related("connection")

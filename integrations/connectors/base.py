@@ -200,7 +200,7 @@ class Connector:
         self, project: str, since: datetime | None, after: tuple[datetime, str] | None, limit: int
     ) -> ChangePage:
         """Artifacts of ``project`` with ``updated_at >= since`` whose ``(updated_at, id)`` key
-        is greater than ``after``, sorted by that key, at most about ``limit`` of them.
+        is greater than ``after``, sorted by that key: about one page (``limit`` is a hint).
 
         Each call restarts from page 0 at the latest timestamp reached, and filters by key,
         so an artifact that moves while we page (its offset shifts) is never skipped. Only
@@ -219,13 +219,13 @@ class Connector:
             if result.done:
                 return ChangePage(sorted(collected.values(), key=lambda a: a.key), done=True)
             page += 1
-            if len(collected) >= limit:
-                ordered = sorted(collected.values(), key=lambda a: a.key)
-                last_ts = ordered[-1].updated_at
-                complete = [a for a in ordered if a.updated_at < last_ts]
-                if complete:
-                    return ChangePage(complete, done=False)
-                # One timestamp fills the pages read so far: keep reading until it ends.
+            # Return as soon as a whole timestamp group is in hand: the next call restarts at
+            # page 0 from its key. Reading page 1, 2… by offset is only for a group that fills
+            # the pages (an edit between those requests shifts offsets: docs/connectors/*.md).
+            ordered = sorted(collected.values(), key=lambda a: a.key)
+            complete = [a for a in ordered if a.updated_at < ordered[-1].updated_at] if ordered else []
+            if complete:
+                return ChangePage(complete, done=False)
 
     def detection_overlap(self) -> float:
         """Seconds change detection must re-read behind its cursor *at least* for this tool (the

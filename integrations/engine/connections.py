@@ -7,8 +7,10 @@ import logging
 import random
 from datetime import timedelta
 
-from integrations.connectors import redaction, registry
+from integrations import services
+from integrations.connectors import registry
 from integrations.connectors.base import Connector, ConnectorError
+from integrations.connectors.http import redaction
 from integrations.engine import clock
 from integrations.engine.models import ConnectionHealth
 from integrations.models import RepositoryConnection
@@ -58,6 +60,7 @@ def record_failure(connection: RepositoryConnection, exc: ConnectorError) -> Non
     ConnectionHealth.objects.filter(pk=health.pk).update(
         failures=failures, backoff_until=clock.now() + timedelta(seconds=delay), last_error=str(exc)[:2000])
     what = "rejects the hub's credentials" if exc.auth else "is unreachable"
+    services.record_status(connection, False, services.describe_failure(exc)[1])
     activity.raise_issue(
         issue_key(connection), f"Connection '{connection.name}' {what}",
         f"{exc} Polling of this connection backs off (next try in {int(delay)} s) and resumes by itself "
@@ -67,6 +70,9 @@ def record_failure(connection: RepositoryConnection, exc: ConnectorError) -> Non
 
 
 def record_success(connection: RepositoryConnection) -> None:
+    """The engine reached the tool: clear the back-off and show the connection as connected."""
     if ConnectionHealth.objects.filter(connection=connection, failures__gt=0).update(
             failures=0, backoff_until=None, last_error=""):
         activity.resolve_issue(issue_key(connection))
+    if connection.status != RepositoryConnection.Status.OK:
+        services.record_status(connection, True, "Connected (the engine's last change detection reached the tool).")

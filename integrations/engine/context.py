@@ -80,7 +80,7 @@ def load(integration: Integration, factory: ConnectorFactory | None = None) -> R
     for name in SIDES:
         collection = getattr(integration, f"{name}_collection")
         connector = factory(collection.connection)
-        finder = getattr(connector, "find_people", None) or (lambda query: [])
+        finder: Callable[[str], list[Any]] = getattr(connector, "find_people", None) or (lambda query: [])
         view = Side(name, collection, people_loader=connector.people, person_finder=finder)
         sides[name] = SideContext(name, collection.connection, connector, view)
     return RunContext(

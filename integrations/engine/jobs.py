@@ -14,6 +14,7 @@ from integrations.engine import context, detection
 from integrations.engine.models import SyncState
 from integrations.models import ArtifactPair, Integration
 from notifications.jobs import Job, register
+from tasktop_hub import roles
 
 SCAN_KIND = "engine.full_scan"
 INITIATE_KIND = "engine.initiate_sync"
@@ -29,6 +30,7 @@ def _integration(params: dict[str, Any]) -> Integration:
 @register
 class FullScanJob(Job):
     kind = SCAN_KIND
+    started_by = roles.INTEGRATORS  # an engine action on an integration, like Run
     title = "Full scan of an integration's artifact pairs"
 
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -79,6 +81,7 @@ def full_scan(ctx: context.RunContext, job: Job | None = None) -> dict[str, Any]
 @register
 class InitiateSyncJob(Job):
     kind = INITIATE_KIND
+    started_by = roles.INTEGRATORS
     title = "Initiate synchronization"
 
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:

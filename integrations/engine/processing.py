@@ -123,12 +123,18 @@ def read_all(ctx: RunContext, ids: dict[str, set[str]], pool: ThreadPoolExecutor
         size = max(1, getattr(connector, "page_size", 100))
         for start in range(0, len(wanted), size):
             chunk = wanted[start:start + size]
-            jobs.append((side, pool.submit(with_retries, partial(connector.read, chunk))))
+            jobs.append((side, chunk, pool.submit(with_retries, partial(connector.read, chunk))))
     out: dict[str, dict[str, ArtifactData]] = {"left": {}, "right": {}}
-    for side, future in jobs:
+    for side, chunk, future in jobs:
         try:
             for art in future.result():
                 out[side][art.id] = art
+            # An artifact missing from a batch answer is taken for deleted (its change is dropped),
+            # so ask for it on its own first: a tool's batch can come back short (Jira's pages).
+            if len(chunk) > 1:
+                for artifact_id in [i for i in chunk if i not in out[side]]:
+                    for art in with_retries(partial(ctx.sides[side].connector.read, [artifact_id])):
+                        out[side][art.id] = art
         except ConnectorError as exc:
             if exc.auth or exc.unreachable:
                 raise ConnectionDown(side, exc) from None
@@ -200,6 +206,7 @@ def commit(ctx: RunContext, outcomes: list[Outcome], loaded_at) -> BatchStats:  
         for start in range(0, len(finished), 500):
             # Only rows nobody re-detected meanwhile: a newer change keeps its row.
             PendingWork.objects.filter(pk__in=finished[start:start + 500], detected_at__lte=loaded_at).delete()
+        _drop_blocked(ctx, [o.pair for o in done if o.pair is not None])
         for o in done:
             label = unit_label(ctx, o.unit)
             if label in live:
@@ -259,6 +266,16 @@ def _save_new_pairs(pairs: list[ArtifactPair]) -> None:
                     p.save()
             except IntegrityError:
                 log.info("Pair %s/%s exists already", p.left_id, p.right_id)
+
+
+def _drop_blocked(ctx: RunContext, pairs: list[ArtifactPair]) -> None:
+    """A pair processed without error has nothing left blocked: its artifacts' blocked rows (an
+    earlier attempt's error, e.g. on the other side's row) go, rather than stay stale."""
+    for side in ("left", "right"):
+        ids = [getattr(p, f"{side}_id") for p in pairs]
+        for start in range(0, len(ids), 500):
+            PendingWork.objects.filter(integration_id=ctx.integration.pk, side=side, status=PendingWork.Status.BLOCKED,
+                                       artifact_id__in=ids[start:start + 500]).delete()
 
 
 STALE_RETRIES_AT_ONCE = 3

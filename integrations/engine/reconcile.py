@@ -212,11 +212,24 @@ def create(ctx: RunContext, unit: Unit, source: ArtifactData | None) -> Outcome:
     if unit.plan is None:
         raise RuntimeError(f"{unit.key}: no create intent was recorded; refusing to create its twin")
     created = _create_once(ctx, tgt, unit.plan.project, unit.plan.values, unit.plan.hub_key)
+    created = _walk_to_state(ctx, tgt, created, unit.plan.values)
     setattr(pair, f"{tgt}_id", created.id)
     pair.base = unit.plan.base
     setattr(pair, f"{src}_version", source.change_version)
     setattr(pair, f"{tgt}_version", created.change_version)
     return Outcome(unit, pair=pair, created=True, writes=1)
+
+
+def _walk_to_state(ctx: RunContext, side: str, created: ArtifactData, values: dict) -> ArtifactData:
+    """A workflow may create every artifact in its initial state (Redmine does for non-admins):
+    walk the transition path to the wanted state now, in the same unit, not a run later."""
+    view, connector = ctx.sides[side].view, ctx.sides[side].connector
+    state_col = view.mapping.get(view.state_field) if view.state_field else None
+    if not state_col or values.get(state_col) in (None, "") or _same(created.fields.get(state_col), values[state_col]):
+        return created
+    for step in transition_path(view, created.fields.get(state_col), values[state_col]):
+        created = _call(side, lambda s=step, c=created: connector.transition(c.id, state_col, s))
+    return created
 
 
 def _create_once(ctx: RunContext, side: str, project: str, values: dict, hub_key: str) -> ArtifactData:

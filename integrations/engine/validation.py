@@ -80,24 +80,6 @@ def config_problems(integration: Integration, *, live: bool = True) -> list[str]
     return problems
 
 
-def connection_problems(integration: Integration) -> list[str]:
-    """Unreachable URL or wrong credentials, named (for a Run request)."""
-    out = []
-    for c in {integration.left_collection.connection, integration.right_collection.connection}:
-        try:
-            connector = connections.build(c)
-            try:
-                connector.test_connection()
-            finally:
-                connections.close(connector)
-        except NotImplementedError:
-            continue
-        except ConnectorError as exc:
-            what = "rejects the credentials" if exc.auth else "is unreachable" if exc.unreachable else "fails"
-            out.append(f"Connection '{c.name}' {what}: {exc}")
-    return out
-
-
 def cached_live_problems(integration: Integration) -> list[str]:
     """Live checks at run time, at most every ten minutes per configuration version."""
     stamp = (integration.updated_at, integration.left_collection.updated_at, integration.right_collection.updated_at)

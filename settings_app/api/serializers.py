@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from settings_app import limits
+from settings_app import limits, runtime
 from settings_app.models import HubSettings
 from tasktop_hub.api.serializers import StrictModelSerializer
 
@@ -15,9 +15,6 @@ class HubSettingsSerializer(StrictModelSerializer):
 
     class Meta:
         model = HubSettings
-        fields = [
-            "instance_label", "change_detection_interval", "full_scan_enabled", "full_scan_interval",
-            "max_concurrency", "updated_at", "updated_by",
-        ]
+        fields = [*runtime.NAMES, "updated_at", "updated_by"]
         read_only_fields = ["updated_at", "updated_by"]
-        extra_kwargs = limits.api_bounds("change_detection_interval", "full_scan_interval", "max_concurrency")
+        extra_kwargs = {s.name: limits.bound_kwargs(s.bound) for s in runtime.SETTINGS if s.bound}

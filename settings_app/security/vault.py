@@ -280,10 +280,6 @@ def is_configured() -> bool:
     return _record_from_db() is not None
 
 
-def is_unlocked() -> bool:
-    return ensure_loaded()
-
-
 def _current_for_write() -> _LoadedKey:
     # A write checks the database's key id: after a reset in another process this process must
     # not seal new data with the destroyed key.

@@ -2,7 +2,7 @@
 
 Each fake subclasses :class:`FakeApi`, registers routes with :meth:`FakeApi.route` and runs on
 loopback in a daemon thread for the duration of a test. The fakes take a ``clock`` (anything with
-``time()``, e.g. ``integrations.connectors.http.FakeClock``) so rate-limit windows and timestamps
+``time()``, e.g. ``tests.fakes.clock.FakeClock``) so rate-limit windows and timestamps
 follow the same time the client sleeps on, and no test waits for real.
 
 Fakes also count *violations*: requests that arrive while the server has told the client to wait

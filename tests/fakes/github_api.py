@@ -18,9 +18,12 @@ search, rate limits, conditional requests):
   public reports differ between github.com and Enterprise Server, so the stand-in takes the case
   that breaks a client relying on it;
 - timestamps ``YYYY-MM-DDTHH:MM:SSZ`` (second resolution);
-- primary rate limit per token (``X-RateLimit-Limit/Remaining/Used/Reset/Resource``; exhausted →
-  403 with GitHub's message), secondary limits on demand (:meth:`GitHubApi.secondary_storm`:
-  403 or 429 with ``Retry-After``, or without it as GitHub sometimes does);
+- primary rate limit per token (``X-RateLimit-Limit/Remaining/Used/Reset/Resource`` on *every*
+  answer, so ``Reset`` is usually an hour away even when nothing is spent; exhausted → 403 with
+  GitHub's message), secondary limits on demand (:meth:`GitHubApi.secondary_storm`: 403 or 429,
+  with ``Retry-After`` or without it — docs.github.com "Rate limits for the REST API": a secondary
+  limit answers 403 or 429, ``retry-after`` may be absent, then "wait for at least one minute" and
+  exponentially longer while it persists);
 - ``ETag`` on GETs; ``If-None-Match`` → 304, which does not count against the quota;
 - errors as ``{"message", "documentation_url"}``, 422 as ``{"message": "Validation Failed",
   "errors": [{"resource", "field", "code"}]}``; 401 ``Bad credentials``; 404 ``Not Found``;

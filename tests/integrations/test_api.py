@@ -84,18 +84,18 @@ class TestCollections:
     def test_create_and_validate_projects(self, staff_client):
         conn = ConnectionFactory()
         ok = staff_client.post(
-            self.url, {"name": "bugs", "connection": conn.pk, "artifact_type": "Bug", "projects": ["A"]}, format="json"
+            self.url, {"name": "bugs", "connection": conn.pk, "projects": ["A"]}, format="json"
         )
         assert ok.status_code == 201, ok.json()
         bad = staff_client.post(
-            self.url, {"name": "bugs2", "connection": conn.pk, "artifact_type": "Bug", "projects": []}, format="json"
+            self.url, {"name": "bugs2", "connection": conn.pk, "projects": []}, format="json"
         )
         assert bad.status_code == 400
         assert any(f == "projects" for f, _ in _errors(bad))
 
     def test_missing_connection(self, staff_client):
         response = staff_client.post(
-            self.url, {"name": "c", "connection": 999, "artifact_type": "Bug", "projects": ["A"]}, format="json"
+            self.url, {"name": "c", "connection": 999, "projects": ["A"]}, format="json"
         )
         assert response.status_code == 400
         assert any(f == "connection" and "999" in m for f, m in _errors(response))
@@ -103,7 +103,7 @@ class TestCollections:
     def test_non_staff_cannot_create(self, user_client):
         conn = ConnectionFactory()
         response = user_client.post(
-            self.url, {"name": "c", "connection": conn.pk, "artifact_type": "Bug", "projects": ["A"]}, format="json"
+            self.url, {"name": "c", "connection": conn.pk, "projects": ["A"]}, format="json"
         )
         assert response.status_code == 403
 

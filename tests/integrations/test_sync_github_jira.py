@@ -10,6 +10,7 @@ from integrations.connectors.base import ConnectorError
 from integrations.connectors.github.client import forget_clients as forget_github
 from integrations.connectors.jira.client import forget_clients as forget_jira
 from integrations.models import ArtifactPair
+from tests.fakes.clock import FakeClock
 from tests.fakes.github_api import GitHubApi
 from tests.fakes.jira_api import JiraApi
 from tests.integrations.tool_rig import JIRA_GRAPH, integrate, side
@@ -22,7 +23,7 @@ STATES_JIRA = {"In Progress": "open", "In Review": "open", "To Do": "open", "Don
 @pytest.fixture
 def rig(db, settings):
     settings.HUB_ENGINE_OVERLAP_SECONDS = 2
-    clock = http.FakeClock()
+    clock = FakeClock()
     forget_github()
     forget_jira()
     github = GitHubApi(clock=clock, prefix="/api/v3")
@@ -223,3 +224,25 @@ def test_a_person_past_jiras_thousandth_user_is_still_matched(rig):
     rig.run_until_quiet()
     assert twin_in_jira(rig, issue["number"])["fields"]["assignee"]["accountId"] == jira.alice["accountId"]
     assert twin_in_github(rig, jira_issue["key"])["assignees"][0]["login"] == "alice"
+
+
+def test_an_artifact_left_out_of_a_batch_read_is_asked_for_before_it_counts_as_deleted(rig):
+    """A tool's batch read can come back short; the engine reads a missing artifact on its own
+    before it drops the change as a deletion."""
+    jira = rig.jira
+
+    class ShortBatches:
+        def __init__(self, inner):
+            self._inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self._inner, name)
+
+        def read(self, ids):
+            got = self._inner.read(ids)
+            return got[:-1] if len(ids) > 1 else got  # the last one "did not fit on the page"
+
+    rig.wrap = lambda c: ShortBatches(c) if c.kind == "jira" else c
+    keys = [jira.add_issue("ABC", f"jira {n}")["key"] for n in range(3)]
+    rig.run_until_quiet()
+    assert sorted(twin_in_github(rig, k)["title"] for k in keys) == ["jira 0", "jira 1", "jira 2"]

@@ -43,7 +43,7 @@ class ToolRig:
 def side(name: str, kind: str, url: str, options: dict, secrets: dict, project: str, mapping: dict[str, str],
          **collection: Any) -> Collection:
     conn = RepositoryConnection.objects.create(name=name, kind=kind, url=url, options=options, secrets=secrets)
-    return Collection.objects.create(name=f"{name}-items", connection=conn, artifact_type="item", projects=[project],
+    return Collection.objects.create(name=f"{name}-items", connection=conn, projects=[project],
                                      field_mapping=mapping, **collection)
 
 

@@ -18,7 +18,7 @@ from notifications.models import ActivityIssue
 from notifications.services import sync_condition_issues
 from tasktop_hub import conditions
 from tests.factories import IntegrationFactory, StaffFactory, UserFactory
-from tests.security.ready import issue_key, trusted_keys_setting
+from tests.ready import issue_key, trusted_keys_setting
 
 pytestmark = pytest.mark.django_db
 

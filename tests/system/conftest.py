@@ -91,7 +91,7 @@ def running_hub(tmp_path: Path, hub_env: dict[str, str]) -> Iterator[Hub]:
     hub = Hub(home=tmp_path / "home", env=hub_env, log=tmp_path / "hub.log")
     setup = hub.manage("hub_setup", "--no-input")
     assert setup.returncode == 0, setup.stdout + setup.stderr
-    from tests.security.ready import prepare_process_hub
+    from tests.ready import prepare_process_hub
 
     prepare_process_hub(hub)  # the first-run gate needs a master password and a license
     port = free_port()

@@ -20,7 +20,7 @@ import pytest
 from integrations.connectors.database import DatabaseConnector
 from integrations.connectors.database.schema import create_work_item_table
 from tests.integrations.dbtargets import fresh_mariadb_db, fresh_postgres_db
-from tests.security.ready import prepare_process_hub
+from tests.ready import prepare_process_hub
 from tests.system.conftest import ROOT, Hub
 
 pytestmark = [pytest.mark.system, pytest.mark.postgres]
@@ -34,7 +34,7 @@ cols = []
 for name, url in (("left", spec["left"]), ("right", spec["right"])):
     conn = RepositoryConnection.objects.create(name=name + "-db", kind="database", url=url,
                                                options={"table": "items", "projects": "ALPHA"})
-    cols.append(Collection.objects.create(name=name + "-items", connection=conn, artifact_type="item",
+    cols.append(Collection.objects.create(name=name + "-items", connection=conn,
                                           projects=["ALPHA"], field_mapping={f: f for f in spec["fields"]}))
 i = Integration.objects.create(name="db-sync", left_collection=cols[0], right_collection=cols[1],
                                run_state="running", change_detection_interval=10, conflict_strategy="left_wins")

@@ -1,6 +1,6 @@
 """A live Redmine project ↔ a ``database`` table on PostgreSQL, under the real hub processes.
 
-Redmine is the live Debian Redmine of tests/redmine; the table lives in a fresh PostgreSQL
+Redmine is the live Debian Redmine of tests/integrations/connectors/redmine; the table lives in a fresh PostgreSQL
 database; the hub runs as ``manage.py serve`` (gunicorn + a django-q2 worker) on a fresh
 HUB_HOME set up with the real master-password and license commands.
 """
@@ -13,8 +13,8 @@ import pytest
 
 from integrations.connectors.database import DatabaseConnector
 from integrations.connectors.database.schema import create_work_item_table
+from tests.integrations.connectors.redmine.conftest import live_redmine  # noqa: F401  (the live Redmine fixture)
 from tests.integrations.dbtargets import fresh_postgres_db
-from tests.redmine.conftest import live_redmine  # noqa: F401  (the live Redmine fixture)
 from tests.system.test_sync_tools import _wait, ready_hub  # noqa: F401  (the hub fixture)
 
 pytestmark = [pytest.mark.system, pytest.mark.postgres]

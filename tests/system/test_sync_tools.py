@@ -1,7 +1,7 @@
 """GitHub ↔ Jira and Redmine ↔ Jira under the real hub processes (gunicorn + django-q2 worker).
 
 GitHub and Jira are the local API stand-ins (tests/fakes), served from this test process on
-loopback; Redmine is the live Debian Redmine of tests/redmine. The hub runs from a fresh
+loopback; Redmine is the live Debian Redmine of tests/integrations/connectors/redmine. The hub runs from a fresh
 HUB_HOME with a master password and a test license, exactly as an operator would set it up.
 A crash during creation is a SIGKILL of the whole hub from inside the stand-in's create handler:
 after the remote create, before the hub could record it.
@@ -22,8 +22,8 @@ import pytest
 
 from tests.fakes.github_api import GitHubApi
 from tests.fakes.jira_api import JiraApi
-from tests.redmine.conftest import live_redmine  # noqa: F401  (the live Redmine fixture)
-from tests.security.ready import prepare_process_hub
+from tests.integrations.connectors.redmine.conftest import live_redmine  # noqa: F401  (the live Redmine fixture)
+from tests.ready import prepare_process_hub
 from tests.system.conftest import ROOT, Hub, free_port
 
 pytestmark = pytest.mark.system
@@ -39,7 +39,7 @@ cols = []
 for s in spec["sides"]:
     conn = RepositoryConnection.objects.create(name=s["name"], kind=s["kind"], url=s["url"], options=s["options"],
                                                secrets=s["secrets"])
-    cols.append(Collection.objects.create(name=s["name"] + "-items", connection=conn, artifact_type="item",
+    cols.append(Collection.objects.create(name=s["name"] + "-items", connection=conn,
                                           projects=[s["project"]], field_mapping=s["mapping"], **s.get("extra", {})))
 i = Integration.objects.create(name=spec["name"], left_collection=cols[0], right_collection=cols[1],
                                run_state="running", change_detection_interval=10)

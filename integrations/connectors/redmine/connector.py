@@ -1,15 +1,17 @@
 """The ``redmine`` connector: issues of Redmine projects over the REST API.
 
 Projects are Redmine project *identifiers* (``hub-demo``); artifact ids are issue numbers.
-Change detection asks ``/issues.json`` with ``updated_on>=T``, ``sort=updated_on,id`` and
-``offset``/``limit`` paging (100 at most). Redmine compares whole seconds and turns ``>=T`` into
-``> T - 1 s``, so the previous second comes back too; the connector sends the cursor floored to
-the second and drops what lies before it, and the engine's key paging (``changes_after``) takes
-care of ties. Deletes are hard in Redmine and never seen.
+Change detection (``changes_after``) pages by cursor, never by offset: every page is a fresh
+``/issues.json`` query from the last ``(updated_on second, id)`` seen — ``updated_on>=T`` with
+``sort=updated_on,id`` for the seconds after it, ``issue_id>=N`` within one crowded second — so
+an issue edited between two page requests (it moves to the end, every later one moves up) can
+push no other issue out of reach. Redmine compares whole seconds and turns ``>=T`` into
+``> T - 1 s``, so the previous second comes back too; the connector drops what lies before the
+cursor. Deletes are hard in Redmine and never seen.
 
 Crash-safe creation: the hub key is written into an issue custom field (default name "Hub key",
 string, for all projects and trackers, *used as a filter*) and found again with ``cf_<id>=key``.
-``tests/redmine/setup_redmine.sh`` creates it; docs/connectors/redmine.md says how to by hand.
+``tests/integrations/connectors/redmine/setup_redmine.sh`` creates it; docs/connectors/redmine.md says how to by hand.
 
 Status changes obey Redmine's workflow, which *silently ignores* a status the user may not set
 (HTTP 204, nothing changed). The connector checks ``allowed_statuses`` and reads back, so a
@@ -20,17 +22,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from integrations.connectors import http
 from integrations.connectors.base import ArtifactData, ChangePage, Connector, ConnectorError, Parameter, Person
 from integrations.connectors.redmine import fields as rf
+from integrations.connectors.redmine.lookups import PAGE, RedmineLookups, status_of
 
-PAGE = 100  # Redmine's cap for limit
 
-
-class RedmineConnector(Connector):
+class RedmineConnector(RedmineLookups, Connector):
     kind = "redmine"
     label = "Redmine"
     page_size = PAGE
@@ -85,15 +86,6 @@ class RedmineConnector(Connector):
             return response
         return self.client.json_of(response)
 
-    def _cached(self, name: str, load: Any) -> Any:
-        with self._lock:
-            if name in self._cache:
-                return self._cache[name]
-        value = load()
-        with self._lock:
-            self._cache.setdefault(name, value)
-            return self._cache[name]
-
     def _all(self, path: str, key: str, what: str, params: Mapping[str, Any] | None = None) -> list[dict]:
         out: list[dict] = []
         offset = 0
@@ -104,66 +96,6 @@ class RedmineConnector(Connector):
             offset += len(items)
             if not items or offset >= int(data.get("total_count", offset)):
                 return out
-
-    # -- lookups (cached for the connector's life: one engine run) --
-
-    def statuses(self) -> list[dict]:
-        return self._cached("statuses", lambda: self._call("GET", "/issue_statuses.json", what="list statuses")["issue_statuses"])
-
-    def trackers(self) -> list[dict]:
-        return self._cached("trackers", lambda: self._call("GET", "/trackers.json", what="list trackers")["trackers"])
-
-    def priorities(self) -> list[dict]:
-        return self._cached("priorities", lambda: self._call(
-            "GET", "/enumerations/issue_priorities.json", what="list priorities")["issue_priorities"])
-
-    def custom_fields(self) -> list[dict] | None:
-        """Issue custom fields, or None when the API user may not list them (admins only)."""
-        def load() -> list[dict] | None:
-            try:
-                data = self._call("GET", "/custom_fields.json", what="list custom fields")
-            except ConnectorError as exc:
-                if exc.auth and _status(exc) == 403:
-                    return None
-                raise
-            return [f for f in data.get("custom_fields") or [] if f.get("customized_type") == "issue"]
-        return self._cached("custom_fields", load)
-
-    def project_map(self, refresh: bool = False) -> dict[int, str]:
-        """Redmine project id → identifier (issue JSON names projects by id and name only)."""
-        if refresh:
-            with self._lock:
-                self._cache.pop("projects", None)
-        return self._cached("projects", lambda: {
-            p["id"]: p["identifier"] for p in self._all("/projects.json", "projects", "list projects")})
-
-    def hub_key_field_id(self, required: bool = True) -> int | None:
-        def load() -> int | None:
-            wanted = str(self.options.get("hub_key_field") or "Hub key").strip()
-            if wanted.isdigit():
-                return int(wanted)
-            fields = self.custom_fields()
-            if fields is None:
-                # Not an administrator: issue JSON names the custom fields too.
-                fields = self._custom_field_names()
-                if not fields:
-                    return -1  # unknown: the user cannot list custom fields and sees no issue yet
-            for f in fields:
-                if f["name"].lower() == wanted.lower():
-                    return int(f["id"])
-            return 0
-        field_id = self._cached("hub_key_field", load)
-        if field_id > 0:
-            return field_id
-        if not required:
-            return None
-        wanted = self.options.get("hub_key_field") or "Hub key"
-        if field_id < 0:
-            raise ConnectorError(f"Cannot look up the custom field '{wanted}': only Redmine administrators may list "
-                                 "custom fields. Set the connection's 'Hub key custom field' to the field's id.")
-        raise ConnectorError(f"Redmine has no issue custom field named '{wanted}'. Create it (Administration → Custom "
-                             "fields → Issues: format Text, For all projects, all trackers, Used as a filter) so the "
-                             "hub can mark and find the issues it creates.")
 
     # -- the contract --
 
@@ -197,7 +129,7 @@ class RedmineConnector(Connector):
             return [Person(id=str(u["id"]), username=u.get("login", ""), email=u.get("mail", "") or "",
                            name=f"{u.get('firstname', '')} {u.get('lastname', '')}".strip()) for u in users]
         except ConnectorError as exc:
-            if not (exc.auth and _status(exc) == 403):
+            if not (exc.auth and status_of(exc) == 403):
                 raise
         seen: dict[str, Person] = {}
         for pid in self.project_map():
@@ -220,6 +152,58 @@ class RedmineConnector(Connector):
             artifacts = [a for a in artifacts if a.updated_at >= floor]  # the extra second ">=" returns
         done = not issues or page * PAGE + len(issues) >= int(data.get("total_count", 0))
         return ChangePage(artifacts, done=done)
+
+    def changes_after(
+        self, project: str, since: datetime | None, after: tuple[datetime, str] | None, limit: int
+    ) -> ChangePage:
+        """The next issues after the key ``after`` (or from ``since``), in (second, id) order,
+        each page a fresh query from that key. Whole seconds only: Redmine orders one second's
+        issues by their hidden microseconds, not by id."""
+        second: datetime | None = None
+        after_id = 0
+        if after is not None:
+            second, after_id = rf.floor_second(after[0]), int(after[1])
+        start = rf.floor_second(since) if since is not None else None
+        while True:
+            if second is not None:
+                rest = self._in_second(project, second, after_id)
+                if rest:
+                    return ChangePage(rest, done=False)
+                start, second, after_id = second + timedelta(seconds=1), None, 0
+            params: dict[str, Any] = {"sort": "updated_on,id", "limit": PAGE}
+            if start is not None:
+                params["updated_on"] = rf.format_since(start)
+            data = self._list(project, params)
+            issues = data.get("issues") or []
+            found = sorted((a for a in (self._artifact(i, project) for i in issues)
+                            if start is None or a.updated_at >= start), key=lambda a: a.key)
+            if not issues or len(issues) >= int(data.get("total_count", 0)):
+                return ChangePage(found, done=True)
+            if found:
+                complete = [a for a in found if a.updated_at < found[-1].updated_at]
+                if complete:
+                    return ChangePage(complete, done=False)
+                second = found[-1].updated_at  # one second fills the page: read it by id
+            else:
+                # The page holds only the second before ``start`` (Redmine's ">=" reaches back).
+                second = start
+
+    def _in_second(self, project: str, second: datetime, after_id: int) -> list[ArtifactData]:
+        """Issues updated within ``second`` with ids above ``after_id``, ascending, by fresh
+        ``issue_id>=`` queries (an issue edited meanwhile leaves the second; none shifts)."""
+        window = "><" + rf.format_since(second)[2:] + "|" + rf.format_since(second + timedelta(seconds=1))[2:]
+        low = after_id
+        while True:
+            data = self._list(project, {"updated_on": window, "issue_id": f">={low + 1}", "sort": "id", "limit": PAGE})
+            issues = data.get("issues") or []
+            found = [a for a in (self._artifact(i, project) for i in issues) if a.updated_at == second]
+            if found or len(issues) < PAGE:
+                return sorted(found, key=lambda a: a.key)
+            low = max(int(i["id"]) for i in issues)  # a full page of the neighbouring seconds only
+
+    def _list(self, project: str, params: Mapping[str, Any]) -> dict:
+        return self._call("GET", "/issues.json", what=f"list issues of project '{project}'", params={
+            "project_id": project, "subproject_id": "!*", "status_id": "*", **params})
 
     def read(self, ids: Iterable[str]) -> list[ArtifactData]:
         wanted = [str(i).strip() for i in dict.fromkeys(ids)]
@@ -247,13 +231,9 @@ class RedmineConnector(Connector):
                 raise http.HttpError(f"Redmine has no project '{project}' where the API user may add issues ({exc})",
                                      status=422, body=exc.body) from None
             raise
-        created = self._artifact(data["issue"], project)
-        wanted_status = payload.get("status_id")
-        if wanted_status and str(data["issue"]["status"]["id"]) != str(wanted_status):
-            # Created, but the workflow kept the default status: say so rather than pretend.
-            raise ConnectorError(f"Created Redmine issue #{created.id}, but Redmine's workflow did not allow the "
-                                 f"initial status '{fields.get('status')}'.")
-        return created
+        # Redmine may keep its initial status (a non-admin always gets it): the issue is created
+        # all the same, and the engine walks the transition path from there in the same unit.
+        return self._artifact(data["issue"], project)
 
     def find_by_hub_key(self, project: str, hub_key: str) -> ArtifactData | None:
         field_id = self.hub_key_field_id()
@@ -337,24 +317,6 @@ class RedmineConnector(Connector):
             payload["custom_fields"] = custom
         return payload
 
-    def _table(self, name: str) -> list[dict]:
-        return {"status": self.statuses, "tracker": self.trackers, "priority": self.priorities}[name]()
-
-    def _resolve(self, name: str, value: Any) -> int:
-        """A status/tracker/priority name (any case) or id → its id; unknown names are refused."""
-        rows = self._table(name)
-        text = str(value).strip()
-        for row in rows:
-            if str(row["id"]) == text or row["name"].lower() == text.lower():
-                return int(row["id"])
-        raise ConnectorError(f"Redmine has no {name} '{value}'. Known: {', '.join(r['name'] for r in rows)}.")
-
-    def _named(self, name: str, row_id: Any) -> str:
-        for row in self._table(name):
-            if str(row["id"]) == str(row_id):
-                return row["name"]
-        return str(row_id)
-
     def _person_id(self, value: Any) -> Any:
         if value in (None, ""):
             return ""  # Redmine unassigns on an empty string
@@ -366,21 +328,6 @@ class RedmineConnector(Connector):
                 return int(person.id)
         raise ConnectorError(f"No Redmine user with login or e-mail '{text}'.")
 
-    def _custom_field_names(self) -> list[dict]:
-        fields = self.custom_fields()
-        if fields is not None:
-            return fields
-        # Not an administrator: learn the names from an issue the user can see.
-        data = self._call("GET", "/issues.json", what="list issues", params={"status_id": "*", "limit": 1})
-        issues = data.get("issues") or []
-        return [{"id": cf["id"], "name": cf["name"]} for cf in (issues[0].get("custom_fields") or [])] if issues else []
-
-    def _custom_field_id(self, name: str) -> int:
-        for f in self._cached("custom_field_names", self._custom_field_names):
-            if f["name"] == name:
-                return int(f["id"])
-        raise ConnectorError(f"Redmine has no issue custom field named '{name}'.")
-
     def _refused(self, artifact_id: str, current: Any, wanted: Any, allowed: list[str] | None = None) -> str:
         text = (f"Redmine's workflow does not let the hub's user move issue #{artifact_id} from '{current}' to "
                 f"'{wanted}'")
@@ -388,10 +335,6 @@ class RedmineConnector(Connector):
             others = [s for s in allowed if s != current]
             text += f"; allowed next: {', '.join(others) or 'none'}"
         return text + ". Configure a transition path in the collection, or change the workflow in Redmine."
-
-
-def _status(exc: ConnectorError) -> int | None:
-    return getattr(exc, "status", None)
 
 
 def _explain(exc: http.HttpError, what: str) -> ConnectorError:

@@ -8,24 +8,27 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from settings_app import services
-from settings_app.limits import describe_seconds
+from settings_app import runtime, services
 
 
 class Command(BaseCommand):
-    help = "Show or change the global settings (polling, full scan, concurrency, instance label)."
+    help = "Show or change the global settings (declared in settings_app/runtime.py)."
 
     def add_arguments(self, parser: Any) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         sub.add_parser("show", help="Print the global settings.")
         change = sub.add_parser("set", help="Change one or more global settings.")
-        change.add_argument("--instance-label")
-        change.add_argument("--change-detection-interval", type=int, metavar="SECONDS")
-        change.add_argument("--full-scan-interval", type=int, metavar="SECONDS")
-        scans = change.add_mutually_exclusive_group()
-        scans.add_argument("--enable-full-scan", dest="full_scan_enabled", action="store_const", const=True)
-        scans.add_argument("--disable-full-scan", dest="full_scan_enabled", action="store_const", const=False)
-        change.add_argument("--max-concurrency", type=int)
+        for setting in runtime.SETTINGS:  # one option per declared runtime setting
+            if setting.type is bool:
+                on, off = setting.switches or (f"--enable-{setting.name}", f"--disable-{setting.name}")
+                pair = change.add_mutually_exclusive_group()
+                pair.add_argument(on, dest=setting.name, action="store_const", const=True,
+                                  help=f"{setting.label}: on.")
+                pair.add_argument(off, dest=setting.name, action="store_const", const=False, help=setting.help_text)
+            else:
+                unit = setting.bound.unit.upper() if setting.bound else None
+                change.add_argument(setting.option, dest=setting.name, type=setting.type, metavar=unit,
+                                    help=setting.help_text)
         effective = sub.add_parser("effective", help="Print the values that govern one integration.")
         effective.add_argument("--integration", type=int, required=True, metavar="ID")
 
@@ -39,15 +42,11 @@ class Command(BaseCommand):
 
     def _show(self) -> None:
         hub = services.get_settings()
-        self.stdout.write(f"instance label:             {hub.instance_label or '-'}")
-        self.stdout.write(f"change detection interval:  {describe_seconds(hub.change_detection_interval)}")
-        scan = describe_seconds(hub.full_scan_interval) + ("" if hub.full_scan_enabled else " (disabled)")
-        self.stdout.write(f"full scan interval:         {scan}")
-        self.stdout.write(f"max concurrency:            {hub.max_concurrency}")
+        for setting in runtime.SETTINGS:
+            self.stdout.write(f"{setting.label.lower() + ':':<34}{setting.display(getattr(hub, setting.name))}")
 
     def _set(self, options: dict[str, Any]) -> None:
-        names = ["instance_label", "change_detection_interval", "full_scan_interval", "full_scan_enabled", "max_concurrency"]
-        changes = {name: options[name] for name in names if options.get(name) is not None}
+        changes = {name: options[name] for name in runtime.NAMES if options.get(name) is not None}
         if not changes:
             raise CommandError("Nothing to change; give at least one option (see --help).")
         try:

@@ -126,7 +126,7 @@ def make_rig(left_url: str, right_url: str, *, projects: tuple[str, ...] = ("ALP
         conn = RepositoryConnection.objects.create(name=f"{side}-db", kind="database", url=url, options=options)
         conns.append(conn)
         colls.append(Collection.objects.create(
-            name=f"{side}-items", connection=conn, artifact_type="item", projects=list(projects),
+            name=f"{side}-items", connection=conn, projects=list(projects),
             field_mapping={f: f for f in FIELDS}))
     integration = Integration.objects.create(name="items-sync", left_collection=colls[0], right_collection=colls[1],
                                              run_state="running", **integration_fields)

@@ -10,6 +10,7 @@ from integrations.connectors import http
 from integrations.connectors.database.schema import create_work_item_table
 from integrations.models import ArtifactPair
 from notifications.models import ActivityError
+from tests.fakes.clock import FakeClock
 from tests.fakes.tracker import FakeTracker
 from tests.integrations.engine.helpers import all_rows
 from tests.integrations.tool_rig import integrate, side
@@ -22,7 +23,7 @@ def rig(db, settings, sqlite_urls):
     create_work_item_table(url, "items", ["summary", "details"], drop=True)
     tracker = FakeTracker(failure_rate=0.0, failure_kinds=("timeout", "500", "429", "lost"), hang=0.05,
                           retry_after=1, seed=11)
-    with tracker, http.use_clock(http.FakeClock()):
+    with tracker, http.use_clock(FakeClock()):
         left = side("tracker", "redmine", tracker.base_url, {}, {"api_key": tracker.api_key}, "demo",
                     {"title": "subject", "text": "description"})
         right = side("table", "database", url, {"table": "items", "projects": "ALPHA"}, {}, "ALPHA",
