@@ -32,7 +32,7 @@ _DESCRIPTIONS = {
     "400": "Invalid input; each problem is named in errors.",
     "401": "No or invalid credentials.",
     "403": "The caller's role may not do this.",
-    "404": "No such object.",
+    "404": "No such object (or, for a singleton such as the email server, not set up yet).",
     "409": "The change conflicts with existing data.",
     "503": "The hub cannot serve this now (setup not done, master password not loaded).",
 }
@@ -46,13 +46,12 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
         if name.endswith("Request") and component.get("type") == "object":
             component.setdefault("additionalProperties", False)
     schemas["Error"] = ERROR_SCHEMA
-    for path, operations in result.get("paths", {}).items():
+    for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
             if method not in _WRITES | {"get", "head", "options"}:
                 continue
-            codes = {"401", "403", "503"}
-            if "{" in path:
-                codes.add("404")
+            # 404: no such object (a path id), or a singleton not set up yet (the email server).
+            codes = {"401", "403", "404", "503"}
             if method in _WRITES or operation.get("parameters"):
                 codes.add("400")
             if method in _WRITES:

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from notifications import services as activity
 from notifications.models import BackgroundJob
 from tests.factories import ConnectionFactory, PairFactory
-from tests.security.test_roles import _endpoints, _methods
+from tests.tasktop_hub.test_roles import _endpoints, _methods
 
 pytestmark = pytest.mark.django_db
 

@@ -40,6 +40,12 @@ STATE_DEPENDENT = {
     "POST /api/v1/routes/", "POST /api/v1/security/master-password/change/",
     "POST /api/v1/security/master-password/enter/", "POST /api/v1/security/master-password/reset/",
     "POST /api/v1/security/master-password/set/",
+    # The email server: a reachable, consistent SMTP configuration; on/off/test need one saved.
+    "PUT /api/v1/notifications/email/", "PATCH /api/v1/notifications/email/", "POST /api/v1/notifications/email/on/",
+    "POST /api/v1/notifications/email/off/", "POST /api/v1/notifications/email/test/",
+    "POST /api/v1/notifications/email/send-now/",
+    # Troubleshooting logging: its end must lie in the future and within 24 hours of now.
+    "PUT /api/v1/settings/logging/", "PATCH /api/v1/settings/logging/",
 }
 
 
