@@ -34,7 +34,8 @@ class ConnectionForm(SecretInputsFormMixin, forms.ModelForm):
 
     class Meta:
         model = RepositoryConnection
-        fields = ["name", "kind", "url", "options", "change_detection_interval", "full_scan_enabled", "full_scan_interval"]
+        fields = ["name", "kind", "url", "options", "successor_of", "change_detection_interval", "full_scan_enabled",
+                  "full_scan_interval"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -139,14 +140,21 @@ class IntegrationAdmin(ServiceAdmin):
             services.save(obj, request.user)
 
 
+class IntegrationFixedAdmin(ServiceAdmin):
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # An existing route (or pair) changes integration only through Settings → Move Routes,
+        # which carries its pairs, pending work and errors along (integrations/moves.py).
+        return [*super().get_readonly_fields(request, obj), *(["integration"] if obj is not None else [])]
+
+
 @admin.register(Route)
-class RouteAdmin(ServiceAdmin):
+class RouteAdmin(IntegrationFixedAdmin):
     list_display = ["integration", "left_project", "right_project"]
     list_filter = ["integration"]
 
 
 @admin.register(ArtifactPair)
-class ArtifactPairAdmin(ServiceAdmin):
+class ArtifactPairAdmin(IntegrationFixedAdmin):
     list_display = ["integration", "left_id", "right_id", "updated_at"]
     list_filter = ["integration"]
     search_fields = ["left_id", "right_id"]

@@ -9,8 +9,17 @@ class IntegrationsConfig(AppConfig):
         from integrations.connectors import registry
 
         registry.autodiscover()
+        from integrations import support
+
+        support.register()
+        from integrations.connectors.http import redaction
+        from tasktop_hub import secrets
+
+        secrets.register_sink(redaction.remember)
         from django_q.signals import post_spawn
 
+        from integrations import jobs as move_jobs  # noqa: F401 — route moves, pair imports
+        from integrations import panels  # noqa: F401 — the Move Routes and Import Pairs panels
         from integrations.engine import jobs, services, signals  # noqa: F401 — registers jobs and retry handler
         from tasktop_hub import periodic
 

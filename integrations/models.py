@@ -57,6 +57,13 @@ class RepositoryConnection(VaultRow, PollingOverrides):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.UNKNOWN)
     status_message = models.TextField(blank=True)
     status_checked_at = models.DateTimeField(null=True, blank=True)
+    # A tool upgraded or moved to a new URL gets a new connection that succeeds the old one:
+    # routes may then move from integrations on the old connection to ones on the new (moves.py).
+    successor_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="successor",
+        help_text="The connection this one replaces (same tool, new URL or version): routes may move "
+        "from integrations using that connection to integrations using this one.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -67,6 +74,7 @@ class RepositoryConnection(VaultRow, PollingOverrides):
         return self.name
 
     def clean(self) -> None:
+        self._clean_successor()
         if not self.kind:
             return
         try:
@@ -102,6 +110,33 @@ class RepositoryConnection(VaultRow, PollingOverrides):
                 errors.setdefault(field, []).append(f"Refused: {why}.")
         if errors:
             raise ValidationError(errors)
+
+    def _clean_successor(self) -> None:
+        old = self.successor_of
+        if old is None:
+            return
+        if old.pk == self.pk:
+            raise ValidationError({"successor_of": "A connection cannot succeed itself."})
+        if self.kind and old.kind != self.kind:
+            raise ValidationError({"successor_of": f"'{old.name}' is a {old.kind} connection and this one a "
+                                                   f"{self.kind} connection: a successor uses the same connector."})
+        # A succeeds B succeeds A would make "same tool" meaningless: walk the stored chain.
+        seen: set[int | None] = {self.pk}
+        step_id: int | None = old.pk
+        while step_id is not None:
+            if step_id in seen:
+                raise ValidationError({"successor_of": f"'{old.name}' already descends from this connection."})
+            seen.add(step_id)
+            step_id = RepositoryConnection.objects.filter(pk=step_id).values_list("successor_of_id", flat=True).first()
+
+    def lineage(self) -> list[int]:
+        """This connection and every one it succeeds, newest first (ids)."""
+        out: list[int] = []
+        step: RepositoryConnection | None = self
+        while step is not None and step.pk not in out:
+            out.append(step.pk)
+            step = step.successor_of
+        return out
 
     @property
     def secret_names(self) -> list[str]:
@@ -189,6 +224,11 @@ class Collection(models.Model):
 class Integration(PollingOverrides):
     class Template(models.TextChoices):
         SYNCHRONIZE = "synchronize", "Synchronize (two-way)"
+        # One-way: the source side is only read (integrations/engine/templates.py).
+        SYNC_LEFT_TO_RIGHT = "sync_left_to_right", "Synchronize: left → right"
+        SYNC_RIGHT_TO_LEFT = "sync_right_to_left", "Synchronize: right → left"
+        CREATE_LEFT_TO_RIGHT = "create_left_to_right", "Create only: left → right"
+        CREATE_RIGHT_TO_LEFT = "create_right_to_left", "Create only: right → left"
 
     class RunState(models.TextChoices):
         RUNNING = "running", "Running"
@@ -272,6 +312,10 @@ class Route(models.Model):
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="routes")
     left_project = models.CharField(max_length=200)
     right_project = models.CharField(max_length=200)
+    # The integrations this route was moved from, so hub keys written under them keep being
+    # recognised: [{"integration": id, "swapped": bool}] where swapped says the old integration's
+    # left side is this one's right side (integrations/moves.py).
+    former = models.JSONField(default=list, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -306,6 +350,33 @@ class Route(models.Model):
             raise ValidationError(errors)
 
 
+class RouteMove(models.Model):
+    """A move of routes from one integration to another, durable so a killed move is resumed.
+
+    While one is unfinished neither integration runs (``runner``): half-moved pairs must never
+    be processed by either side."""
+
+    class Status(models.TextChoices):
+        MOVING = "moving", "Moving"
+        DONE = "done", "Done"
+
+    source = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="+")
+    routes = models.JSONField(help_text="Ids of the routes moved.")
+    swap = models.BooleanField(default=False, help_text="The source's left side is the target's right side.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.MOVING)
+    job_id = models.BigIntegerField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"move of routes {self.routes} from {self.source_id} to {self.target_id} ({self.status})"
+
+
 class ArtifactPair(models.Model):
     """An artifact and its twin in one integration, with the last synchronized values."""
 
@@ -316,6 +387,9 @@ class ArtifactPair(models.Model):
     base = models.JSONField(default=dict, blank=True, help_text="Model field values last written to both sides.")
     left_version = models.CharField(max_length=100, blank=True)
     right_version = models.CharField(max_length=100, blank=True)
+    # An imported pair whose base is not known yet: the engine takes both sides' current values
+    # as its base the first time it reads them, and writes nothing (integrations/pairs_io.py).
+    establish_base = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -346,5 +420,5 @@ from integrations.engine.models import (  # noqa: E402
 
 __all__ = [
     "ArtifactPair", "ChangeCursor", "Collection", "ConnectionHealth", "CreateIntent", "EngineLease", "Integration",
-    "PendingWork", "RepositoryConnection", "Route", "SyncState",
+    "PendingWork", "RepositoryConnection", "Route", "RouteMove", "SyncState",
 ]

@@ -34,11 +34,27 @@ def save(instance: M, actor: Actor, changed: dict[str, Any] | None = None) -> M:
     label = _LABELS[type(instance)]
     creating = instance._state.adding
     with transaction.atomic():
+        _refuse_integration_change(instance, creating)
         instance.full_clean()
         instance.save()
         details = {"changed": sorted(changed)} if changed else {}
         record_audit(actor, f"{label}.{'create' if creating else 'update'}", f"{label}:{instance.pk} {instance}", **details)
     return instance
+
+
+def _refuse_integration_change(instance: models.Model, creating: bool) -> None:
+    """A route (or pair) changes integration only through the move, which carries its pairs,
+    cursors, pending work and errors along: editing the field alone would leave the pairs
+    behind and the next run would create every twin again."""
+    if creating or not isinstance(instance, Route | ArtifactPair):
+        return
+    stored = type(instance)._default_manager.filter(pk=instance.pk).values_list("integration_id", flat=True).first()
+    if stored is not None and stored != instance.integration_id:
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError({"integration": "A route's integration changes only by moving the route "
+                                              "(Settings → Move Routes, the API's route moves, or "
+                                              "'manage.py routes move'), which moves its pairs with it."})
 
 
 def update(instance: M, actor: Actor, **changes: Any) -> M:

@@ -24,25 +24,27 @@ def _enqueue_run(integration_id: int) -> None:
     async_task("integrations.tasks.run_integration", integration_id, task_name=_run_task_name(integration_id))
 
 
-def run_waiting(integration_id: int) -> bool:
-    """Whether a run task of the integration waits in the queue, not yet claimed by a worker.
+def run_waiting(integration_ids: list[int]) -> set[int]:
+    """Of these integrations (each with an enqueued run that never started), those whose run
+    task still waits in the queue, not yet claimed by a worker.
 
-    Asked only for a run enqueued a while ago that never started. A claimed copy (locked for
-    the broker's ``retry``, an hour) belongs to a worker that died before the run took its
-    lease — or, rarely, to a busy cluster's prefetch: it is dropped either way, since a live
-    worker still runs the copy it holds and a dead one would only replay it an hour later.
+    A claimed copy (locked for the broker's ``retry``, an hour) belongs to a worker that died
+    before the run took its lease — or, rarely, to a busy cluster's prefetch: it is dropped
+    either way, since a live worker still runs the copy it holds and a dead one's would only
+    replay an hour later.
     """
     broker = get_broker()
     if not isinstance(broker, ORM):
-        return False
-    now, name, found = timezone.now(), _run_task_name(integration_id), False
+        return set()
+    now, wanted, found = timezone.now(), {_run_task_name(i): i for i in integration_ids}, set()
     for message in broker.get_connection().filter(key=broker.list_key):
-        if message.name() != name:
+        integration_id = wanted.get(message.name())
+        if integration_id is None:
             continue
         if message.lock is not None and message.lock > now:
             broker.get_connection().filter(pk=message.pk, lock=message.lock).delete()
         else:
-            found = True
+            found.add(integration_id)
     return found
 
 

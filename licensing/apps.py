@@ -11,3 +11,6 @@ class LicensingConfig(AppConfig):
 
         signals.connect()
         services.register_conditions()
+        from licensing import support
+
+        support.register()

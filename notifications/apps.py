@@ -6,11 +6,12 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Activity"
 
     def ready(self) -> None:
-        from notifications import jobs_builtin  # noqa: F401 — registers the built-in jobs
+        from notifications import jobs_builtin, support  # noqa: F401 — jobs_builtin registers the built-in jobs
         from notifications.screen import activity_context
         from tasktop_hub import periodic
         from tasktop_hub.admin_site import Screen, register_screen
 
+        support.register()
         register_screen(Screen("activity", "hub-activity", "Activity", "admin/hub_activity.html", activity_context,
                                "Errors, issues and background jobs"))
         periodic.register("notifications: fail abandoned jobs", "notifications.tasks.fail_abandoned_jobs", minutes=5)

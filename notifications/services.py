@@ -79,6 +79,33 @@ def resolve_errors(*, artifact: str, integration_id: int | None) -> int:
     ).update(status=ActivityError.Status.RESOLVED, resolved_at=timezone.now())
 
 
+def count_live_errors(integration_id: int, artifacts: list[str]) -> int:
+    """How many of these artifacts have a live error in the integration."""
+    return sum(ActivityError.objects.filter(integration_id=integration_id, artifact__in=artifacts[i:i + 500],
+                                            status__in=LIVE_ERROR_STATES).count()
+               for i in range(0, len(artifacts), 500))
+
+
+@transaction.atomic
+def move_errors(from_integration: int, to_integration: int, to_name: str, relabel: dict[str, str]) -> int:
+    """Live errors follow their artifacts to another integration (routes moved), renamed as the
+    target names them. A live error the target already has for an artifact is kept instead."""
+    moved = 0
+    olds = list(relabel)
+    found = [a for i in range(0, len(olds), 500) for a in ActivityError.objects.filter(
+        integration_id=from_integration, artifact__in=olds[i:i + 500], status__in=LIVE_ERROR_STATES,
+    ).values_list("artifact", flat=True)]
+    for old in found:  # usually none: only artifacts with a live error cost a query
+        new = relabel[old]
+        if ActivityError.objects.filter(integration_id=to_integration, artifact=new,
+                                        status__in=LIVE_ERROR_STATES).exists():
+            continue
+        moved += ActivityError.objects.filter(
+            integration_id=from_integration, artifact=old, status__in=LIVE_ERROR_STATES,
+        ).update(integration_id=to_integration, integration_name=to_name, artifact=new)
+    return moved
+
+
 def _live_error(error_id: int) -> ActivityError:
     try:
         return ActivityError.objects.select_for_update().get(pk=error_id)

@@ -19,6 +19,7 @@ class SettingsAppConfig(AppConfig):
 
         from settings_app.hublog import levels
         from settings_app.hublog import panels as logging_panels  # noqa: F401
+        from settings_app.support import jobs as support_jobs  # noqa: F401 — registers the report job
 
         pre_execute.connect(levels.before_task, dispatch_uid="hub-logging-level")
         master_password.register_condition()

@@ -1,3 +1,5 @@
+import os
+
 from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
 
@@ -20,3 +22,10 @@ class TasktopHubConfig(AppConfig):
         post_migrate.connect(roles.sync_permissions, dispatch_uid="hub-sync-role-permissions")
         # No sender either: Django sends post_migrate only for apps with models (not this one).
         post_migrate.connect(periodic.sync_schedules, dispatch_uid="hub-sync-schedules")
+        from django.conf import settings
+
+        from tasktop_hub import database
+
+        # Not with DATABASE_URL (the environment manages it) nor in a transfer's migrate child.
+        if not settings.HUB_DATABASE_MANAGED_BY_ENV and not os.environ.get("HUB_DB_CONFIG_FD"):
+            database.install_switcher(settings.HUB_HOME, settings.HUB_DB_DIR)

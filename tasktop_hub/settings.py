@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 
+from tasktop_hub import database as hub_database
 from tasktop_hub.home import ensure_private_dir, load_or_create_secret_key, resolve_home
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -35,8 +36,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "tasktop_hub.apps.TasktopHubConfig",  # before django_q: its `qcluster` command wraps django-q2's
     "django_q",
-    "tasktop_hub.apps.TasktopHubConfig",
     "settings_app",
     "notifications",
     "integrations",
@@ -79,24 +80,17 @@ TEMPLATES = [
 WSGI_APPLICATION = "tasktop_hub.wsgi.application"
 ASGI_APPLICATION = "tasktop_hub.asgi.application"
 
-# SQLite is the embedded default. IMMEDIATE transactions + WAL + a long busy timeout are
-# what keep the worker and the web process from losing writes to "database is locked".
-SQLITE_OPTIONS = {
-    "timeout": 20,
-    "transaction_mode": "IMMEDIATE",
-    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-}
+# SQLite is the embedded default (tasktop_hub/database.py): IMMEDIATE transactions + WAL + a long
+# busy timeout are what keep the worker and the web process from losing writes to "database is
+# locked". Without DATABASE_URL the active database is the one recorded in HUB_HOME/db/hub-db.json
+# (written by a transfer, storage/), and every process follows that file without a restart.
+SQLITE_OPTIONS = hub_database.SQLITE_OPTIONS
 
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
     HUB_DATABASE_MANAGED_BY_ENV = True
 else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(HUB_DB_DIR / "hub.sqlite3"),
-        }
-    }
+    DATABASES = {"default": hub_database.active_entry(HUB_HOME, HUB_DB_DIR)}
     HUB_DATABASE_MANAGED_BY_ENV = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
@@ -153,10 +147,19 @@ Q_CLUSTER = {
     "ALT_CLUSTERS": {},
 }
 HUB_WORKER_STALE_SECONDS = env.int("HUB_WORKER_STALE_SECONDS", default=60)
+# Storage (storage/, docs/storage.md): a transfer's pause holds while its worker's heartbeat is
+# younger than this (a killed transfer stops pausing the hub after it); how long the transfer
+# waits for work in flight before its snapshot; how often a process re-reads the instance lease.
+HUB_TRANSFER_HEARTBEAT_SECONDS = env.int("HUB_TRANSFER_HEARTBEAT_SECONDS", default=30)
+HUB_TRANSFER_DRAIN_SECONDS = env.float("HUB_TRANSFER_DRAIN_SECONDS", default=10.0)
+HUB_INSTANCE_LEASE_CHECK_SECONDS = env.float("HUB_INSTANCE_LEASE_CHECK_SECONDS", default=2.0)
+HUB_INSTALLATION_ID = hub_database.installation_id(HUB_HOME)
 # Sync engine: how long a run's lease lasts without renewal (a killed worker's lease expires
 # after this), and how far back each change detection re-reads to catch late timestamps.
 HUB_ENGINE_LEASE_SECONDS = env.int("HUB_ENGINE_LEASE_SECONDS", default=60)
 HUB_ENGINE_OVERLAP_SECONDS = env.float("HUB_ENGINE_OVERLAP_SECONDS", default=5.0)
+# Route moves commit this many pairs (or pending rows) per transaction (integrations/moves.py).
+HUB_ROUTE_MOVE_BATCH = env.int("HUB_ROUTE_MOVE_BATCH", default=500)
 
 # Security (DESIGN §6, docs/security.md). The scrypt cost is deliberately not read from the
 # environment: only the test suite lowers it (tests/conftest.py); check hub.E102 refuses less.

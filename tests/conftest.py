@@ -41,6 +41,17 @@ def _tool_sqlite_dirs(settings):
 
 
 @pytest.fixture(autouse=True)
+def _storage_dir(settings, tmp_path_factory):
+    """Storage's files (transfer pause, instance-lease record, hub-db.json) per test."""
+    from storage import lease
+
+    settings.HUB_DB_DIR = tmp_path_factory.mktemp("db")
+    lease.forget()
+    yield
+    lease.forget()
+
+
+@pytest.fixture(autouse=True)
 def _sync_tasks(settings):
     """django-q2 tasks run inline in unit tests (Conf is read at import, so patch it)."""
     from django_q.conf import Conf

@@ -22,8 +22,8 @@ class ConnectionSerializer(WriteOnlySecretsMixin, StrictModelSerializer):
         model = RepositoryConnection
         fields = [
             "id", "name", "kind", "url", "options", "secrets", "secrets_set", "change_detection_interval",
-            "full_scan_enabled", "full_scan_interval", "status", "status_message", "status_checked_at", "created_at",
-            "updated_at",
+            "full_scan_enabled", "full_scan_interval", "successor_of", "status", "status_message", "status_checked_at",
+            "created_at", "updated_at",
         ]
         read_only_fields = ["status", "status_message", "status_checked_at", "created_at", "updated_at"]
         extra_kwargs = limits.api_bounds("change_detection_interval", "full_scan_interval")
@@ -67,13 +67,21 @@ class RouteSerializer(StrictModelSerializer):
         fields = ["id", "integration", "left_project", "right_project", "created_at"]
         read_only_fields = ["created_at"]
 
+    def validate_integration(self, value: Integration) -> Integration:
+        # Set once, at creation: a route changes integration only through the move (moves.py).
+        if self.instance is not None and value.pk != self.instance.integration_id:
+            raise serializers.ValidationError(
+                "A route's integration cannot be edited: move the route (POST /api/v1/route-moves/), "
+                "which moves its pairs, pending work and errors with it.")
+        return value
+
 
 class ArtifactPairSerializer(StrictModelSerializer):
     class Meta:
         model = ArtifactPair
         fields = [
             "id", "integration", "route", "left_id", "right_id", "base", "left_version", "right_version",
-            "created_at", "updated_at",
+            "establish_base", "created_at", "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
 

@@ -183,6 +183,11 @@ class Connector:
     def find_by_hub_key(self, project: str, hub_key: str) -> ArtifactData | None:
         raise NotImplementedError
 
+    def creation_problem(self) -> str:
+        """Why the hub cannot create artifacts here ("" when it can): the configuration check
+        asks it of every side an integration's template creates on."""
+        return ""
+
     def update(self, artifact_id: str, fields: Mapping[str, Any]) -> ArtifactData:
         raise NotImplementedError
 

@@ -18,6 +18,7 @@ from settings_app.services import effective_settings
 
 T = TypeVar("T")
 SIDES = ("left", "right")
+HUB_KEY_PREFIX = "tasktop-hub:"
 
 
 def other(side: str) -> str:
@@ -41,6 +42,9 @@ class RunContext:
     overlap_seconds: float = 5.0
     calls: dict[str, int] = field(default_factory=dict)
     lease: RunLease | None = None  # None outside a run (background jobs only record pending work)
+    # Integrations this one's routes were moved from (id as text → sides swapped), whose hub keys
+    # still name twins created before the move.
+    former: dict[str, bool] = field(default_factory=dict)
 
     def guard(self) -> None:
         """Before a remote write: raise LeaseLost if this run no longer holds its lease."""
@@ -57,14 +61,28 @@ class RunContext:
 
     def hub_key(self, side: str, artifact_id: str) -> str:
         # Names the integration and the *source* artifact, so it can be recognised from either side.
-        return f"tasktop-hub:{self.integration.pk}:{side}:{artifact_id}"
+        return f"{HUB_KEY_PREFIX}{self.integration.pk}:{side}:{artifact_id}"
+
+    def hub_keys(self, side: str, artifact_id: str, route: Route) -> list[str]:
+        """The key this integration writes, then the keys a twin created before the route was
+        moved here carries (``Route.former``; integrations/moves.py)."""
+        keys = [self.hub_key(side, artifact_id)]
+        for f in route.former:
+            old_side = other(side) if f.get("swapped") else side
+            keys.append(f"{HUB_KEY_PREFIX}{f['integration']}:{old_side}:{artifact_id}")
+        return keys
 
     def parse_hub_key(self, hub_key: str) -> tuple[str, str] | None:
-        prefix = f"tasktop-hub:{self.integration.pk}:"
-        if not hub_key or not hub_key.startswith(prefix):
+        """(source side, source id) of a key this integration wrote, or one written by an
+        integration its routes were moved from (sides mapped to this integration's)."""
+        if not hub_key or not hub_key.startswith(HUB_KEY_PREFIX):
             return None
-        side, _, artifact_id = hub_key[len(prefix):].partition(":")
-        return (side, artifact_id) if side in SIDES and artifact_id else None
+        owner, _, rest = hub_key[len(HUB_KEY_PREFIX):].partition(":")
+        swapped = False if owner == str(self.integration.pk) else self.former.get(owner)
+        side, _, artifact_id = rest.partition(":")
+        if swapped is None or side not in SIDES or not artifact_id:
+            return None
+        return (other(side) if swapped else side, artifact_id)
 
     def close(self) -> None:
         for s in self.sides.values():
@@ -83,8 +101,10 @@ def load(integration: Integration, factory: ConnectorFactory | None = None) -> R
         finder: Callable[[str], list[Any]] = getattr(connector, "find_people", None) or (lambda query: [])
         view = Side(name, collection, people_loader=connector.people, person_finder=finder)
         sides[name] = SideContext(name, collection.connection, connector, view)
+    routes = list(integration.routes.all())
     return RunContext(
-        integration=integration, sides=sides, routes=list(integration.routes.all()),
+        integration=integration, sides=sides, routes=routes,
+        former={str(f["integration"]): bool(f.get("swapped")) for r in routes for f in r.former},
         max_concurrency=max(1, effective_settings(integration).max_concurrency),
         overlap_seconds=float(getattr(settings, "HUB_ENGINE_OVERLAP_SECONDS", 5.0)),
     )

@@ -2,12 +2,14 @@
 
 Before any twin of a batch is created (in the batch's own thread, before the units run):
 
-1. every new artifact's twin is looked up by hub key, in the tools, on the run's pool — an
-   earlier attempt may have created it and died before committing the pair;
-2. a twin found is *adopted*: its pair starts from the :class:`CreateIntent` recorded before
-   that earlier create (what the hub wrote), so the twin's changes since count as its own;
-3. for the others, what will be written is planned and recorded as a ``CreateIntent`` in one
+1. a new artifact with a :class:`CreateIntent` from an earlier attempt (which may have created
+   the twin and died before committing the pair) has its twin looked up by hub key, on the
+   run's pool; a twin found is *adopted*: its pair starts from that intent (what the hub wrote),
+   so the twin's changes since count as its own;
+2. for the others, what will be written is planned and recorded as a ``CreateIntent`` in one
    fenced transaction, before any remote create. The intent is deleted with the pair's commit.
+   Their own thread still looks for a twin by hub key before creating (one made by a hub
+   without intents is adopted with an empty base, as before).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from integrations.connectors.base import ArtifactData, ConnectorError
-from integrations.engine import clock
+from integrations.engine import clock, templates
 from integrations.engine.context import RunContext, other
 from integrations.engine.mapping import MappingError, convert
 from integrations.engine.models import CreateIntent
@@ -55,43 +57,54 @@ def plan(ctx: RunContext, source_side: str, source: ArtifactData, route: Route) 
 
 
 def prepare(ctx: RunContext, units: list, data: dict[str, dict[str, ArtifactData]], pool: ThreadPoolExecutor) -> None:
-    """Fill ``twin``, ``intent``, ``plan`` or ``prepare_error`` of every unit that creates a twin."""
+    """Fill ``twin``, ``intent``, ``plan``, ``find_twin`` or ``prepare_error`` of every unit that
+    creates a twin, and record the intents of those about to be created."""
     todo = []
     for u in units:
         source = data[u.source_side].get(u.source_id) if u.pair is None else None
         if source is None:
             continue
         route = ctx.routed(u.source_side).get(source.project)
-        if route is not None:
+        if route is not None and templates.creates_on(ctx.integration, other(u.source_side)):
             todo.append((u, source, route))
     if not todo:
         return
+    recorded = _recorded(ctx, [u for u, _, _ in todo])
 
     def find(u, source: ArtifactData, route: Route) -> ArtifactData | None:  # noqa: ANN001
         tgt = other(u.source_side)
         connector = ctx.sides[tgt].connector
-        project, key = getattr(route, f"{tgt}_project"), ctx.hub_key(u.source_side, source.id)
-        return _call(tgt, lambda: connector.find_by_hub_key(project, key))
+        project = getattr(route, f"{tgt}_project")
+        for key in ctx.hub_keys(u.source_side, source.id, route):  # a moved route: its old keys too
+            found = _call(tgt, lambda k=key: connector.find_by_hub_key(project, k))
+            if found is not None:
+                return found
+        return None
 
-    lookups = [(u, pool.submit(find, u, s, r)) for u, s, r in todo if u.twin is None]
+    # Only a source with an intent can have a twin from a crashed attempt: those are looked up
+    # now (before their intent could be replaced); the rest look up in their own thread, as
+    # the create starts, without holding up the batch.
+    lookups = [(u, pool.submit(find, u, s, r)) for u, s, r in todo
+               if u.twin is None and (u.source_side, u.source_id) in recorded]
     for u, future in lookups:
         try:
             u.twin = future.result()
         except ConnectorError as exc:
             u.prepare_error = exc
-    recorded = _recorded(ctx, [u for u, _, _ in todo if u.twin is not None])
     planned = []
     for u, source, route in todo:
+        key = (u.source_side, u.source_id)
         if u.prepare_error is not None:
             continue
         if u.twin is not None:
-            u.intent = recorded.get((u.source_side, u.source_id))
+            u.intent = recorded.get(key)
             continue
         try:
             u.plan = plan(ctx, u.source_side, source, route)
         except (MappingError, ConnectorError) as exc:
             u.prepare_error = exc
             continue
+        u.find_twin = key not in recorded  # a twin without an intent: made before intents existed
         planned.append(u)
     if planned:
         _record(ctx, planned)
@@ -124,9 +137,9 @@ def _record(ctx: RunContext, units: list) -> None:
 
 
 def forget(ctx: RunContext, units: list) -> None:
-    """Inside the commit's transaction: the pairs of these units are recorded (or they were dropped)."""
+    """Inside the commit's transaction: the pairs of these units are recorded."""
     for side in ("left", "right"):
-        ids = [u.source_id for u in units if u.pair is None and u.source_side == side]
+        ids = [u.source_id for u in units if u.source_side == side]
         for start in range(0, len(ids), CHUNK):
             CreateIntent.objects.filter(integration=ctx.integration, side=side,
                                         artifact_id__in=ids[start:start + CHUNK]).delete()

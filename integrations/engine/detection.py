@@ -18,7 +18,7 @@ from django.db import connection as db
 from django.db import transaction
 
 from integrations.connectors.base import ArtifactData, ConnectorError
-from integrations.engine import clock
+from integrations.engine import clock, templates
 from integrations.engine.context import RunContext, with_retries
 from integrations.engine.models import ChangeCursor, PendingWork
 from integrations.models import ArtifactPair
@@ -31,6 +31,8 @@ def detect(ctx: RunContext, *, full: bool = False, only: dict[str, list[str]] | 
     """Scan every routed project (or ``only`` {side: projects}); returns pending rows recorded."""
     recorded = 0
     for side in ("left", "right"):
+        if not templates.is_source(ctx.integration, side):
+            continue  # a one-way template never takes anything from that side
         projects = list(ctx.routed(side)) if only is None else [p for p in only.get(side, []) if p in ctx.routed(side)]
         for project in projects:
             recorded += scan_scope(ctx, side, project, full=full)

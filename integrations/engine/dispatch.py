@@ -8,10 +8,12 @@ due when ``last_run_started + effective interval <= now`` (read fresh on every p
 interval change applies at the next run), or when a run was requested now. A running
 integration (lease held) is never enqueued again: a due run starts after it.
 
-An enqueued run whose worker died after taking the task but before the run took its lease
-would otherwise be redelivered only after the broker's ``retry`` (an hour): a run enqueued but
-not started within one interval (at least ``RETRY_AFTER_SECONDS``) is enqueued again, unless
-its task still waits unclaimed in the queue (all workers busy: another copy would only pile up).
+Killed workers: a run enqueued but not started within ``RETRY_AFTER_SECONDS`` is enqueued
+again — its worker may have died after taking the task and before the run took its lease, and
+the broker would redeliver it only after its ``retry`` (an hour) — unless its task still waits
+unclaimed in the queue (all workers busy: another copy would only pile up). A run killed while
+holding its lease (never finished) is due again ``RETRY_AFTER_SECONDS`` after it started, once
+its lease is free, instead of an interval later.
 """
 
 from __future__ import annotations
@@ -34,36 +36,37 @@ DISPATCHER = "engine-dispatcher"
 PASS_SECONDS = 0.5
 LOOP_SECONDS = 50.0
 LEASE_SECONDS = 10.0
-RETRY_AFTER_SECONDS = 5.0  # an enqueued run not started after max(this, interval) may be lost
+RETRY_AFTER_SECONDS = 5.0  # a killed run (or its lost task) is retried after this
 
 Enqueue = Callable[[int], None]
-Waiting = Callable[[int], bool]
+Waiting = Callable[[list[int]], set[int]]
+OVERDUE = "overdue"
 
 
-def _never_waiting(integration_id: int) -> bool:
-    return False
+def _none_waiting(integration_ids: list[int]) -> set[int]:
+    return set()
 
 
-def dispatch_once(enqueue_run: Enqueue, enqueue_scan: Enqueue, waiting: Waiting = _never_waiting) -> list[int]:
+def dispatch_once(enqueue_run: Enqueue, enqueue_scan: Enqueue, waiting: Waiting = _none_waiting) -> list[int]:
     """One pass: enqueue every due run and full scan. Returns the integrations enqueued.
 
-    ``waiting(integration_id)`` says whether a run task of the integration still waits in the
-    queue, unclaimed by any worker (see :func:`integrations.tasks.run_waiting`)."""
+    ``waiting(ids)`` answers, of integrations whose enqueued run is overdue, those whose run task
+    still waits in the queue unclaimed by any worker (see :func:`integrations.tasks.run_waiting`);
+    it is asked at most once per pass."""
     if processing_blocked_reason():
         return []
     now = clock.now()
     hub = get_settings()
-    started = []
+    due, overdue = [], []
     integrations = Integration.objects.filter(run_state=Integration.RunState.RUNNING).select_related(
         "left_collection__connection", "right_collection__connection")
     states = {s.integration_id: s for s in SyncState.objects.filter(integration__in=integrations)}
     for integration in integrations:
         state = states.get(integration.pk) or SyncState.objects.get_or_create(integration=integration)[0]
         eff = effective_settings(integration, hub)
-        if _run_due(state, eff.change_detection_interval, now, waiting):
-            SyncState.objects.filter(pk=state.pk).update(last_enqueued=now)
-            enqueue_run(integration.pk)
-            started.append(integration.pk)
+        verdict = _run_due(state, eff.change_detection_interval, now)
+        if verdict:
+            (overdue if verdict == OVERDUE else due).append(state)
         if eff.full_scan_interval:
             if state.last_full_scan is None:
                 # The first full scan comes one interval after the integration first ran.
@@ -71,25 +74,37 @@ def dispatch_once(enqueue_run: Enqueue, enqueue_scan: Enqueue, waiting: Waiting 
             elif state.last_full_scan + timedelta(seconds=eff.full_scan_interval) <= now:
                 SyncState.objects.filter(pk=state.pk).update(last_full_scan=now)
                 enqueue_scan(integration.pk)
-    return started
+    if overdue:
+        # Not started in time: its task is lost (worker killed), unless it still waits its turn.
+        still = waiting([s.integration_id for s in overdue])
+        due += [s for s in overdue if s.integration_id not in still]
+    for state in due:
+        SyncState.objects.filter(pk=state.pk).update(last_enqueued=now)
+        enqueue_run(state.integration_id)
+    return [s.integration_id for s in due]
 
 
-def _run_due(state: SyncState, interval: int, now, waiting: Waiting) -> bool:  # noqa: ANN001
+def _run_due(state: SyncState, interval: int, now) -> bool | str:  # noqa: ANN001
     if state.lease_owner and state.lease_expires and state.lease_expires > now \
             and not leases.holder_dead(state.lease_owner):
         return False  # running now; never overlap
+    retry_after = timedelta(seconds=RETRY_AFTER_SECONDS)
     if state.last_enqueued and (state.last_run_started is None or state.last_enqueued > state.last_run_started):
-        if now - state.last_enqueued < timedelta(seconds=max(interval, RETRY_AFTER_SECONDS)):
+        if now - state.last_enqueued < retry_after:
             return False  # enqueued, a worker is about to start it
-        # Not started in time: its task is lost (worker killed), unless it still waits its turn.
-        return not waiting(state.integration_id)
+        return OVERDUE
     if state.run_now or state.last_run_started is None:
         return True
+    if state.last_run_finished is None or state.last_run_finished < state.last_run_started:
+        # The last run never finished (its worker was killed; the lease is free): its work is
+        # retried a few seconds after it started, not an interval later — under repeated kills
+        # an interval's wait would leave no time to make progress.
+        return now - state.last_run_started >= retry_after
     return state.last_run_started + timedelta(seconds=interval) <= now
 
 
 def dispatcher_loop(enqueue_run: Enqueue, enqueue_scan: Enqueue, seconds: float = LOOP_SECONDS,
-                    waiting: Waiting = _never_waiting) -> bool:
+                    waiting: Waiting = _none_waiting) -> bool:
     """Loop for ``seconds`` if this process wins the dispatcher lease. Returns whether it did."""
     owner = leases.new_owner()
     if not leases.acquire_named(DISPATCHER, owner, LEASE_SECONDS):

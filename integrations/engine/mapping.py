@@ -60,13 +60,21 @@ class Side:
 
 
 def model_value(side: Side, model_field: str, value: Any) -> Any:
-    table = side.to_model.get(model_field)
-    return table.get(value, value) if table and isinstance(value, str) else value
+    return _mapped(side.to_model.get(model_field), value)
 
 
 def tool_value(side: Side, model_field: str, value: Any) -> Any:
-    table = side.from_model.get(model_field)
-    return table.get(value, value) if table and isinstance(value, str) else value
+    return _mapped(side.from_model.get(model_field), value)
+
+
+def _mapped(table: dict[str, str] | None, value: Any) -> Any:
+    """Any scalar maps (a status id 1 as much as "New"): tables are keyed by text, as JSON is."""
+    if not table or value is None or isinstance(value, list | dict):
+        return value
+    if isinstance(value, str):
+        return table.get(value, value)
+    key = str(value).lower() if isinstance(value, bool) else str(value)
+    return table.get(key, value)
 
 
 def convert(source: Side, target: Side, model_field: str, value: Any) -> Any:

@@ -178,6 +178,7 @@ def commit(ctx: RunContext, outcomes: list[Outcome], loaded_at) -> BatchStats:  
     failed: list[Outcome] = []
     retry: list[Outcome] = []
     stale: list[Outcome] = []
+    new_outcomes: list[Outcome] = []
     for o in outcomes:
         if o.connection_failure:
             down = down or ConnectionDown(*o.connection_failure)
@@ -191,6 +192,8 @@ def commit(ctx: RunContext, outcomes: list[Outcome], loaded_at) -> BatchStats:  
             done.append(o)
             if o.pair is not None:
                 (new_pairs if o.pair.pk is None else changed_pairs).append(o.pair)
+                if o.pair.pk is None:
+                    new_outcomes.append(o)
     live = set(ActivityError.objects.filter(
         integration_id=ctx.integration.pk, status__in=(ActivityError.Status.OPEN, ActivityError.Status.RETRYING)
     ).values_list("artifact", flat=True))
@@ -198,7 +201,7 @@ def commit(ctx: RunContext, outcomes: list[Outcome], loaded_at) -> BatchStats:  
     with transaction.atomic():
         ctx.fence()  # only under the run's lease: a run taken over commits nothing
         _save_new_pairs(new_pairs)
-        creation.forget(ctx, [o.unit for o in done])
+        creation.forget(ctx, [o.unit for o in new_outcomes])
         for p in changed_pairs:
             p.updated_at = now
         _update_pairs(changed_pairs)
@@ -244,10 +247,10 @@ def _update_pairs(pairs: list[ArtifactPair]) -> None:
     base, stamp = meta.get_field("base"), meta.get_field("updated_at")
     q = db.ops.quote_name
     sql = (f"UPDATE {q(meta.db_table)} SET {q('base')} = %s, {q('left_version')} = %s, {q('right_version')} = %s, "
-           f"{q('updated_at')} = %s WHERE {q('id')} = %s")
+           f"{q('establish_base')} = %s, {q('updated_at')} = %s WHERE {q('id')} = %s")
     with db.cursor() as cursor:
         cursor.executemany(sql, [
-            (base.get_db_prep_value(p.base, db), p.left_version, p.right_version,
+            (base.get_db_prep_value(p.base, db), p.left_version, p.right_version, p.establish_base,
              stamp.get_db_prep_value(p.updated_at, db), p.pk)
             for p in pairs
         ])

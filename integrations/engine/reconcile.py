@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from integrations.connectors.base import ArtifactData, ConnectorError, StaleArtifact
-from integrations.engine import clock
+from integrations.engine import clock, templates
 from integrations.engine.context import RunContext, other, with_retries
 from integrations.engine.leases import LeaseLost
 from integrations.engine.mapping import MappingError, convert, transition_path
@@ -36,6 +36,7 @@ class Unit:
     intent: dict | None = None  # the base recorded before the twin was created (creation.py)
     plan: Any = None  # creation.CreatePlan: what creating the twin writes, recorded before the create
     prepare_error: Exception | None = None
+    find_twin: bool = False  # look for a twin (without an intent) by hub key before creating
 
 
 @dataclass
@@ -64,8 +65,10 @@ def common_fields(ctx: RunContext) -> list[str]:
 
 
 def flow(ctx: RunContext, model_field: str) -> tuple[str, str]:
+    """A field's (direction, frequency): its field flow, as far as the template allows."""
     spec = (ctx.integration.field_flow or {}).get(model_field) or {}
-    return spec.get("direction", "both"), spec.get("frequency", "always")
+    return (templates.direction(ctx.integration, spec.get("direction", "both")),
+            templates.frequency(ctx.integration, spec.get("frequency", "always")))
 
 
 def _allows(direction: str, source: str) -> bool:
@@ -85,6 +88,8 @@ def reconcile(ctx: RunContext, unit: Unit, pair: ArtifactPair, left: ArtifactDat
     if left is None or right is None:
         # Deletes are never propagated: the surviving twin is left alone.
         return Outcome(unit, dropped="deleted")
+    if pair.establish_base:
+        return establish(ctx, unit, pair, left, right)
     arts = {"left": left, "right": right}
     base = pair.base or {}
     old = {"left": dict(base.get("left", {})), "right": dict(base.get("right", {}))}
@@ -145,6 +150,17 @@ def reconcile(ctx: RunContext, unit: Unit, pair: ArtifactPair, left: ArtifactDat
     return Outcome(unit, pair=pair, writes=count, recheck=recheck)
 
 
+def establish(ctx: RunContext, unit: Unit, pair: ArtifactPair, left: ArtifactData, right: ArtifactData) -> Outcome:
+    """An imported pair: both sides as they are now become its base, and nothing is written —
+    the twins were kept in step elsewhere, and only a later change on one side flows."""
+    arts = {"left": left, "right": right}
+    pair.base = {s: {f: arts[s].fields.get(ctx.sides[s].view.mapping[f]) for f in common_fields(ctx)}
+                 for s in arts}
+    pair.left_version, pair.right_version = left.change_version, right.change_version
+    pair.establish_base = False
+    return Outcome(unit, pair=pair)
+
+
 def write(ctx: RunContext, side: str, artifact: ArtifactData, fields: dict[str, Any]) -> tuple[str, bool]:
     """Update one artifact; a state change walks the transition graph. Returns the version to
     record as the hub's own, and whether the artifact now holds only what the hub wrote."""
@@ -197,8 +213,17 @@ def create(ctx: RunContext, unit: Unit, source: ArtifactData | None) -> Outcome:
     route = ctx.routed(src).get(source.project)
     if route is None:
         return Outcome(unit, dropped="unrouted")
+    if not templates.creates_on(ctx.integration, tgt):
+        return Outcome(unit, dropped="one-way")  # the template only reads that side
     pair = ArtifactPair(integration=ctx.integration, route=route, base={})
     setattr(pair, f"{src}_id", source.id)
+    if unit.twin is None and unit.find_twin and unit.plan is not None:
+        connector, plan = ctx.sides[tgt].connector, unit.plan
+        for key in ctx.hub_keys(src, source.id, route):  # a moved route: the keys of its former integrations too
+            unit.twin = _call(tgt, lambda k=key: connector.find_by_hub_key(plan.project, k))
+            if unit.twin is not None:
+                break
+        unit.intent = None
     if unit.twin is not None:
         # Created by an earlier attempt that crashed before recording the pair: adopt it. Its
         # base is what the hub wrote then (none for twins of a hub without intents), so what

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
 from django.db import close_old_connections
-from django.db.models import F
+from django.db.models import F, Q
 
 from integrations.connectors.base import ConnectorError
 from integrations.engine import clock, connections, context, detection, leases, processing
@@ -22,7 +22,7 @@ from integrations.engine.validation import (
     raise_config_issue,
     resolve_config_issue,
 )
-from integrations.models import Integration
+from integrations.models import Integration, RouteMove
 from tasktop_hub.conditions import processing_blocked_reason
 
 log = logging.getLogger(__name__)
@@ -55,13 +55,19 @@ def run_integration(integration_id: int, *, factory: context.ConnectorFactory | 
         summary = {"stopped": str(exc)}
     finally:
         lease.stop()
+        log.info("Run of integration %s ended (lease %s)", integration_id, lease.owner)  # before the next can start
         leases.release_run(integration_id, lease.owner, last_run_finished=clock.now(), last_result=summary)
-        log.info("Run of integration %s ended (lease %s)", integration_id, lease.owner)
         close_old_connections()
     return summary
 
 
 def _run(integration: Integration, lease: leases.RunLease, factory, budget: float) -> dict:  # noqa: ANN001
+    # Checked under the lease: a route move holds both leases while it runs, and a move that was
+    # killed half way leaves pairs on both sides of it, which no run may touch until it is resumed.
+    moving = RouteMove.objects.filter(status=RouteMove.Status.MOVING).filter(
+        Q(source_id=integration.pk) | Q(target_id=integration.pk)).first()
+    if moving is not None:
+        return {"skipped": f"the route move #{moving.pk} is unfinished; run it again to finish it"}
     problems = config_problems(integration, live=False) or cached_live_problems(integration)
     if problems:
         raise_config_issue(integration, problems)
@@ -79,6 +85,8 @@ def _run(integration: Integration, lease: leases.RunLease, factory, budget: floa
         full = state.process_all_requested
         SyncState.objects.filter(pk=state.pk).update(run_now=False)
         detected = detection.detect(ctx, full=full)
+        log.info("Run of integration %s: %d changes detected in %.1f s", integration.pk, detected,
+                 clock.monotonic() - started)
         if full:
             SyncState.objects.filter(pk=state.pk).update(process_all_requested=False)
         for c in conns:
@@ -88,7 +96,10 @@ def _run(integration: Integration, lease: leases.RunLease, factory, budget: floa
                 rows = processing.ready_rows(integration.pk)
                 if not rows:
                     break
-                stats.add(processing.process_batch(ctx, rows, pool))
+                batch = processing.process_batch(ctx, rows, pool)
+                stats.add(batch)
+                log.info("Run of integration %s: %d processed (%d created, %d updated) after %.1f s", integration.pk,
+                         batch.processed, batch.created, batch.updated, clock.monotonic() - started)
                 lease.check()
     except processing.ConnectionDown as down:
         connections.record_failure(ctx.sides[down.side].connection, down.exc)

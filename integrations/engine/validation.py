@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from integrations.connectors.base import ConnectorError
-from integrations.engine import connections
+from integrations.engine import connections, templates
 from integrations.engine.mapping import graph_problems
 from integrations.models import Collection, Integration
 from notifications import services as activity
@@ -35,6 +35,7 @@ def _static(integration: Integration) -> list[str]:
     for c in (left, right):
         for p in graph_problems(c):
             problems.append(f"Transition graph of collection '{c.name}': {p}.")
+    problems += templates.problems(integration)
     for r in integration.routes.all():
         if r.left_project not in left.projects:
             problems.append(f"Route {r}: project '{r.left_project}' is not in collection '{left.name}'.")
@@ -43,9 +44,10 @@ def _static(integration: Integration) -> list[str]:
     return problems
 
 
-def _live_collection(collection: Collection) -> list[str]:
-    """Ask the tool: do the mapped fields and the projects exist? (Connection failures are not
-    configuration problems: they become the connection's issue at run time.)"""
+def _live_collection(collection: Collection, *, creates: bool) -> list[str]:
+    """Ask the tool: do the mapped fields and the projects exist, and can the hub create there
+    if the template creates on this side? (Connection failures are not configuration problems:
+    they become the connection's issue at run time.)"""
     try:
         connector = connections.build(collection.connection)
     except ConnectorError as exc:
@@ -62,6 +64,8 @@ def _live_collection(collection: Collection) -> list[str]:
         if missing:
             problems.append(f"Collection '{collection.name}' lists project(s) {', '.join(missing)} that connection "
                             f"'{collection.connection.name}' lacks (it has: {', '.join(projects) or 'none'}).")
+        if creates and (problem := connector.creation_problem()):
+            problems.append(f"Collection '{collection.name}': {problem}")
     except NotImplementedError:
         pass  # a connector that cannot describe itself is not checked
     except ConnectorError as exc:
@@ -75,9 +79,13 @@ def _live_collection(collection: Collection) -> list[str]:
 def config_problems(integration: Integration, *, live: bool = True) -> list[str]:
     problems = _static(integration)
     if live:
-        for c in (integration.left_collection, integration.right_collection):
-            problems += _live_collection(c)
+        problems += _live(integration)
     return problems
+
+
+def _live(integration: Integration) -> list[str]:
+    return [p for side in ("left", "right") for p in _live_collection(
+        getattr(integration, f"{side}_collection"), creates=templates.creates_on(integration, side))]
 
 
 def cached_live_problems(integration: Integration) -> list[str]:
@@ -87,9 +95,7 @@ def cached_live_problems(integration: Integration) -> list[str]:
     now = time.monotonic()
     if hit and hit[1] == stamp and now - hit[0] < LIVE_CACHE_SECONDS:
         return hit[2]
-    problems = []
-    for c in (integration.left_collection, integration.right_collection):
-        problems += _live_collection(c)
+    problems = _live(integration)
     _LIVE_CACHE[integration.pk] = (now, stamp, problems)
     return problems
 

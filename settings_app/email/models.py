@@ -60,6 +60,10 @@ class EmailSettings(VaultRow):
         return f"email to {self.to_address}"
 
     def server_config(self) -> transport.ServerConfig:
-        """Decrypts the password (VaultLocked while no master password is loaded)."""
+        """Decrypts the password (VaultLocked while no master password is loaded); the log filter
+        of every handler learns it, so no log line of this process can carry it."""
+        from tasktop_hub import secrets
+
+        secrets.remember([self.password])
         return transport.ServerConfig(self.host, self.protocol, self.port, self.timeout, self.username,
                                       self.password, self.ca_bundle)

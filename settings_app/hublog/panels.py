@@ -22,5 +22,6 @@ def logging_panel(request: HttpRequest) -> Panel:
     rows.append(("Log files", f"{settings.HUB_LOG_DIR}/hub.log (+{settings.HUB_LOG_BACKUPS} rotated, "
                               f"{settings.HUB_LOG_MAX_BYTES // (1024 * 1024)} MiB each)"))
     return Panel("logging", "Logging", rows=rows, actions=actions,
-                 links=[("Troubleshoot", reverse("hub-logging-level"))],
+                 links=[("Troubleshoot", reverse("hub-logging-level")),
+                        ("Download Support and Usage Report", reverse("hub-support-report"))],
                  note="A change applies to every running hub process within seconds, without a restart.")

@@ -112,3 +112,18 @@ def running_hub(tmp_path: Path, hub_env: dict[str, str]) -> Iterator[Hub]:
             except subprocess.TimeoutExpired:
                 os.killpg(hub.process.pid, signal.SIGKILL)
                 hub.process.wait()
+
+
+@pytest.fixture
+def engine_hub(tmp_path: Path, hub_env: dict[str, str]) -> Iterator[Hub]:
+    """A hub as processes on a fresh PostgreSQL database (run lease 5 s), ready; no worker yet."""
+    from tests.integrations.dbtargets import fresh_postgres_db
+    from tests.ready import prepare_process_hub
+
+    with fresh_postgres_db("hubsys") as hub_db:
+        env = dict(hub_env, DATABASE_URL=hub_db, HUB_ENGINE_LEASE_SECONDS="5", HUB_WORKERS="2")
+        h = Hub(home=tmp_path / "home", env=env, log=tmp_path / "worker.log")
+        done = h.manage("migrate", "--no-input")
+        assert done.returncode == 0, done.stdout + done.stderr
+        prepare_process_hub(h)
+        yield h

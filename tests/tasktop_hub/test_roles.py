@@ -19,7 +19,7 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-ADMIN_ONLY = ("security/master-password", "license/")
+ADMIN_ONLY = ("security/master-password", "license/", "support-report/", "storage/")
 ANY_ROLE_READ_ONLY = ("security/setup/",)
 INTEGRATOR_WRITES = ("connections/", "collections/", "integrations/", "routes/", "pairs/", "connector-kinds/",
                      "activity/")

@@ -2,7 +2,9 @@
 
 One row is one artifact: an integer id column, a project column, an updated-at column that
 every writer sets (change detection reads it), a hub-key column the hub stamps on rows it
-creates (crash-safe creation), and any number of mapped field columns.
+creates (crash-safe creation), and any number of mapped field columns. A table the hub only
+reads, or only updates (another application's, e.g. Redmine's own ``issues``), needs no hub-key
+column: without one the hub creates no rows there, which the configuration check says.
 """
 
 from __future__ import annotations
@@ -123,7 +125,7 @@ class DatabaseConnector(Connector):
             cur.close()
         except Exception as exc:  # noqa: BLE001
             raise ConnectorError(f"Table '{self.table}' cannot be read: {self.dialect.classify(exc, connecting=False)}") from None
-        missing = [c for c in (self.id_col, self.project_col, self.updated_col, self.hub_key_col) if c not in names]
+        missing = [c for c in (self.id_col, self.project_col, self.updated_col) if c not in names]
         if missing:
             raise ConnectorError(f"Table '{self.table}' lacks the column(s) {', '.join(missing)}.")
         return names
@@ -132,9 +134,22 @@ class DatabaseConnector(Connector):
         special = {self.id_col, self.project_col, self.updated_col, self.hub_key_col}
         return [c for c in self.columns() if c not in special]
 
+    @property
+    def has_hub_key(self) -> bool:
+        return self.hub_key_col in self.columns()
+
+    def creation_problem(self) -> str:
+        if self.has_hub_key:
+            return ""
+        return (f"Table '{self.table}' has no hub-key column '{self.hub_key_col}', so the hub cannot create rows in "
+                "it (it marks each row it creates, to find it again after a crash). Add the column (text, indexed), "
+                "or use a one-way template that only reads this side.")
+
     def _select(self) -> str:
-        cols = [self.id_col, self.project_col, self.updated_col, self.hub_key_col, *self._field_columns()]
-        return "SELECT " + ", ".join(self._q(c) for c in cols) + f" FROM {self._q(self.table)}"
+        key = self._q(self.hub_key_col) if self.has_hub_key else "NULL"
+        cols = [self._q(c) for c in (self.id_col, self.project_col, self.updated_col)]
+        cols += [key, *(self._q(c) for c in self._field_columns())]
+        return "SELECT " + ", ".join(cols) + f" FROM {self._q(self.table)}"
 
     def _artifact(self, row: tuple) -> ArtifactData:
         fields = self._field_columns()
@@ -208,6 +223,8 @@ class DatabaseConnector(Connector):
         return out
 
     def create(self, project: str, fields: Mapping[str, Any], hub_key: str) -> ArtifactData:
+        if problem := self.creation_problem():
+            raise ConnectorError(problem)
         self._check_fields(fields)
         now = _now()
         cols = [self.project_col, self.updated_col, self.hub_key_col, *fields]
@@ -223,6 +240,8 @@ class DatabaseConnector(Connector):
                             version=now.isoformat(), hub_key=hub_key)
 
     def find_by_hub_key(self, project: str, hub_key: str) -> ArtifactData | None:
+        if not self.has_hub_key:
+            return None  # the hub created nothing here
         rows, _ = self._execute(f"{self._select()} WHERE {self._q(self.hub_key_col)} = %s", [hub_key])
         return self._artifact(rows[0]) if rows else None
 

@@ -6,9 +6,6 @@ the job in-process when no worker took it first, and draws its progress either w
 
 from __future__ import annotations
 
-import sys
-import threading
-import time
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -17,9 +14,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from integrations.engine import runner
 from integrations.engine import services as engine
 from integrations.engine.models import PendingWork, SyncState
+from integrations.management.follow import follow
 from integrations.models import Integration
-from notifications import jobs
-from notifications.models import BackgroundJob
 
 
 class Command(BaseCommand):
@@ -58,36 +54,4 @@ class Command(BaseCommand):
             raise CommandError("; ".join(exc.messages)) from None
 
     def _follow(self, job_id: int) -> None:
-        # The job runs here (unless a worker claimed it first: then we just watch it); a
-        # side thread redraws the progress bar from the job's row.
-        stop = threading.Event()
-
-        def draw() -> None:
-            from django.db import connection
-
-            try:
-                while not stop.wait(0.3):
-                    self._bar(BackgroundJob.objects.get(pk=job_id))
-            finally:
-                connection.close()
-
-        painter = threading.Thread(target=draw, daemon=True)
-        painter.start()
-        jobs.execute(job_id)
-        while BackgroundJob.objects.get(pk=job_id).status not in BackgroundJob.FINISHED:
-            time.sleep(0.3)  # a worker has it
-        stop.set()
-        painter.join(timeout=5)
-        job = BackgroundJob.objects.get(pk=job_id)
-        self._bar(job)
-        sys.stdout.write("\n")
-        if job.status != BackgroundJob.Status.SUCCEEDED:
-            raise CommandError(f"Job {job_id} {job.status}: {job.error}")
-        self.stdout.write(f"Job {job_id} succeeded: {job.result}")
-
-    def _bar(self, job: BackgroundJob) -> None:
-        total, done = job.progress_total or 0, job.progress_done
-        width = 40
-        filled = int(width * done / total) if total else 0
-        self.stdout.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total or '?'} {job.status}", ending="")
-        self.stdout.flush()
+        follow(self, job_id)

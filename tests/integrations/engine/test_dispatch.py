@@ -39,7 +39,7 @@ def simulate(rig, sim, seconds: float, run_seconds: float = 1.5, pickup: float =
     while sim.t < end:
         dispatch.dispatch_once(lambda i: queue.append((sim.t + timedelta(seconds=pickup), i)), lambda i: None)
         if running and sim.t >= running[0]:
-            leases.release_run(rig.integration.pk, running[1])
+            leases.release_run(rig.integration.pk, running[1], last_run_finished=sim.t)  # as the runner does
             running = None
         if queue and sim.t >= queue[0][0] and running is None:
             _, integration_id = queue.pop(0)
@@ -129,7 +129,7 @@ def test_run_lease_expires_after_a_killed_worker(rig, sim):
 
 
 @pytest.mark.parametrize("interval", [2, 30])
-def test_a_lost_run_task_is_enqueued_again_after_one_interval_or_a_few_seconds(rig, sim, interval):
+def test_a_lost_run_task_is_enqueued_again_after_a_few_seconds(rig, sim, interval):
     """A worker killed after taking the run task, before the run took its lease: nothing runs it
     (the broker redelivers only after its hour-long retry), so the dispatcher enqueues it again."""
     rig.integration.change_detection_interval = interval
@@ -137,15 +137,50 @@ def test_a_lost_run_task_is_enqueued_again_after_one_interval_or_a_few_seconds(r
     enqueued, waiting = [], set()
     dispatch.dispatch_once(enqueued.append, lambda i: None)
     assert enqueued == [rig.integration.pk]  # …and the task is lost: no run starts
-    wait = max(interval, dispatch.RETRY_AFTER_SECONDS)
-    sim.advance(wait - 0.5)
-    dispatch.dispatch_once(enqueued.append, lambda i: None, waiting.__contains__)
+    sim.advance(dispatch.RETRY_AFTER_SECONDS - 0.5)
+    dispatch.dispatch_once(enqueued.append, lambda i: None, waiting.intersection)
     assert len(enqueued) == 1
     # Still waiting unclaimed in the queue (every worker busy): another copy would only pile up.
     waiting.add(rig.integration.pk)
     sim.advance(1)
-    dispatch.dispatch_once(enqueued.append, lambda i: None, waiting.__contains__)
+    dispatch.dispatch_once(enqueued.append, lambda i: None, waiting.intersection)
     assert len(enqueued) == 1
     waiting.clear()
-    dispatch.dispatch_once(enqueued.append, lambda i: None, waiting.__contains__)
+    dispatch.dispatch_once(enqueued.append, lambda i: None, waiting.intersection)
     assert enqueued == [rig.integration.pk] * 2
+
+
+def test_run_waiting_reads_the_broker_queue_and_drops_copies_claimed_by_dead_workers(db):
+    from django.utils import timezone
+    from django_q.brokers import get_broker
+    from django_q.models import OrmQ
+    from django_q.signing import SignedPackage
+
+    from integrations import tasks
+
+    broker = get_broker()
+    for name in ("sync-5", "sync-6", "sync-7", "other"):
+        broker.enqueue(SignedPackage.dumps({"id": name, "name": name, "func": "x"}))
+    # A worker claimed sync-6's task and was killed before the run took its lease.
+    claimed = next(m for m in OrmQ.objects.all() if m.name() == "sync-6")
+    OrmQ.objects.filter(pk=claimed.pk).update(lock=timezone.now() + timedelta(hours=1))
+    assert tasks.run_waiting([5, 6]) == {5}
+    assert sorted(m.name() for m in OrmQ.objects.all()) == ["other", "sync-5", "sync-7"]
+
+
+def test_a_run_killed_holding_its_lease_is_retried_after_a_few_seconds_not_an_interval(rig, sim):
+    rig.integration.change_detection_interval = 60
+    rig.integration.save()
+    enqueued = []
+    dispatch.dispatch_once(enqueued.append, lambda i: None)
+    assert leases.acquire_run(rig.integration.pk, "vm:1:killed")  # the run starts, then its worker dies
+    sim.advance(leases.lease_seconds() + 1)  # its lease expires (at once if its process is known dead)
+    dispatch.dispatch_once(enqueued.append, lambda i: None)
+    assert enqueued == [rig.integration.pk] * 2
+    # A run that finished normally waits for its interval.
+    owner = leases.new_owner()
+    assert leases.acquire_run(rig.integration.pk, owner)
+    leases.release_run(rig.integration.pk, owner, last_run_finished=clock.now())
+    sim.advance(30)
+    dispatch.dispatch_once(enqueued.append, lambda i: None)
+    assert len(enqueued) == 2

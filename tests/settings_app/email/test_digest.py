@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -154,3 +155,14 @@ def test_master_password_reset_wipes_and_lists_the_mail_password():
     assert not is_secret_set(services.get(), "password")
     issue = ActivityIssue.objects.get(key=master_password.ISSUE_WIPED, status="open")
     assert "email notification settings 'email to ops@example.com' — password" in issue.message
+
+
+def test_the_log_filter_masks_the_mail_password_once_it_is_used(plain):
+    from integrations.connectors.http.redaction import RedactingFilter
+
+    password = "smtp-Only-Here-7f2a91"
+    services.save(None, values(plain.port, username=USER), password=password)
+    services.test_connection()  # the password is decrypted for use
+    record = logging.LogRecord("settings_app.email", logging.DEBUG, __file__, 1, "AUTH with %s", (password,), None)
+    RedactingFilter().filter(record)
+    assert password not in record.getMessage() and "***" in record.getMessage()

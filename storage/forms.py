@@ -1,0 +1,46 @@
+"""Admin forms of the Storage panel (thin: storage.services does the work)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from storage import services
+from storage.vendors import VENDORS
+
+ACTIONS = [
+    ("test", "Test connection"),
+    ("transfer", "Transfer the hub's data to this database"),
+    ("relocate", "Save: the same database at a new location or with new credentials"),
+    ("cleanup", "Clean up a failed transfer's tables on this database"),
+]
+
+
+class ExternalDatabaseForm(forms.Form):
+    vendor = forms.ChoiceField(choices=[(v.key, v.label + ("" if v.verified_live else " (not verified live)"))
+                                        for v in VENDORS.values()])
+    location = forms.CharField(help_text="; ".join(f"{v.label}: {v.location_format}" for v in VENDORS.values()))
+    username = forms.CharField(help_text="SQL authentication only (Windows authentication is not supported).")
+    password = forms.CharField(strip=False, required=False,
+                               widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}))
+    tls = forms.ChoiceField(choices=[(m, m) for m in ("prefer", "disable", "require", "verify-ca", "verify-full")],
+                            initial="prefer", label="TLS")
+    ca_file = forms.CharField(required=False, label="CA certificate file (PEM path)")
+    action = forms.ChoiceField(choices=ACTIONS, widget=forms.RadioSelect, initial="test")
+    confirm = forms.BooleanField(required=False, label=f"{services.CONFIRMATION} the warning above.")
+
+    def input(self) -> dict[str, Any]:
+        d = self.cleaned_data
+        return {k: d.get(k) for k in ("vendor", "location", "username", "password", "tls", "ca_file")}
+
+    def confirmation(self) -> str:
+        return f"{services.CONFIRMATION} the warning." if self.cleaned_data.get("confirm") else ""
+
+
+class OverrideForm(forms.Form):
+    confirm = forms.BooleanField(label=f"{services.CONFIRMATION}: no other hub installation is using this database.")
+
+    def save(self, actor: Any) -> str:
+        services.override(f"{services.CONFIRMATION}.", actor)
+        return "This installation holds the database's instance lease again; processing resumes."

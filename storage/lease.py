@@ -1,0 +1,180 @@
+"""The instance lease: one installation processes on a database at a time.
+
+An *installation* is everything that shares one configuration: its web and worker processes,
+on one machine or many (scale-out: every machine sets the same ``HUB_INSTALLATION_ID``;
+otherwise the id is generated once into ``HUB_HOME/installation-id``). The installation that
+runs on a database holds the lease there (one ``InstanceLease`` row). This is not the
+engine's per-integration *run* lease.
+
+The rules, evaluated by every process at most every ``HUB_INSTANCE_LEASE_CHECK_SECONDS``:
+
+* no holder yet → this installation takes the lease;
+* this installation never held the lease on this database (by its local record
+  ``HUB_HOME/db/instance-lease.json``, keyed by the database's identity) → it is a new
+  installation starting on the database: it takes the lease over, and the previous holder
+  stops processing;
+* it held the lease and someone else holds it now → it lost the lease: it stops processing
+  and its Settings, API and health say so and offer to override (take it back) or to point
+  it at another database. A restart does not take the lease back; only an override does.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
+
+from tasktop_hub.home import write_private_file
+
+LOCAL_FILE = "instance-lease.json"
+RENEW_SECONDS = 30
+
+_lock = threading.Lock()
+_cache: dict[str, Any] = {"at": 0.0, "reason": None, "db": None}
+
+
+def holder_fields() -> dict[str, str]:
+    from settings_app.models import HubSettings
+
+    # Read only (get_settings() would create the row): a transfer must not write its source.
+    label = HubSettings.objects.filter(pk=HubSettings.SINGLETON_PK).values_list("instance_label", flat=True).first()
+    return {"holder": settings.HUB_INSTALLATION_ID, "holder_label": (label or "")[:200],
+            "holder_host": socket.gethostname()[:200]}
+
+
+def _local_path() -> Path:
+    return Path(settings.HUB_DB_DIR) / LOCAL_FILE
+
+
+def _local() -> dict[str, str]:
+    try:
+        return json.loads(_local_path().read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def _record_local(database_id: str, state: str) -> None:
+    local = _local()
+    if local.get(database_id) != state:
+        local[database_id] = state
+        write_private_file(_local_path(), json.dumps(local).encode())
+
+
+def database_identity() -> str:
+    """This database's identity, created the first time the hub runs on it."""
+    from storage.models import DatabaseIdentity
+
+    row = DatabaseIdentity.objects.order_by("pk").first()
+    if row is None:
+        row = DatabaseIdentity.objects.create(hub_installation=settings.HUB_INSTALLATION_ID)
+    return str(row.database_id)
+
+
+def lost_message(row: Any) -> str:
+    who = row.holder_label or row.holder
+    return (f"Another hub installation ({who} on {row.holder_host or 'an unknown host'}) took this database's "
+            f"instance lease at {row.taken_at:%Y-%m-%d %H:%M:%S} UTC. This installation has stopped processing. "
+            "Point it at another database, or override to take the database back (only after making sure the other "
+            "installation is stopped).")
+
+
+def evaluate() -> str | None:
+    """Take, keep or notice the loss of the lease; the reason processing must stop, or None."""
+    from storage.models import InstanceLease
+
+    me = settings.HUB_INSTALLATION_ID
+    database_id = database_identity()
+    local = _local().get(database_id)
+    now = timezone.now()
+    row = InstanceLease.objects.filter(pk=1).first()
+    if row is None:
+        try:
+            with transaction.atomic():
+                InstanceLease.objects.create(pk=1, taken_at=now, renewed_at=now, how="start", **holder_fields())
+        except IntegrityError:
+            return evaluate()  # another process of some installation was first; judge again
+        _record_local(database_id, "held")
+        return None
+    if row.holder == me:
+        if local != "held":
+            _record_local(database_id, "held")
+        if (now - row.renewed_at).total_seconds() > RENEW_SECONDS:
+            InstanceLease.objects.filter(pk=1, holder=me).update(renewed_at=now)
+        return None
+    if local is None:  # a new installation starting on this database: it takes the lease
+        taken = InstanceLease.objects.filter(pk=1, generation=row.generation).update(
+            generation=row.generation + 1, taken_at=now, renewed_at=now, how="takeover", **holder_fields())
+        if not taken:
+            return evaluate()
+        _record_local(database_id, "held")
+        return None
+    _record_local(database_id, "lost")
+    return lost_message(row)
+
+
+def reason() -> str | None:
+    """The condition's reason (cached for HUB_INSTANCE_LEASE_CHECK_SECONDS per process)."""
+    from django.db import connection
+
+    now = time.monotonic()
+    db_key = (connection.settings_dict.get("ENGINE"), connection.settings_dict.get("NAME"),
+              connection.settings_dict.get("HOST"))
+    if now - _cache["at"] < settings.HUB_INSTANCE_LEASE_CHECK_SECONDS and _cache["db"] == db_key:
+        return _cache["reason"]
+    with _lock:
+        try:
+            result = evaluate()
+        except DatabaseError:
+            result = None  # no tables yet (before migrate) or the database is down: health says so
+        _cache.update(at=now, reason=result, db=db_key)
+    return result
+
+
+def forget() -> None:
+    _cache.update(at=0.0, reason=None, db=None)
+
+
+def override() -> dict[str, Any]:
+    """Take the lease back (after the seed's warning): the other installation stops processing."""
+    from storage.models import InstanceLease
+
+    database_id = database_identity()
+    now = timezone.now()
+    with transaction.atomic():
+        row = InstanceLease.objects.select_for_update().filter(pk=1).first()
+        if row is None:
+            row = InstanceLease.objects.create(pk=1, taken_at=now, renewed_at=now, how="override", **holder_fields())
+        else:
+            for name, value in holder_fields().items():
+                setattr(row, name, value)
+            row.generation += 1
+            row.taken_at = row.renewed_at = now
+            row.how = "override"
+            row.save()
+    _record_local(database_id, "held")
+    forget()
+    return status()
+
+
+def status() -> dict[str, Any]:
+    from storage.models import InstanceLease
+
+    row = InstanceLease.objects.filter(pk=1).first()
+    lost = reason()
+    return {
+        "installation": settings.HUB_INSTALLATION_ID,
+        "holder": row.holder if row else None,
+        "holder_label": row.holder_label if row else "",
+        "holder_host": row.holder_host if row else "",
+        "taken_at": row.taken_at.isoformat() if row else None,
+        "how": row.how if row else "",
+        "held_by_this_installation": bool(row and row.holder == settings.HUB_INSTALLATION_ID),
+        "lost_reason": lost,
+    }

@@ -1,0 +1,258 @@
+"""The database transfer: a background job that moves every table to another database.
+
+Steps (each logged on the job, progress on the Activity screen):
+
+1. pause processing (``storage.pause``: a condition every worker's gate obeys) and let work
+   in flight finish;
+2. take a consistent snapshot of the source: SQLite's online backup into
+   ``HUB_HOME/db/backups/`` (after success it *is* the dated backup), or one REPEATABLE READ
+   transaction on an external source;
+3. mark the target (``hub_transfer_marker``: cleanup drops only what a marked transfer made),
+   create the schema with the migrations in a child process whose only database is the
+   target, and empty what the migrations filled (content types, permissions, schedules);
+4. copy every table, parents first, with the vendor's bulk path (``storage.bulk``);
+5. reset sequences; verify row counts and checksums table by table (``storage.tables``);
+6. write the target's identity and instance lease, drop the marker;
+7. switch: rewrite ``HUB_HOME/db/hub-db.json``; every process follows it (tasktop_hub.database);
+8. resume processing.
+
+The source is only ever read. Until step 7 nothing refers to the target, so a failure, an
+abort or a SIGKILL anywhere before it leaves the hub on its source database, complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.color import no_style
+from django.db import connections, transaction
+from django.utils import timezone
+
+from notifications import jobs
+from storage import bulk, pause, tables
+from storage.connect import alias_for, read_identity
+from storage.vendors import describe_entry, vendor_of_entry
+from tasktop_hub import database
+
+MARKER = "hub_transfer_marker"
+# Set only while storage.services.start_transfer enqueues (after the connection test and the
+# confirmation): the generic jobs API cannot start a transfer that skipped them.
+_starting = threading.local()
+
+
+@contextmanager
+def starting() -> Iterator[None]:
+    _starting.ok = True
+    try:
+        yield
+    finally:
+        _starting.ok = False
+
+
+class TransferRefused(Exception):
+    pass
+
+
+def current_entry() -> dict[str, Any]:
+    return dict(connections["default"].settings_dict)
+
+
+def migrate_target(entry: dict[str, Any]) -> None:
+    """migrate + createcachetable in child processes that know only the target database."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    for command in (["migrate", "--no-input"], ["createcachetable"]):
+        read_fd, write_fd = os.pipe()
+        os.write(write_fd, json.dumps(entry).encode())
+        os.close(write_fd)
+        env["HUB_DB_CONFIG_FD"] = str(read_fd)
+        try:
+            done = subprocess.run([sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), *command],
+                                  env=env, pass_fds=(read_fd,), capture_output=True, text=True, timeout=1800)
+        finally:
+            os.close(read_fd)
+        if done.returncode != 0:
+            raise RuntimeError(f"Creating the schema on the target failed ({' '.join(command)}): "
+                               f"{(done.stderr or done.stdout).strip().splitlines()[-1:]}")
+
+
+def snapshot_sqlite(source: dict[str, Any], path: Path) -> dict[str, Any]:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    dest = sqlite3.connect(path)
+    try:
+        live = connections["default"]
+        live.ensure_connection()
+        live.connection.backup(dest)  # one step: a consistent copy even while others write
+    finally:
+        dest.close()
+    os.chmod(path, 0o600)
+    return {**database.internal_entry(path.parent), "NAME": str(path)}
+
+
+def mark_target(alias: str, job_id: int) -> None:
+    conn = connections[alias]
+    with conn.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {conn.ops.quote_name(MARKER)} (installation VARCHAR(64), job VARCHAR(20))")
+        cursor.execute(f"INSERT INTO {conn.ops.quote_name(MARKER)} (installation, job) VALUES (%s, %s)",
+                       [settings.HUB_INSTALLATION_ID, str(job_id)])
+
+
+def marker_owner(alias: str) -> str | None:
+    conn = connections[alias]
+    if MARKER not in tables.existing_tables(alias):
+        return None
+    with conn.cursor() as cursor:
+        cursor.execute(f"SELECT installation FROM {conn.ops.quote_name(MARKER)}")
+        row = cursor.fetchone()
+    return row[0] if row else ""
+
+
+def empty_tables(alias: str, vendor: str, models: list) -> None:
+    conn = connections[alias]
+    names = [conn.ops.quote_name(m._meta.db_table) for m in models]
+    with transaction.atomic(using=alias), conn.cursor() as cursor:
+        if vendor == "postgresql":
+            cursor.execute(f"TRUNCATE {', '.join(names)} CASCADE")
+            return
+        if vendor == "mysql":
+            cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
+        for name in reversed(names):
+            cursor.execute(f"DELETE FROM {name}")
+        if vendor == "mysql":
+            cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
+
+
+@jobs.register
+class TransferJob(jobs.Job):
+    kind = "storage_transfer"
+    title = "Database transfer"
+
+    def validate(self, params: dict[str, Any]) -> dict[str, Any]:
+        from django.core.exceptions import ValidationError
+
+        if not getattr(_starting, "ok", False) or set(params) != {"target", "vendor", "password_encrypted"}:
+            raise ValidationError("Start a database transfer from the Storage panel, POST /api/v1/storage/transfer/ or "
+                                  "`manage.py storage transfer`: they test the target and ask for the confirmation.")
+        return params
+
+    def beat(self, phase: str) -> None:
+        pause.beat(self.record.pk, phase)
+
+    def run(self, target: dict[str, Any], vendor: str, password_encrypted: str) -> dict[str, Any]:
+        home, db_dir = Path(settings.HUB_HOME), Path(settings.HUB_DB_DIR)
+        target_entry = {**target, "PASSWORD": database.decrypt_secret(home, password_encrypted)
+                        if password_encrypted else ""}
+        source_entry = current_entry()
+        source_vendor = vendor_of_entry(source_entry)
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        snapshot = db_dir / "backups" / f"hub-{stamp}.sqlite3.partial"
+        pause.begin(self.record.pk)
+        ok = False
+        try:
+            self.log(f"Processing paused. Transfer from {describe_entry(source_entry)} to {describe_entry(target_entry)}.")
+            deadline = time.monotonic() + settings.HUB_TRANSFER_DRAIN_SECONDS
+            while time.monotonic() < deadline:  # work that started before the pause finishes
+                self.beat("waiting for work in flight")
+                time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+            if source_vendor == "sqlite":
+                self.beat("snapshot")
+                source_entry = snapshot_sqlite(source_entry, snapshot)
+                self.log(f"Snapshot of the internal database taken ({snapshot.name}).")
+            result = self._copy(source_entry, source_vendor, target_entry, vendor)
+            self.beat("switching")
+            database.write_record(home, db_dir, target_entry, vendor, previous=describe_entry(current_entry()),
+                                  transfer_job=self.record.pk,
+                                  backup=str(snapshot.with_suffix("")) if source_vendor == "sqlite" else "")
+            ok = True
+            database.refresh_now()  # this process first; the others within a second
+            if source_vendor == "sqlite":
+                os.replace(snapshot, snapshot.with_suffix(""))
+                result["backup"] = str(snapshot.with_suffix(""))
+            self.log(f"Database transfer completed: the hub now runs on {describe_entry(target_entry)}.")
+            return result
+        finally:
+            pause.end(self.record.pk)
+            if not ok:
+                snapshot.unlink(missing_ok=True)
+
+    def _copy(self, source: dict[str, Any], source_vendor: str, target: dict[str, Any], vendor: str) -> dict[str, Any]:
+        models = tables.transfer_models()
+        if source_vendor == "mysql":  # Django's MySQL default is READ COMMITTED: no snapshot
+            source = {**source, "OPTIONS": {**source.get("OPTIONS", {}), "isolation_level": "repeatable read"}}
+        empty_is_null = "oracle" in (source_vendor, vendor)
+        with alias_for(source, "hub_transfer_source") as src, alias_for(target, "hub_transfer_target") as dst:
+            if tables.hub_table_names() & tables.existing_tables(dst):
+                raise TransferRefused("The target already holds tables with the hub's names. Test the connection: "
+                                      "cleanup removes a failed transfer's tables.")
+            with transaction.atomic(using=src):
+                if source_vendor == "postgresql":
+                    connections[src].cursor().execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                elif source_vendor == "mysql":
+                    connections[src].cursor().execute("SELECT 1")  # InnoDB snapshot starts at the first read
+                total = sum(m._base_manager.using(src).count() for m in models)
+                self.progress(0, total, force=True)
+                mark_target(dst, self.record.pk)
+                self.beat("creating the schema")
+                self.log("Creating the schema on the target (migrations).")
+                migrate_target(target)
+                empty_tables(dst, vendor, models)
+                done = 0
+                if vendor == "mysql":
+                    connections[dst].cursor().execute("SET FOREIGN_KEY_CHECKS = 0")
+                for model in models:
+                    self.beat(f"copying {model._meta.db_table}")
+                    base = done
+
+                    def progress(n: int, base: int = base) -> None:
+                        self.progress(base + n, total)
+                        if n and n % 50000 == 0:
+                            self.beat("copying")
+
+                    with transaction.atomic(using=dst):
+                        done += bulk.write_table(dst, vendor, model, tables.read_rows(src, model), progress)
+                self.log(f"Copied {done} rows in {len(models)} tables.")
+                self.beat("verifying")
+                with connections[dst].cursor() as cursor:
+                    for sql in connections[dst].ops.sequence_reset_sql(no_style(), models):
+                        cursor.execute(sql)
+                mismatches = []
+                for model in models:
+                    table = model._meta.db_table
+                    left = tables.table_checksum(src, model, empty_is_null)
+                    right = tables.table_checksum(dst, model, empty_is_null)
+                    if left != right:
+                        mismatches.append(f"{table} (source {left[0]} rows, target {right[0]} rows"
+                                          f"{'' if left[0] != right[0] else ', contents differ'})")
+                    self.progress(done, total, force=False)
+                if mismatches:
+                    raise RuntimeError("Verification failed: " + "; ".join(mismatches[:5]))
+                self.log(f"Verified {len(models)} tables: row counts and checksums match.")
+            self._finish_target(dst, vendor)
+        return {"tables": len(models), "rows": done, "verified": True}
+
+    def _finish_target(self, dst: str, vendor: str) -> None:
+        from storage import lease
+        from storage.models import DatabaseIdentity, InstanceLease
+
+        with transaction.atomic(using=dst):
+            DatabaseIdentity.objects.using(dst).create(hub_installation=settings.HUB_INSTALLATION_ID)
+            now = timezone.now()
+            InstanceLease.objects.using(dst).create(pk=1, taken_at=now, renewed_at=now, how="transfer",
+                                                    **lease.holder_fields())
+            with connections[dst].cursor() as cursor:
+                cursor.execute(f"DROP TABLE {connections[dst].ops.quote_name(MARKER)}")
+        with connections[dst].cursor() as cursor:
+            for sql in connections[dst].ops.sequence_reset_sql(no_style(), [DatabaseIdentity, InstanceLease]):
+                cursor.execute(sql)
+        identity = read_identity(dst)
+        self.log(f"Target database identity {identity}; this installation holds its instance lease.")

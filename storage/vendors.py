@@ -1,0 +1,183 @@
+"""The external databases the hub can use: location formats, validation, drivers.
+
+A *location* is what the user types, as on the seed's screen: ``host[:port]/database`` (SQL
+Server also ``host[:port];databaseName=db``; Oracle ``host[:port]/service``). Together with a
+username, a password and TLS options it becomes a Django ``DATABASES`` entry.
+
+Oracle and SQL Server are supported through their Django backends but have not been verified
+against a live server (none can run where the hub is developed); the Drivers list says so.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+
+@dataclass(frozen=True)
+class Vendor:
+    key: str
+    label: str
+    engine: str
+    default_port: int
+    module: str  # the Python driver's import name
+    distribution: str  # its package name (for the version)
+    extra: str  # the project's extra that installs it
+    location_format: str
+    tls_modes: tuple[str, ...]
+    verified_live: bool
+
+
+VENDORS: dict[str, Vendor] = {v.key: v for v in [
+    Vendor("postgresql", "PostgreSQL", "django.db.backends.postgresql", 5432, "psycopg", "psycopg", "",
+           "host[:port]/database", ("disable", "prefer", "require", "verify-ca", "verify-full"), True),
+    Vendor("mysql", "MySQL / MariaDB", "django.db.backends.mysql", 3306, "MySQLdb", "mysqlclient", "mysql",
+           "host[:port]/database", ("disable", "prefer", "require", "verify-ca", "verify-full"), True),
+    Vendor("oracle", "Oracle", "django.db.backends.oracle", 1521, "oracledb", "oracledb", "oracle",
+           "host[:port]/service_name", ("disable", "require"), False),
+    Vendor("sqlserver", "Microsoft SQL Server", "mssql", 1433, "mssql", "mssql-django", "mssql",
+           "host[:port]/database  or  host[:port];databaseName=database", ("disable", "require", "verify-full"), False),
+]}
+
+WINDOWS_AUTH_REFUSED = (
+    "Windows authentication is not supported: use SQL Server authentication (mixed mode with a SQL login "
+    "and password)."
+)
+
+_HOST = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+)$")
+_NAME = re.compile(r"^[A-Za-z0-9_$.-]{1,128}$")
+
+
+@dataclass(frozen=True)
+class Location:
+    vendor: str
+    host: str
+    port: int
+    database: str
+
+
+def parse_location(vendor_key: str, text: str) -> Location:
+    """Parse and validate a location; a precise ValidationError says what is wrong."""
+    vendor = VENDORS.get(vendor_key)
+    if vendor is None:
+        raise ValidationError({"vendor": f"Unknown database type '{vendor_key}'. Choose one of: {', '.join(VENDORS)}."})
+    raw = (text or "").strip()
+    # A JDBC URL from the seed's screen is accepted as such.
+    raw = re.sub(r"^jdbc:[a-z]+:(thin:@)?(//)?", "", raw)
+    if vendor.key == "sqlserver" and re.search(r"integratedSecurity\s*=\s*true|trusted_connection\s*=\s*yes", raw, re.I):
+        raise ValidationError({"location": WINDOWS_AUTH_REFUSED})
+    host_port, database = raw, ""
+    if vendor.key == "sqlserver" and ";" in raw:
+        host_port, _, params = raw.partition(";")
+        pairs = dict(p.split("=", 1) for p in params.split(";") if "=" in p)
+        database = next((v for k, v in pairs.items() if k.strip().lower() in ("databasename", "database")), "")
+    elif "/" in raw:
+        host_port, _, database = raw.partition("/")
+    database = database.strip()
+    if not database:
+        raise ValidationError({"location": f"Give the {'service name' if vendor.key == 'oracle' else 'database'}: "
+                                           f"{vendor.label} locations look like {vendor.location_format}."})
+    if not _NAME.match(database):
+        raise ValidationError({"location": f"'{database}' is not a valid database name (letters, digits, _ $ . -)."})
+    host, port = host_port, vendor.default_port
+    match = re.match(r"^(.*):(\d+)$", host_port)
+    if match and not host_port.endswith("]"):
+        host, port = match.group(1), int(match.group(2))
+        if not 1 <= port <= 65535:
+            raise ValidationError({"location": f"Port {port} is out of range (1-65535)."})
+    if not host or not _HOST.match(host):
+        raise ValidationError({"location": f"'{host}' is not a host name or address; "
+                                           f"{vendor.label} locations look like {vendor.location_format}."})
+    return Location(vendor.key, host.strip("[]"), port, database)
+
+
+def build_entry(location: Location, username: str, password: str, tls: str = "prefer",
+                ca_file: str = "") -> dict[str, Any]:
+    """The Django DATABASES entry for a location and SQL credentials."""
+    vendor = VENDORS[location.vendor]
+    if location.vendor == "sqlserver" and "\\" in (username or ""):
+        raise ValidationError({"username": WINDOWS_AUTH_REFUSED})
+    if tls not in vendor.tls_modes:
+        raise ValidationError({"tls": f"TLS mode for {vendor.label} must be one of: {', '.join(vendor.tls_modes)}."})
+    if not username:
+        raise ValidationError({"username": "A username is required (SQL authentication)."})
+    options: dict[str, Any] = {}
+    if location.vendor == "postgresql":
+        options["sslmode"] = tls
+        if ca_file:
+            options["sslrootcert"] = ca_file
+        options["connect_timeout"] = 10
+    elif location.vendor == "mysql":
+        options.update({"charset": "utf8mb4", "local_infile": 1, "connect_timeout": 10})
+        if tls != "disable":
+            ssl_mode = {"prefer": "PREFERRED", "require": "REQUIRED", "verify-ca": "VERIFY_CA",
+                        "verify-full": "VERIFY_IDENTITY"}[tls]
+            options["ssl_mode"] = ssl_mode
+            if ca_file:
+                options["ssl"] = {"ca": ca_file}
+    elif location.vendor == "sqlserver":
+        encrypt = "no" if tls == "disable" else "yes"
+        trust = "no" if tls == "verify-full" else "yes"
+        options.update({"python_driver": "mssql_python",
+                        "extra_params": f"Encrypt={encrypt};TrustServerCertificate={trust}"})
+    entry: dict[str, Any] = {
+        "ENGINE": vendor.engine, "NAME": location.database, "HOST": location.host, "PORT": str(location.port),
+        "USER": username, "PASSWORD": password, "OPTIONS": options, "CONN_HEALTH_CHECKS": True,
+    }
+    if location.vendor == "oracle":
+        # Django's Oracle backend takes the service in NAME as host:port/service.
+        entry.update({"NAME": f"{location.host}:{location.port}/{location.database}", "HOST": "", "PORT": ""})
+    return entry
+
+
+def vendor_of_entry(entry: dict[str, Any]) -> str:
+    engine = entry.get("ENGINE", "")
+    for vendor in VENDORS.values():
+        if engine == vendor.engine:
+            return vendor.key
+    return "sqlite" if "sqlite" in engine else engine
+
+
+def describe_entry(entry: dict[str, Any]) -> str:
+    vendor = vendor_of_entry(entry)
+    if vendor == "sqlite":
+        return f"Internal database (SQLite) {entry.get('NAME')}"
+    label = VENDORS[vendor].label if vendor in VENDORS else vendor
+    if vendor == "oracle":
+        return f"{label} {entry.get('NAME')}"
+    return f"{label} database {entry.get('NAME')} on {entry.get('HOST') or 'localhost'}:{entry.get('PORT') or ''}"
+
+
+@dataclass(frozen=True)
+class DriverStatus:
+    vendor: str
+    label: str
+    installed: bool
+    version: str
+    install_command: str
+    verified_live: bool
+    problem: str = ""
+
+
+def driver_status(vendor_key: str) -> DriverStatus:
+    vendor = VENDORS[vendor_key]
+    command = f"pip install 'tasktop_hub[{vendor.extra}]'" if vendor.extra else "(installed with the hub)"
+    try:
+        version = importlib.metadata.version(vendor.distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return DriverStatus(vendor.key, vendor.label, False, "", command, vendor.verified_live)
+    try:
+        importlib.import_module(vendor.module)
+    except ImportError as exc:  # installed, but a system library it needs is missing
+        return DriverStatus(vendor.key, vendor.label, False, version, command, vendor.verified_live,
+                            problem=f"installed but cannot be loaded: {exc}")
+    return DriverStatus(vendor.key, vendor.label, True, version, command, vendor.verified_live)
+
+
+def all_drivers() -> list[DriverStatus]:
+    return [driver_status(key) for key in VENDORS]

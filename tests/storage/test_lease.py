@@ -1,0 +1,77 @@
+"""The instance lease between installations sharing one database (in one process: each
+"installation" is its id plus its own HUB_HOME/db record; tests/system has the real thing)."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage import lease, services
+from storage.models import InstanceLease
+from tasktop_hub import conditions
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def installation(settings, tmp_path):
+    def become(name: str) -> None:
+        settings.HUB_INSTALLATION_ID = name
+        settings.HUB_DB_DIR = tmp_path / name
+        settings.HUB_DB_DIR.mkdir(exist_ok=True)
+        lease.forget()
+    return become
+
+
+def test_first_installation_takes_the_lease(installation):
+    installation("A")
+    assert lease.reason() is None
+    assert InstanceLease.objects.get().holder == "A"
+
+
+def test_a_new_installation_takes_over_and_the_previous_stops_even_after_a_restart(installation):
+    installation("A")
+    assert lease.reason() is None
+    installation("B")  # a new installation starts on the same database
+    assert lease.reason() is None
+    assert InstanceLease.objects.get().how == "takeover"
+    installation("A")  # the previous one (also after a restart: its HUB_HOME remembers)
+    message = lease.reason()
+    assert message and "took this database's instance lease" in message
+    assert conditions.processing_blocked_reason() == message
+    assert InstanceLease.objects.get().holder == "B"
+    lease.forget()
+    assert lease.reason() == message  # re-evaluated: still lost, no ping-pong
+
+
+def test_override_takes_the_database_back_and_the_other_stops(installation):
+    installation("A")
+    lease.reason()
+    installation("B")
+    lease.reason()
+    installation("A")
+    assert lease.reason()
+    with pytest.raises(Exception, match="I understand"):
+        services.override("yes", None)
+    state = services.override("I understand, B is stopped", None)
+    assert state["held_by_this_installation"] and state["lost_reason"] is None
+    installation("B")
+    assert "took this database" in lease.reason()
+
+
+def test_api_explains_and_offers_override(installation, staff_client):
+    installation("A")
+    lease.reason()
+    installation("B")
+    lease.reason()
+    installation("A")
+    body = staff_client.get("/api/v1/storage/").json()
+    assert "took this database's instance lease" in body["instance_lease"]["lost_reason"]
+    refused = staff_client.post("/api/v1/storage/override/", {"confirm": "ok"}, format="json")
+    assert refused.status_code == 400
+    done = staff_client.post("/api/v1/storage/override/", {"confirm": "I understand"}, format="json")
+    assert done.status_code == 200 and done.json()["held_by_this_installation"]
+
+
+def test_storage_api_is_for_administrators_only(user_client):
+    assert user_client.get("/api/v1/storage/").status_code == 403
+    assert user_client.post("/api/v1/storage/override/", {"confirm": "I understand"}, format="json").status_code == 403
