@@ -18,10 +18,15 @@ class IntegrationsConfig(AppConfig):
         secrets.register_sink(redaction.remember)
         from django_q.signals import post_spawn
 
+        from integrations import (
+            extension_hooks,
+            panels,  # noqa: F401 — the Move Routes and Import Pairs panels
+        )
         from integrations import jobs as move_jobs  # noqa: F401 — route moves, pair imports
-        from integrations import panels  # noqa: F401 — the Move Routes and Import Pairs panels
         from integrations.engine import jobs, services, signals  # noqa: F401 — registers jobs and retry handler
         from tasktop_hub import periodic
+
+        extension_hooks.register()
 
         periodic.register("engine-dispatcher", signals.TICK_FUNC, minutes=1)
         post_spawn.connect(signals.kick_dispatcher, dispatch_uid="engine-kick")

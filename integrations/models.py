@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from extensions.models import Extension
 from integrations.connectors import registry
 from settings_app import limits
 from settings_app.security.fields import EncryptedJSONField, Sealed, VaultRow, secret_names
@@ -147,6 +148,7 @@ class RepositoryConnection(VaultRow, PollingOverrides):
 class Collection(models.Model):
     class PersonStrategy(models.TextChoices):
         DEFAULT = "default", "Copy with Default Matching"
+        EXTENSION = "extension", "Person reconciliation extension"
 
     name = models.CharField(max_length=100, unique=True)
     connection = models.ForeignKey(RepositoryConnection, on_delete=models.PROTECT, related_name="collections")
@@ -169,10 +171,27 @@ class Collection(models.Model):
         help_text='For single-selects and states: model field → {tool value: model value}, '
         'e.g. {"status": {"Nouveau": "New"}}. Unlisted values pass through unchanged.',
     )
+    field_extensions = models.JSONField(
+        default=dict, blank=True,
+        help_text='Custom data transformations per mapped field and direction: model field → {"read": '
+        'extension name (tool value → model), "write": extension name (model → tool value)}, '
+        'e.g. {"priority": {"read": "Priority label", "write": "Priority label"}}.',
+    )
+    person_extension = models.ForeignKey(
+        Extension, null=True, blank=True, on_delete=models.PROTECT, related_name="person_collections",
+        limit_choices_to={"type": "person"},
+        help_text="With the strategy 'Person reconciliation extension': picks the match among the candidates.",
+    )
+    state_extension = models.ForeignKey(
+        Extension, null=True, blank=True, on_delete=models.PROTECT, related_name="state_collections",
+        limit_choices_to={"type": "state"},
+        help_text="Instead of the transition graph: returns the transitions from the current to the desired state.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     ROLES = ("person", "state")
+    DIRECTIONS = ("read", "write")
 
     class Meta:
         ordering = ["name"]
@@ -217,8 +236,34 @@ class Collection(models.Model):
             unknown = [k for k in self.value_mappings if k not in mapping]
             if unknown:
                 errors["value_mappings"] = f"Unknown model field(s) {', '.join(sorted(unknown))}: map them first."
+        problem = self._field_extension_problem(mapping)
+        if problem:
+            errors["field_extensions"] = problem
+        if self.person_strategy == self.PersonStrategy.EXTENSION and self.person_extension_id is None:
+            errors["person_extension"] = "Choose the person reconciliation extension this strategy uses."
+        for name, kind in (("person_extension", "person"), ("state_extension", "state")):
+            chosen = getattr(self, name)
+            if chosen is not None and chosen.type != kind:
+                errors[name] = f"Extension '{chosen.name}' is a {chosen.get_type_display()} extension."
         if errors:
             raise ValidationError(errors)
+
+    def _field_extension_problem(self, mapping: dict) -> str | None:
+        chosen = self.field_extensions
+        if not isinstance(chosen, dict) or not all(
+            isinstance(v, dict) and all(d in self.DIRECTIONS and isinstance(n, str) and n for d, n in v.items())
+            for v in chosen.values()
+        ):
+            return 'Give an object: model field → {"read": extension name, "write": extension name}.'
+        unknown = [k for k in chosen if k not in mapping]
+        if unknown:
+            return f"Unknown model field(s) {', '.join(sorted(unknown))}: map them first."
+        names = {n for v in chosen.values() for n in v.values()}
+        found = dict(Extension.objects.filter(name__in=names).values_list("name", "type"))
+        bad = [f"'{n}' is not an extension" for n in sorted(names - set(found))]
+        bad += [f"'{n}' is not a custom data transformation" for n in sorted(names)
+                if found.get(n, Extension.Type.TRANSFORM) != Extension.Type.TRANSFORM]
+        return "; ".join(bad) + "." if bad else None
 
 
 class Integration(PollingOverrides):

@@ -27,4 +27,9 @@ class SettingsAppConfig(AppConfig):
         # Every minute; the digest itself waits for the chosen frequency (settings_app/email/digest.py).
         periodic.register("email: notification digest", "settings_app.tasks.email_digest", minutes=1)
         roles.restrict_to_administrators("settings_app.vaultkey")
+        from django.contrib import admin
+
+        from settings_app.security.signin import ThrottledAdminLoginForm
+
+        admin.site.login_form = ThrottledAdminLoginForm  # says "locked" rather than "wrong password"
         admin_site.register_header_label(lambda: services.get_settings().instance_label)

@@ -23,7 +23,7 @@ ROLES = (ADMINISTRATORS, INTEGRATORS, VIEWERS)
 _RANK = {VIEWERS: 1, INTEGRATORS: 2, ADMINISTRATORS: 3}
 
 # Apps whose data integrators may change (in the admin and the API).
-INTEGRATOR_APPS = ("integrations", "notifications")
+INTEGRATOR_APPS = ("integrations", "notifications", "extensions")
 # Apps nobody but administrators may even read in the admin (security settings, users, tasks).
 ADMIN_ONLY_APPS = ("auth", "authtoken", "licensing", "django_q", "contenttypes", "sessions", "admin")
 # Models of other apps that only administrators may read, added by the apps that own them

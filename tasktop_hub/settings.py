@@ -26,6 +26,33 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# The one switch for a hub served over HTTPS by a reverse proxy (README "Production", docs/operations.md).
+# On: the proxy's X-Forwarded-Proto (and, for sign-in throttling, the last X-Forwarded-For hop) is
+# trusted, plain HTTP is redirected to HTTPS (except the health probe, which load balancers call on
+# the inside), cookies are sent over HTTPS only and browsers are told to keep to HTTPS (HSTS).
+# The proxy must set X-Forwarded-Proto itself and strip any the client sent.
+HUB_BEHIND_HTTPS_PROXY = env.bool("HUB_BEHIND_HTTPS_PROXY", default=False)
+if HUB_BEHIND_HTTPS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^api/health$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("HUB_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("HUB_HSTS_INCLUDE_SUBDOMAINS", default=False)
+    SECURE_HSTS_PRELOAD = env.bool("HUB_HSTS_PRELOAD", default=False)
+    # HSTS for the hub's own host name only, unless asked: the hub does not know whether every
+    # sibling host of its domain speaks HTTPS, and preloading is the domain owner's decision.
+    SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+
+# Sign-in throttling (settings_app/security/throttle.py): after this many failed sign-ins for one
+# account, or from one client address, within the lockout time, that account or address is refused
+# for the lockout time (seconds); each lockout is audited and shown on the Settings screen.
+HUB_SIGNIN_MAX_FAILURES_PER_ACCOUNT = env.int("HUB_SIGNIN_MAX_FAILURES_PER_ACCOUNT", default=5)
+HUB_SIGNIN_MAX_FAILURES_PER_ADDRESS = env.int("HUB_SIGNIN_MAX_FAILURES_PER_ADDRESS", default=20)
+HUB_SIGNIN_LOCKOUT_SECONDS = env.int("HUB_SIGNIN_LOCKOUT_SECONDS", default=900)
+AUTHENTICATION_BACKENDS = ["settings_app.security.throttle.ThrottledModelBackend"]
+
 INSTALLED_APPS = [
     "tasktop_hub.apps.HubAdminConfig",
     "django.contrib.auth",
@@ -36,6 +63,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served by the hub itself: air-gapped hubs have no CDN
     "tasktop_hub.apps.TasktopHubConfig",  # before django_q: its `qcluster` command wraps django-q2's
     "django_q",
     "settings_app",
@@ -143,7 +171,8 @@ Q_CLUSTER = {
     "catch_up": False,
     "poll": 0.5,
     "cache": "default",
-    "label": "Background tasks",
+    # django-q2's own pages; the hub's background jobs are on Activity (one name per thing).
+    "label": "Task queue (django-q2)",
     "ALT_CLUSTERS": {},
 }
 HUB_WORKER_STALE_SECONDS = env.int("HUB_WORKER_STALE_SECONDS", default=60)
@@ -158,6 +187,8 @@ HUB_INSTALLATION_ID = hub_database.installation_id(HUB_HOME)
 # after this), and how far back each change detection re-reads to catch late timestamps.
 HUB_ENGINE_LEASE_SECONDS = env.int("HUB_ENGINE_LEASE_SECONDS", default=60)
 HUB_ENGINE_OVERLAP_SECONDS = env.float("HUB_ENGINE_OVERLAP_SECONDS", default=5.0)
+# Extension sandbox: long-lived quickjs-ng child processes per hub process (docs/extensions.md).
+HUB_EXTENSION_PROCESSES = env.int("HUB_EXTENSION_PROCESSES", default=2)
 # Route moves commit this many pairs (or pending rows) per transaction (integrations/moves.py).
 HUB_ROUTE_MOVE_BATCH = env.int("HUB_ROUTE_MOVE_BATCH", default=500)
 
@@ -207,6 +238,9 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "tasktop_hub.api.schema.add_error_responses",
     ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Logging (README "Logging"): HUB_LOG_LEVEL is the Normal level; Troubleshooting (Settings

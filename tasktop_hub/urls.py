@@ -1,10 +1,10 @@
 """The project's URLs. Apps' URL confs are included by dotted name: this module imports no app."""
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import URLPattern, URLResolver, include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from tasktop_hub.api.health import health_view
 from tasktop_hub.api.root import api_root
@@ -14,8 +14,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", api_root, name="api-root"),
     path("", include("settings_app.api.urls")),
     path("", include("integrations.api.urls")),
+    path("", include("extensions.api.urls")),
     path("", include("notifications.api.urls")),
-    path("auth/token/", obtain_auth_token, name="api-token"),
 ]
 
 # A path no route matches answers JSON under /api/ (the documented error shape), HTML elsewhere.
@@ -37,5 +37,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/health", health_view, name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # Browsers ask for /favicon.ico on pages that name no icon (the browsable API).
+    path("favicon.ico", RedirectView.as_view(url=static("hub/favicon.svg"), permanent=True)),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

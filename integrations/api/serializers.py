@@ -43,7 +43,8 @@ class CollectionSerializer(StrictModelSerializer):
         model = Collection
         fields = [
             "id", "name", "connection", "projects", "field_mapping", "person_strategy",
-            "default_person", "transitions", "field_roles", "value_mappings", "created_at", "updated_at",
+            "default_person", "transitions", "field_roles", "value_mappings", "field_extensions",
+            "person_extension", "state_extension", "created_at", "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
 

@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from integrations.connectors.base import ArtifactData, ConnectorError
 from integrations.engine import clock, templates
 from integrations.engine.context import RunContext, other
-from integrations.engine.mapping import MappingError, convert
+from integrations.engine.mapping import MappingError, convert, mapped_fields
 from integrations.engine.models import CreateIntent
 from integrations.engine.reconcile import _allows, _call, common_fields, flow
 from integrations.models import Route
@@ -44,12 +44,13 @@ class CreatePlan:
 def plan(ctx: RunContext, source_side: str, source: ArtifactData, route: Route) -> CreatePlan:
     src, tgt = source_side, other(source_side)
     values, base_src, base_tgt = {}, {}, {}
+    fields = mapped_fields(ctx.sides[src].view, source.fields)
     for f in common_fields(ctx):
         direction, _ = flow(ctx, f)
         if not _allows(direction, src):
             continue
         value = source.fields.get(ctx.sides[src].view.mapping[f])
-        converted = convert(ctx.sides[src].view, ctx.sides[tgt].view, f, value)
+        converted = convert(ctx.sides[src].view, ctx.sides[tgt].view, f, value, fields)
         values[ctx.sides[tgt].view.mapping[f]] = converted
         base_src[f], base_tgt[f] = value, converted
     return CreatePlan(project=getattr(route, f"{tgt}_project"), hub_key=ctx.hub_key(src, source.id), values=values,

@@ -1,5 +1,6 @@
-"""Field conversion between two collections: value mappings (single-selects, states), person
-reconciliation ("Copy with Default Matching") and state transition paths."""
+"""Field conversion between two collections: value mappings (single-selects, states), custom data
+transformations (extensions, called from here only), person reconciliation ("Copy with Default
+Matching" or an extension) and state transition paths (a graph or an extension)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from extensions import runtime
+from extensions.models import Extension
 from integrations.connectors.base import Person
 from integrations.models import Collection
 
@@ -39,6 +42,17 @@ class Side:
         self.from_model = {k: {m: t for t, m in v.items()} for k, v in self.to_model.items()}
         self.state_field = next((f for f, r in self.roles.items() if r == "state"), None)
         self.graph: dict[str, list[str]] = dict(c.transitions or {})
+        # The extensions as saved when the run began (a run sees one version of each).
+        chosen = {f: dict(v) for f, v in (c.field_extensions or {}).items()}
+        names = {n for v in chosen.values() for n in v.values()}
+        found = {e.name: e for e in Extension.objects.filter(name__in=names)} if names else {}
+        self.transforms: dict[str, dict[str, Extension]] = {
+            f: {d: found[n] for d, n in v.items() if n in found} for f, v in chosen.items()}
+        missing = sorted(names - set(found))
+        if missing:
+            raise MappingError(f"Collection '{c.name}' uses extension(s) {', '.join(missing)} that do not exist.")
+        self.person_extension = c.person_extension if c.person_strategy == Collection.PersonStrategy.EXTENSION else None
+        self.state_extension = c.state_extension
         self._lock = threading.Lock()  # processing threads share one Side
 
     def people(self) -> list[Person] | None:
@@ -77,11 +91,37 @@ def _mapped(table: dict[str, str] | None, value: Any) -> Any:
     return table.get(key, value)
 
 
-def convert(source: Side, target: Side, model_field: str, value: Any) -> Any:
-    """The value a field of ``source`` should have on ``target``."""
+def walks_states(side: Side) -> bool:
+    """Does a state change go through transitions (a graph or a state extension)?"""
+    return bool(side.graph) or side.state_extension is not None
+
+
+def mapped_fields(side: Side, tool_fields: dict[str, Any]) -> dict[str, Any]:
+    """An artifact's mapped fields by model field name (what a transform receives)."""
+    return {f: tool_fields.get(col) for f, col in side.mapping.items()}
+
+
+def _transform(ext: Extension, value: Any, fields: dict[str, Any] | None) -> Any:
+    try:
+        return runtime.call(ext, value, fields or {})
+    except runtime.ExtensionFailure as exc:
+        raise MappingError(str(exc)) from exc
+
+
+def convert(source: Side, target: Side, model_field: str, value: Any, fields: dict[str, Any] | None = None) -> Any:
+    """The value a field of ``source`` should have on ``target``: the source's value mapping, its
+    "read" transform, the target's "write" transform, the target's value mapping. ``fields``
+    (the source artifact's mapped fields) is what a transform sees besides the value."""
     if source.roles.get(model_field) == "person" or target.roles.get(model_field) == "person":
         return reconcile_person(source, target, value)
-    return tool_value(target, model_field, model_value(source, model_field, value))
+    value = model_value(source, model_field, value)
+    read = source.transforms.get(model_field, {}).get("read")
+    if read is not None:
+        value = _transform(read, value, fields)
+    write = target.transforms.get(model_field, {}).get("write")
+    if write is not None:
+        value = _transform(write, value, fields)
+    return tool_value(target, model_field, value)
 
 
 def _lookup(side: Side, value: str) -> Person:
@@ -121,9 +161,12 @@ def reconcile_person(source: Side, target: Side, value: Any) -> Any:
     candidates = target.people()
     if candidates is None:
         return person.username or person.id
-    found = _match(person, candidates)
+    if target.person_extension is not None:
+        found = _extension_match(target.person_extension, person, candidates)
+    else:
+        found = _match(person, candidates)
     for query in dict.fromkeys(q for q in (person.email, person.username, person.id) if q):
-        if found is not None:
+        if found is not None or target.person_extension is not None:
             break
         found = _match(person, target.find_people(query))  # past the tool's list cap
     if found is not None:
@@ -138,10 +181,35 @@ def reconcile_person(source: Side, target: Side, value: Any) -> Any:
     )
 
 
-def transition_path(side: Side, current: Any, wanted: Any) -> list[Any]:
-    """The shortest list of allowed states from ``current`` to ``wanted`` (excluding current)."""
+def _as_dict(p: Person) -> dict[str, str]:
+    return {"id": p.id, "username": p.username, "email": p.email or "", "name": p.name}
+
+
+def _extension_match(ext: Extension, person: Person, candidates: list[Person]) -> Person | None:
+    """A person reconciliation extension picks a candidate's id (or null: the fallback applies)."""
+    try:
+        chosen = runtime.call(ext, _as_dict(person), [_as_dict(p) for p in candidates])
+    except runtime.ExtensionFailure as exc:
+        raise MappingError(str(exc)) from exc
+    if chosen is None:
+        return None
+    found = next((p for p in candidates if p.id == str(chosen)), None)
+    if found is None:
+        raise MappingError(f"Extension '{ext.name}' version {ext.version} returned '{chosen}', which is not the id "
+                           f"of any candidate person.")
+    return found
+
+
+def transition_path(side: Side, current: Any, wanted: Any, artifact: dict[str, Any] | None = None) -> list[Any]:
+    """The shortest list of allowed states from ``current`` to ``wanted`` (excluding current);
+    with a state transition extension, the list it returns."""
     if current == wanted:
         return []
+    if side.state_extension is not None:
+        try:
+            return list(runtime.call(side.state_extension, current, wanted, artifact or {}))
+        except runtime.ExtensionFailure as exc:
+            raise MappingError(str(exc)) from exc
     if not side.graph:
         return [wanted]  # no graph: the tool accepts a direct write
     previous: dict[Any, Any] = {current: None}

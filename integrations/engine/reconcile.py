@@ -8,14 +8,16 @@ keyed by model field): a side's field changed when it differs from its base valu
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from integrations.connectors.base import ArtifactData, ConnectorError, StaleArtifact
 from integrations.engine import clock, templates
 from integrations.engine.context import RunContext, other, with_retries
 from integrations.engine.leases import LeaseLost
-from integrations.engine.mapping import MappingError, convert, transition_path
+from integrations.engine.mapping import MappingError, convert, mapped_fields, transition_path, walks_states
 from integrations.models import ArtifactPair
 
 
@@ -97,6 +99,7 @@ def reconcile(ctx: RunContext, unit: Unit, pair: ArtifactPair, left: ArtifactDat
     writes: dict[str, dict[str, Any]] = {"left": {}, "right": {}}
     conflicts = []
     winner: str | None
+    seen = {s: mapped_fields(ctx.sides[s].view, arts[s].fields) for s in arts}  # what a transform receives
     for f in common_fields(ctx):
         direction, frequency = flow(ctx, f)
         if direction == "none" or frequency == "on_create":
@@ -104,7 +107,7 @@ def reconcile(ctx: RunContext, unit: Unit, pair: ArtifactPair, left: ArtifactDat
         values = {s: arts[s].fields.get(ctx.sides[s].view.mapping[f]) for s in arts}
         fresh = f not in old["left"] and f not in old["right"]
         changed = {s: not fresh and not _same(values[s], old[s].get(f)) for s in arts}
-        want_right = convert(ctx.sides["left"].view, ctx.sides["right"].view, f, values["left"])
+        want_right = convert(ctx.sides["left"].view, ctx.sides["right"].view, f, values["left"], seen["left"])
         if _same(want_right, values["right"]):
             new["left"][f], new["right"][f] = values["left"], values["right"]
             continue
@@ -128,7 +131,7 @@ def reconcile(ctx: RunContext, unit: Unit, pair: ArtifactPair, left: ArtifactDat
             winner = prefer if _allows(direction, prefer) else other(prefer)
         loser = other(winner)
         value = want_right if winner == "left" else convert(ctx.sides["right"].view, ctx.sides["left"].view, f,
-                                                              values["right"])
+                                                              values["right"], seen["right"])
         writes[loser][ctx.sides[loser].view.mapping[f]] = value
         new[winner][f], new[loser][f] = values[winner], value
     if conflicts:
@@ -166,15 +169,17 @@ def write(ctx: RunContext, side: str, artifact: ArtifactData, fields: dict[str, 
     record as the hub's own, and whether the artifact now holds only what the hub wrote."""
     view, connector = ctx.sides[side].view, ctx.sides[side].connector
     state_col = view.mapping.get(view.state_field) if view.state_field else None
-    plain = {k: v for k, v in fields.items() if k != state_col or not view.graph}
+    plain = {k: v for k, v in fields.items() if k != state_col or not walks_states(view)}
     result = None
     if plain:
         ctx.guard()
         result = _call(side, lambda: connector.update_if_unchanged(artifact, plain))
-    if state_col and view.graph and state_col in fields:
-        for step in transition_path(view, artifact.fields.get(state_col), fields[state_col]):
+    if state_col and walks_states(view) and state_col in fields:
+        path = transition_path(view, artifact.fields.get(state_col), fields[state_col],
+                               mapped_fields(view, artifact.fields))
+        for number, step in enumerate(path, 1):
             ctx.guard()
-            result = _call(side, lambda s=step: connector.transition(artifact.id, state_col, s))
+            result = _step(side, path, number, partial(connector.transition, artifact.id, state_col, step))
     if result is None:
         return artifact.change_version, True
     if is_echo(artifact, fields, result):
@@ -252,9 +257,22 @@ def _walk_to_state(ctx: RunContext, side: str, created: ArtifactData, values: di
     state_col = view.mapping.get(view.state_field) if view.state_field else None
     if not state_col or values.get(state_col) in (None, "") or _same(created.fields.get(state_col), values[state_col]):
         return created
-    for step in transition_path(view, created.fields.get(state_col), values[state_col]):
-        created = _call(side, lambda s=step, c=created: connector.transition(c.id, state_col, s))
+    path = transition_path(view, created.fields.get(state_col), values[state_col], mapped_fields(view, created.fields))
+    for number, step in enumerate(path, 1):
+        ctx.guard()
+        created = _step(side, path, number, partial(connector.transition, created.id, state_col, step))
     return created
+
+
+def _step(side: str, path: list, number: int, do: Callable[[], Any]) -> Any:
+    """One transition of a path; a refused one names its step (the earlier steps are applied)."""
+    try:
+        return _call(side, do)
+    except ConnectorError as exc:
+        if exc.transient or exc.auth or exc.unreachable:
+            raise
+        raise MappingError(f"State transition step {number} of {len(path)} (to '{path[number - 1]}', path "
+                           f"{' → '.join(map(str, path))}) failed: {exc}") from exc
 
 
 def _create_once(ctx: RunContext, side: str, project: str, values: dict, hub_key: str) -> ArtifactData:

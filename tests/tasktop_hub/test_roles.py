@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 ADMIN_ONLY = ("security/master-password", "license/", "support-report/", "storage/")
 ANY_ROLE_READ_ONLY = ("security/setup/",)
 INTEGRATOR_WRITES = ("connections/", "collections/", "integrations/", "routes/", "pairs/", "connector-kinds/",
-                     "activity/")
+                     "activity/", "extensions/")
 PUBLIC = ("auth/token/",)
 WRITE_METHODS = ("post", "put", "patch", "delete")
 

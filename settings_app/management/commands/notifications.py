@@ -12,20 +12,30 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import models
 
 from settings_app.email import digest, services, transport
+from settings_app.email.models import EmailSettings
 from settings_app.security.fields import is_secret_set
 
-OPTIONS = {  # option → (field, type)
-    "--to": ("to_address", str), "--from": ("from_address", str), "--subject-prefix": ("subject_prefix", str),
-    "--server-url": ("server_url", str), "--frequency": ("frequency_minutes", int), "--username": ("username", str),
-    "--host": ("host", str), "--port": ("port", int), "--timeout": ("timeout", int), "--protocol": ("protocol", str),
-}
+# The options come from the model's fields (services.FIELDS): one declaration. Short aliases
+# for the ones typed most.
+ALIASES = {"to_address": ["--to"], "from_address": ["--from"], "frequency_minutes": ["--frequency"]}
+
+
+def _field_type(name: str) -> type:
+    return int if isinstance(EmailSettings._meta.get_field(name), models.IntegerField) else str
 
 
 def _values_options(parser: CommandParser) -> None:
-    for option, (field, kind) in OPTIONS.items():
-        parser.add_argument(option, dest=field, type=kind, choices=transport.PROTOCOLS if field == "protocol" else None)
+    for name in services.FIELDS:
+        if name == "ca_bundle":
+            continue  # a file, read below
+        field = EmailSettings._meta.get_field(name)
+        assert isinstance(field, models.Field)  # FIELDS are the model's own columns, never relations
+        parser.add_argument("--" + name.replace("_", "-"), *ALIASES.get(name, []), dest=name, type=_field_type(name),
+                            choices=[c for c, _ in field.choices] if field.choices else None,
+                            help=str(field.help_text) or None)
     parser.add_argument("--ca-bundle", metavar="PEM_FILE", help="A file of CA certificates; '' clears it.")
     parser.add_argument("--password-stdin", action="store_true", help="Read the SMTP password from standard input.")
     parser.add_argument("--clear-password", action="store_true")
@@ -68,7 +78,7 @@ class Command(BaseCommand):
             raise CommandError(" ".join(f"{f}: {' '.join(m)}" for f, m in detail.items())) from None
 
     def _values(self, options: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-        values = {field: options[field] for field, _ in OPTIONS.values() if options.get(field) is not None}
+        values = {name: options[name] for name in services.FIELDS if name != "ca_bundle" and options.get(name) is not None}
         if options.get("ca_bundle") is not None:
             path = options["ca_bundle"]
             try:

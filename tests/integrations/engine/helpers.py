@@ -133,3 +133,16 @@ def make_rig(left_url: str, right_url: str, *, projects: tuple[str, ...] = ("ALP
     for lp, rp in routes:
         Route.objects.create(integration=integration, left_project=lp, right_project=rp)
     return Rig(integration, DatabaseConnector(left_url, options, {}), DatabaseConnector(right_url, options, {}))
+
+
+def make_people_rig(left_url: str, right_url: str, left_people: list[tuple], right_people: list[tuple]) -> Rig:
+    """A rig whose 'assignee' is a person field, with these (id, username, email) rows in each tool."""
+    r = make_rig(left_url, right_url, people=True)
+    for c in (r.integration.left_collection, r.integration.right_collection):
+        c.field_roles = {"assignee": "person"}
+        c.save()
+    insert = "INSERT INTO people (id, username, email) VALUES (?, ?, ?)"
+    for connector, rows in ((r.left, left_people), (r.right, right_people)):
+        for row in rows:
+            connector._execute(insert, row, fetch=False)
+    return r

@@ -7,24 +7,19 @@ import pytest
 from integrations.engine.mapping import MappingError, Side, transition_path
 from integrations.models import ArtifactPair
 from notifications.models import ActivityError
-from tests.integrations.engine.helpers import make_rig
+from tests.integrations.engine.helpers import make_people_rig
 
 
 @pytest.fixture
 def people_rig(db, sqlite_urls, settings):
     settings.HUB_ENGINE_OVERLAP_SECONDS = 2
-    r = make_rig(*sqlite_urls, people=True)
-    for c in (r.integration.left_collection, r.integration.right_collection):
-        c.field_roles = {"assignee": "person"}
-        c.save()
-    insert = "INSERT INTO people (id, username, email) VALUES (?, ?, ?)"
-    for row in (("1", "ann", "ann@example.com"), ("2", "bob", "bob@example.com"), ("3", "cat", "Cat@Example.com"),
-                ("4", "7", "dan@example.com")):
-        r.left._execute(insert, row, fetch=False)
     # Right: bob by username, ann's username is right's id, cat only by email, left id 4 = "7"
-    for row in (("ann", "annie", "other@example.com"), ("20", "bob", "x@example.com"),
-                ("30", "catherine", "cat@example.com"), ("7", "dan2", "d2@example.com")):
-        r.right._execute(insert, row, fetch=False)
+    r = make_people_rig(
+        *sqlite_urls,
+        [("1", "ann", "ann@example.com"), ("2", "bob", "bob@example.com"), ("3", "cat", "Cat@Example.com"),
+         ("4", "7", "dan@example.com")],
+        [("ann", "annie", "other@example.com"), ("20", "bob", "x@example.com"),
+         ("30", "catherine", "cat@example.com"), ("7", "dan2", "d2@example.com")])
     yield r
     r.left.close()
     r.right.close()

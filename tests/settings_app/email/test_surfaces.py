@@ -71,7 +71,7 @@ def test_command_set_with_password_from_stdin_test_on_show_delete(smtp_server, m
 
 def test_settings_screen_panel_shows_real_state_and_actions(admin_client, smtp_server):
     page = admin_client.get("/admin/settings/").content.decode()
-    assert "+ Add Email Server" in page and "Email notifications are not built yet" not in page
+    assert "+ Add Email Server" in page and "email notifications are not installed" not in page
     form = admin_client.get("/admin/settings/email/")
     assert form.status_code == 200
     server = smtp_server("plain")

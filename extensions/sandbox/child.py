@@ -1,0 +1,161 @@
+"""The sandbox child: runs extension scripts in quickjs-ng, one fresh context per call.
+
+Started by ``extensions.sandbox.pool`` as ``python -I child.py`` (no user site, no PYTHONPATH,
+no environment-driven imports). It reads one JSON request per line on stdin and writes one JSON
+answer per line on stdout; nothing else is printed. It imports no hub code: a script that escaped
+quickjs would find a bare interpreter under address-space and CPU limits, not the hub.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import resource
+import sys
+import time
+
+ADDRESS_SPACE = 512 * 1024 * 1024  # the whole child; quickjs's own memory limit is far below it
+MAX_OUTPUT = 1024 * 1024  # characters of JSON a script may return
+MAX_LOG_LINES, MAX_LOG_CHARS = 100, 500
+
+# Runs before the user's script, in the same fresh context. It keeps its own references to JSON
+# and the globals it needs, so a script that redefines JSON (or anything else) cannot change how
+# its arguments arrive or how its result leaves. It removes the clock (no Date.now, no
+# argument-less Date) so a script sees nothing of the machine but its input.
+PRELUDE = r"""
+(function () {
+  const parse = JSON.parse, stringify = JSON.stringify, geval = eval, str = String;
+  const logs = [];
+  class __hub_Nondeterministic extends Error {}
+  __hub_Nondeterministic.prototype.name = "NondeterministicError";
+  let logChars = 0, dropped = 0;
+  function __hub_log(...parts) {
+    if (logs.length >= %(lines)d) { dropped++; return; }
+    let line = parts.map(p => {
+      try { return typeof p === "string" ? p : stringify(p); } catch (e) { return str(p); }
+    }).join(" ");
+    if (line.length > %(chars)d) line = line.slice(0, %(chars)d) + "…";
+    logs.push(line);
+  }
+  const log = __hub_log;
+  globalThis.console = Object.freeze({ log: log, info: log, warn: log, error: log, debug: log });
+  const RealDate = Date;
+  function __hub_Date(...args) {
+    if (args.length === 0) throw new Error("The clock is not available to extensions (Date needs an argument).");
+    return new.target ? new RealDate(...args) : RealDate(...args);
+  }
+  const HubDate = __hub_Date;
+  HubDate.UTC = RealDate.UTC; HubDate.parse = RealDate.parse; HubDate.prototype = RealDate.prototype;
+  HubDate.now = function __hub_now() { throw new Error("The clock is not available to extensions (Date.now)."); };
+  globalThis.Date = HubDate;
+  delete globalThis.performance;
+  globalThis.__hub_call = function __hub_call(entry, argsJson, twice) {
+    const fn = geval("typeof " + entry + " === 'function' ? " + entry + " : undefined");
+    if (fn === undefined) throw new TypeError("The script defines no function '" + entry + "'.");
+    const result = fn(...parse(argsJson));
+    if (result instanceof Promise)
+      throw new TypeError(entry + "() returned a Promise; extensions run synchronously (no async, no import()).");
+    const out = result === undefined ? undefined : stringify(result);
+    if (twice) {
+      // A transform must give the same answer for the same input (the engine compares its
+      // output with the stored base): a second call in this context must agree with the first.
+      const again = fn(...parse(argsJson));
+      const out2 = again === undefined ? undefined : stringify(again);
+      if (out2 !== out) throw new __hub_Nondeterministic(entry + "() is not deterministic: it returned " +
+        str(out).slice(0, 80) + " and then " + str(out2).slice(0, 80) + " for the same input");
+    }
+    return stringify({ result: out === undefined ? null : out, undefined: out === undefined,
+                       logs: logs, dropped: dropped });
+  };
+  globalThis.__hub_logs = function () { return stringify({ logs: logs, dropped: dropped }); };
+})();
+""".replace("%(lines)d", str(MAX_LOG_LINES)).replace("%(chars)d", str(MAX_LOG_CHARS))
+
+# A stack frame "at name (<input>:line:column)"; the prelude's own functions are named __hub_*.
+FRAME = re.compile(r"at (\S*) ?\(?<input>:(\d+)")
+
+
+def _limits() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (16, 16))  # stdin, stdout, stderr and a few for Python
+
+
+def _cpu_budget(seconds: float) -> None:
+    """A CPU ceiling for this call on top of what the child has used: quickjs's own time limit
+    stops a loop first; this stops a call stuck outside it (the kernel sends SIGXCPU)."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    spent = used.ru_utime + used.ru_stime
+    resource.setrlimit(resource.RLIMIT_CPU, (int(spent + seconds) + 3, resource.RLIM_INFINITY))
+
+
+def _error(kind: str, message: str, logs: list[str] | None = None) -> dict:
+    line = next((int(n) for name, n in FRAME.findall(message) if not name.startswith("__hub_")), None)
+    first = message.strip().splitlines()[0] if message.strip() else kind
+    return {"ok": False, "kind": kind, "message": first, "line": line, "logs": logs or []}
+
+
+def run(quickjs, request: dict) -> dict:  # noqa: ANN001
+    started = time.perf_counter()
+    ctx = quickjs.Context()
+    ctx.set_memory_limit(int(request.get("memory", 32 * 1024 * 1024)))
+    ctx.set_max_stack_size(int(request.get("stack", 256 * 1024)))
+    ctx.eval(PRELUDE)
+    call = ctx.get("__hub_call")
+    logs_of = ctx.get("__hub_logs")
+    ctx.set_time_limit(float(request.get("time", 1.0)))
+
+    def logs() -> list[str]:
+        try:
+            got = json.loads(logs_of())
+            return got["logs"] + ([f"… {got['dropped']} more lines not kept"] if got["dropped"] else [])
+        except Exception:  # noqa: BLE001 - a script that broke its console still gets its error
+            return []
+
+    try:
+        ctx.eval(request["source"])
+        if request.get("entry") is None:  # compile check only
+            return {"ok": True, "result": None, "logs": logs(), "ms": (time.perf_counter() - started) * 1000}
+        raw = call(request["entry"], json.dumps(request.get("args", [])), bool(request.get("twice")))
+    except quickjs.StackOverflow:
+        return _error("stack", "Maximum call stack size exceeded (the script recursed too deep)", logs())
+    except quickjs.JSException as exc:
+        text = str(exc)
+        if "interrupted" in text:
+            return _error("time", f"The script ran longer than its {request.get('time', 1.0)} s limit", logs())
+        if "out of memory" in text:
+            return _error("memory", "The script used more memory than its limit", logs())
+        if text.startswith("NondeterministicError"):
+            return _error("nondeterministic", text.partition(": ")[2], logs())
+        return _error("error", text, logs())
+    if not isinstance(raw, str) or len(raw) > MAX_OUTPUT + 4096:
+        return _error("output", f"The script's result is larger than {MAX_OUTPUT} characters", logs())
+    answer = json.loads(raw)
+    result = answer["result"]
+    if result is not None and len(result) > MAX_OUTPUT:
+        return _error("output", f"The script's result is larger than {MAX_OUTPUT} characters", logs())
+    log_lines = answer["logs"] + ([f"… {answer['dropped']} more lines not kept"] if answer["dropped"] else [])
+    return {"ok": True, "result": None if answer["undefined"] else json.loads(result), "undefined": answer["undefined"],
+            "logs": log_lines, "ms": (time.perf_counter() - started) * 1000}
+
+
+def main() -> None:
+    _limits()
+    import quickjs  # after the limits: the engine's own allocations count too
+
+    out = sys.stdout
+    for line in sys.stdin:
+        try:
+            request = json.loads(line)
+            _cpu_budget(float(request.get("time", 1.0)))
+            answer = run(quickjs, request)
+        except MemoryError:
+            answer = _error("memory", "The script used more memory than the sandbox allows")
+        except Exception as exc:  # noqa: BLE001 - the child must answer every request
+            answer = _error("error", f"{type(exc).__name__}: {exc}")
+        out.write(json.dumps(answer) + "\n")
+        out.flush()
+
+
+if __name__ == "__main__":
+    main()

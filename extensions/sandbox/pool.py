@@ -1,0 +1,130 @@
+"""A small pool of long-lived sandbox children, shared safely by the engine's threads.
+
+Each child is ``python -I extensions/sandbox/child.py`` with address-space, core and file limits;
+it runs one call at a time in a fresh quickjs-ng context. A call takes an idle child from a
+queue, so threads never share a context. A child that overruns its wall-clock budget, dies or
+answers garbage is killed and replaced before the next call; the call fails with a clear reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import select
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CHILD = Path(__file__).with_name("child.py")
+# Over the script's own limit (CPU seconds, enforced by quickjs) before the parent kills the child.
+# Generous: on a busy machine one CPU second can take several wall-clock seconds.
+GRACE_SECONDS = 10.0
+
+
+@dataclass
+class Result:
+    ok: bool
+    result: Any = None
+    kind: str = ""  # error kind: error | time | memory | stack | output | crash
+    message: str = ""
+    line: int | None = None
+    logs: list[str] = field(default_factory=list)
+    ms: float = 0.0
+    undefined: bool = False
+
+
+class _Child:
+    def __init__(self) -> None:
+        # -I: isolated mode (no PYTHONPATH, no user site, no current directory on sys.path).
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", str(CHILD)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, close_fds=True,
+        )
+        self.buffer = b""
+
+    def call(self, request: dict, timeout: float) -> dict:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(request).encode() + b"\n")
+        self.proc.stdin.flush()
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    raise EOFError
+                self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return json.loads(line)
+
+    def kill(self) -> None:
+        try:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            return  # already gone
+
+
+class Pool:
+    def __init__(self, size: int = 2) -> None:
+        self.size = size
+        self.idle: queue.Queue[_Child | None] = queue.Queue()
+        for _ in range(size):
+            self.idle.put(None)  # started on first use
+        self.replaced = 0  # children killed and replaced (shown by the bench and tests)
+
+    def run(self, source: str, entry: str | None, args: list[Any], *, time_limit: float = 1.0,
+            memory: int = 32 * 1024 * 1024, stack: int = 256 * 1024, twice: bool = False) -> Result:
+        """Call ``entry(*args)`` in a fresh context (``entry`` None: only evaluate the script);
+        ``twice``: call it a second time and fail unless both results agree."""
+        request = {"source": source, "entry": entry, "args": args, "time": time_limit, "memory": memory, "stack": stack,
+                   "twice": twice}
+        child = self.idle.get()
+        try:
+            if child is None or child.proc.poll() is not None:
+                child = _Child()
+            try:
+                answer = child.call(request, time_limit + GRACE_SECONDS)
+            except (TimeoutError, EOFError, OSError, ValueError) as exc:
+                child.kill()
+                child = None
+                self.replaced += 1
+                reason = ("did not finish in time" if isinstance(exc, TimeoutError)
+                          else "stopped (it exceeded the sandbox's limits)")
+                return Result(ok=False, kind="crash", message=f"The sandbox process {reason}; it was replaced")
+            return Result(**answer)
+        finally:
+            self.idle.put(child)
+
+    def close(self) -> None:
+        for _ in range(self.size):
+            child = self.idle.get()
+            if child is not None:
+                child.kill()
+            self.idle.put(None)
+
+
+_pool: Pool | None = None
+_pool_pid = 0
+_lock = threading.Lock()
+
+
+def get_pool() -> Pool:
+    """This process's pool (a forked worker starts its own: children are not shared across forks)."""
+    global _pool, _pool_pid
+    with _lock:
+        if _pool is None or _pool_pid != os.getpid():
+            from django.conf import settings
+
+            _pool = Pool(settings.HUB_EXTENSION_PROCESSES)
+            _pool_pid = os.getpid()
+        return _pool

@@ -1,0 +1,42 @@
+"""What integrations tell the extensions app: who uses an extension (deleting or renaming it is
+refused, naming them) and what to retry when a new version is saved (the work it blocked)."""
+
+from __future__ import annotations
+
+from extensions import signals
+from extensions.models import Extension
+from integrations.engine.models import PendingWork, SyncState
+from integrations.models import Collection
+from notifications.models import ActivityError
+
+
+def users(ext: Extension) -> list[str]:
+    found = []
+    for c in Collection.objects.order_by("name"):
+        for f, chosen in sorted((c.field_extensions or {}).items()):
+            for direction, name in sorted(chosen.items()):
+                if name == ext.name:
+                    found.append(f"collection '{c.name}' field '{f}' ({direction})")
+        if c.person_extension_id == ext.pk:
+            found.append(f"collection '{c.name}' person reconciliation")
+        if c.state_extension_id == ext.pk:
+            found.append(f"collection '{c.name}' state transition")
+    return found
+
+
+def retry_blocked(ext: Extension) -> None:
+    """A fixed version is saved: the work its errors blocked runs again at the next pass (a
+    still-broken one records its error again, naming the new version)."""
+    marker = f"Extension '{ext.name}' version "
+    blocked = PendingWork.objects.filter(status=PendingWork.Status.BLOCKED, last_error__contains=marker)
+    integrations = set(blocked.values_list("integration_id", flat=True))
+    blocked.update(status=PendingWork.Status.READY, attempts=0, not_before=None)
+    # Retrying: resolved when the work goes through, open again (naming the new version) if not.
+    ActivityError.objects.filter(message__contains=marker, integration_id__in=integrations,
+                                 status=ActivityError.Status.OPEN).update(status=ActivityError.Status.RETRYING)
+    SyncState.objects.filter(integration_id__in=integrations).update(run_now=True)
+
+
+def register() -> None:
+    signals.register_usage_finder(users)
+    signals.register_saved_hook(retry_blocked)
