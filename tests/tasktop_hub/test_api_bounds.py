@@ -43,8 +43,12 @@ def test_every_list_refuses_out_of_range_paging(api):
     assert "/api/v1/pairs/" in lists and "/api/v1/activity/errors/" in lists
     paged = [path for path in lists if isinstance(api.get(path).json(), dict)]  # connector-kinds is not paged
     assert len(paged) >= 8, paged
+    seeded = {f"/api/v1/{name}/" for name in ("connections", "collections", "integrations", "routes", "pairs",
+                                              "activity/errors", "activity/issues", "activity/jobs")}
+    assert seeded <= set(paged), paged
     for path in paged:
-        assert api.get(path).json()["count"] >= 1, path  # the errors came from non-empty lists
+        if path in seeded:
+            assert api.get(path).json()["count"] >= 1, path  # the errors came from non-empty lists
         for query in (f"limit={HUGE}", f"offset={HUGE}", "limit=0", "limit=-1", "offset=-1", "limit=abc"):
             response = api.get(f"{path}?{query}")
             assert response.status_code == 400, (path, query, response.status_code)

@@ -53,6 +53,8 @@ STATE_DEPENDENT = {
     # The operational database: a reachable server, the typed confirmation, a transfer in progress.
     "POST /api/v1/storage/cleanup/", "POST /api/v1/storage/override/", "POST /api/v1/storage/relocate/",
     "POST /api/v1/storage/test/", "POST /api/v1/storage/transfer/", "POST /api/v1/storage/transfer/abort/",
+    # Extensions: source that compiles and defines the type's entry point; a run's input per type.
+    "POST /api/v1/extensions/", "POST /api/v1/extensions/{id}/run/",
 }
 
 
