@@ -156,7 +156,7 @@ def _check_integrations(r: Review) -> None:
         return
     for i in (s, t):
         if i.template != Integration.Template.SYNCHRONIZE:
-            r.problems.append(f"'{i.name}' is not a synchronize integration; routes move only between those.")
+            r.problems.append(f"'{i.name}' is not a two-way Synchronize integration; routes move only between those.")
     for side in SIDES:
         tside = _mapped_side(side, r.swap)
         sc: Collection = getattr(s, f"{side}_collection")

@@ -2,7 +2,7 @@
 
 Pairs produced elsewhere (another hub, another sync product, a spreadsheet) are imported so
 that switching to this hub creates no duplicate. The layout (CSV or JSON) is in
-``docs/pairs-import.md``. :func:`check` is the dry run: every row is classified as an add,
+``docs/routes-and-pairs.md``. :func:`check` is the dry run: every row is classified as an add,
 already present, a conflict, unknown (integration, connection or route) or malformed, with its
 line. :func:`apply` is all or nothing and never writes to a tool: imported pairs carry
 ``establish_base`` and a pending row, so the integration's next run reads both artifacts (in
@@ -20,9 +20,12 @@ from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import connection as db
 from django.db import transaction
+from django.utils import timezone
 
 from integrations.engine import detection
+from integrations.engine.models import PendingWork
 from integrations.models import ArtifactPair, Integration, Route
 from notifications.services import Actor, record_audit
 
@@ -302,31 +305,101 @@ def apply(report: Report, actor: Actor, progress: Callable[[int, int], None] | N
     with transaction.atomic():
         for start in range(0, total, CHUNK):
             chunk = report.adds[start:start + CHUNK]
-            ArtifactPair.objects.bulk_create([
-                ArtifactPair(integration_id=i, route_id=r, left_id=left, right_id=right, establish_base=True)
-                for i, r, left, right, _, _ in chunk], batch_size=500)
+            _insert_pairs(chunk)
             by_integration: dict[int, list[tuple[str, str]]] = {}
             for i, _, left, _, project, _ in chunk:
                 by_integration.setdefault(i, []).append((left, project))
             for i, items in by_integration.items():
                 # The next run reads both artifacts and takes them as the base (engine/reconcile.establish).
-                detection.record(i, "left", items)
+                _queue(i, items)
             if progress:
                 progress(min(start + CHUNK, total), total)
         record_audit(actor, "pair.import", f"{total} pair(s)", added=total, present=report.counts["present"])
     return {"added": total, "present": report.counts["present"]}
 
 
+ROWS_PER_STATEMENT = 500
+
+
+def _insert_pairs(chunk: list[tuple[int, int, str, str, str, int]]) -> None:
+    """Multi-row INSERTs: the ORM's bulk_create spent most of an import building SQL, and one
+    statement per row costs a round trip each on PostgreSQL (bench/pairs_import_bench.py)."""
+    meta = ArtifactPair._meta
+    now = meta.get_field("created_at").get_db_prep_value(timezone.now(), db)
+    empty = meta.get_field("base").get_db_prep_value({}, db)
+    _insert_many(meta.db_table, ["integration_id", "route_id", "left_id", "right_id", "base", "left_version",
+                                 "right_version", "establish_base", "created_at", "updated_at"],
+                 [(i, r, left, right, empty, "", "", True, now, now) for i, r, left, right, _, _ in chunk])
+
+
+def _queue(integration_id: int, items: list[tuple[str, str]]) -> None:
+    """Pending rows for the left artifacts, so the next run establishes the bases (an existing
+    row becomes ready again, as in engine/detection.record)."""
+    if db.vendor not in ("sqlite", "postgresql"):
+        detection.record(integration_id, "left", items)
+        return
+    meta = PendingWork._meta
+    q = db.ops.quote_name
+    stamp = meta.get_field("detected_at").get_db_prep_save(timezone.now(), db)
+    conflict = (f" ON CONFLICT ({q('integration_id')}, {q('side')}, {q('artifact_id')}) DO UPDATE SET "
+                f"{q('status')} = excluded.{q('status')}, {q('detected_at')} = excluded.{q('detected_at')}, "
+                f"{q('not_before')} = NULL, {q('attempts')} = 0")
+    _insert_many(meta.db_table, ["integration_id", "side", "artifact_id", "project", "status", "detected_at",
+                                 "attempts", "last_error"],
+                 [(integration_id, "left", a, p, PendingWork.Status.READY.value, stamp, 0, "") for a, p in dict(
+                     items).items()], suffix=conflict)
+
+
+def _insert_many(table: str, cols: list[str], rows: list[tuple], suffix: str = "") -> None:
+    q = db.ops.quote_name
+    if db.vendor == "postgresql":
+        _insert_postgresql(table, cols, rows, suffix)
+        return
+    head = f"INSERT INTO {q(table)} ({', '.join(q(c) for c in cols)}) VALUES "
+    one = "(" + ", ".join(["%s"] * len(cols)) + ")"
+    with db.cursor() as cursor:
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            part = rows[start:start + ROWS_PER_STATEMENT]
+            cursor.execute(head + ", ".join([one] * len(part)) + suffix, [v for row in part for v in row])
+
+
+def _insert_postgresql(table: str, cols: list[str], rows: list[tuple], suffix: str) -> None:
+    """PostgreSQL: the hub's cursors bind values client-side, which for these statements spent
+    most of the time splitting queries and waiting on the server; COPY is several times faster."""
+    import psycopg
+
+    db.ensure_connection()
+    q = db.ops.quote_name
+    names = ", ".join(q(c) for c in cols)
+    with psycopg.Cursor(db.connection) as cursor:
+        target = table
+        if suffix:  # an upsert: COPY into a scratch table, then one INSERT … SELECT … ON CONFLICT
+            target = f"{table}_import"
+            cursor.execute(f"CREATE TEMP TABLE {q(target)} AS SELECT {names} FROM {q(table)} WITH NO DATA")
+        with cursor.copy(f"COPY {q(target)} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        if suffix:
+            cursor.execute(f"INSERT INTO {q(table)} ({names}) SELECT {names} FROM {q(target)}{suffix}")
+            cursor.execute(f"DROP TABLE {q(target)}")
+
+
 def export(integration: Integration | None = None) -> Iterator[dict[str, str]]:
-    qs = ArtifactPair.objects.select_related(
-        "integration__left_collection__connection", "integration__right_collection__connection", "route")
+    """Every pair in the import layout, read as plain values (names looked up once)."""
+    integrations = {i.pk: (i.name, i.left_collection.connection.name, i.right_collection.connection.name)
+                    for i in Integration.objects.select_related("left_collection__connection",
+                                                                "right_collection__connection")}
+    routes = {r["pk"]: (r["left_project"], r["right_project"])
+              for r in Route.objects.values("pk", "left_project", "right_project")}
+    qs = ArtifactPair.objects.all()
     if integration is not None:
         qs = qs.filter(integration=integration)
-    for p in qs.order_by("integration_id", "pk").iterator(chunk_size=2000):
-        i = p.integration
-        yield {"integration": i.name, "left_connection": i.left_collection.connection.name, "left_id": p.left_id,
-               "right_connection": i.right_collection.connection.name, "right_id": p.right_id,
-               "left_project": p.route.left_project, "right_project": p.route.right_project}
+    for integration_id, route_id, left_id, right_id in qs.order_by("integration_id", "pk").values_list(
+            "integration_id", "route_id", "left_id", "right_id").iterator(chunk_size=5000):
+        name, left_conn, right_conn = integrations[integration_id]
+        lp, rp = routes[route_id]
+        yield {"integration": name, "left_connection": left_conn, "left_id": left_id,
+               "right_connection": right_conn, "right_id": right_id, "left_project": lp, "right_project": rp}
 
 
 def write_export(rows: Iterable[dict[str, str]], fmt: str, out: io.TextIOBase | Any) -> int:

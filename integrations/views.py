@@ -74,7 +74,7 @@ def move_routes_view(request: HttpRequest) -> HttpResponse:
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(help_text="CSV or JSON; the layout is in docs/pairs-import.md.")
+    file = forms.FileField(help_text="CSV or JSON; the layout is in docs/routes-and-pairs.md.")
     verify = forms.BooleanField(required=False, label="Verify every artifact in its tool (slower)")
 
 

@@ -20,6 +20,10 @@ class HubSettingsAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_model_perms(self, request: HttpRequest) -> dict[str, bool]:
+        # Not listed on the admin home: the Settings screen is the one way to these settings.
+        return {}
+
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponseRedirect:
         return HttpResponseRedirect(reverse("admin:settings_app_hubsettings_change", args=[services.get_settings().pk]))
 

@@ -15,8 +15,10 @@ def polling_panel(request: HttpRequest) -> Panel:
     hub = get_settings()
     return Panel(
         key="polling",
-        title="Change Detection Interval Configuration",
+        title="Configuration",
         rows=[(s.label, s.display(getattr(hub, s.name))) for s in runtime.in_section("polling")],
         links=[("Change", reverse("admin:settings_app_hubsettings_change", args=[hub.pk]))],
-        note="Integrations and connections can override the intervals; the integration's value wins.",
+        note="Change detection and full scan intervals, the concurrency limit per integration, and the label "
+             "shown in the header. Integrations and connections can override the intervals; the integration's "
+             "value wins.",
     )

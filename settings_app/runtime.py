@@ -6,7 +6,7 @@ everything else is derived from :data:`SETTINGS`:
 * the model column (``HubSettings``: ``model_field()``) and its validation (the bound);
 * the admin form (``settings_app/admin.py``), the API serializer (``settings_app/api``);
 * ``manage.py hub_settings show|set`` (its options and its output);
-* the "Change Detection Interval Configuration" panel and the audit of each change
+* the Settings screen's "Configuration" panel and the audit of each change
   (``settings_app/services.py``).
 
 Adding a setting is one declaration here, one column in ``HubSettings`` from

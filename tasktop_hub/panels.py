@@ -30,9 +30,9 @@ PanelBuilder = Callable[[HttpRequest], Panel]
 # The seed's sections, in the seed's order. Until an app registers a builder for one, it
 # renders as "not available yet" with the reason given here.
 SECTIONS: list[tuple[str, str, str]] = [
-    ("polling", "Change Detection Interval Configuration", ""),
-    ("email", "Email Notifications", "Email notifications are not built yet."),
-    ("logging", "Logging", "Switching logging levels from here is not built yet; set HUB_LOG_LEVEL."),
+    ("polling", "Configuration", ""),
+    ("email", "Email Notifications", "The settings app's email notifications are not installed."),
+    ("logging", "Logging", "The settings app's logging levels are not installed; set HUB_LOG_LEVEL."),
     ("extensions", "Extensions", "The extensions app is not installed."),
     ("license", "License", "The licensing app is not installed."),
     ("master_password", "Master Password Configuration", "The settings app's security core is not installed."),

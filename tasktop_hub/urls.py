@@ -1,6 +1,7 @@
 """The project's URLs. Apps' URL confs are included by dotted name: this module imports no app."""
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import URLPattern, URLResolver, include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -16,6 +17,9 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("extensions.api.urls")),
     path("", include("notifications.api.urls")),
 ]
+
+# A path no route matches answers JSON under /api/ (the documented error shape), HTML elsewhere.
+handler404 = "tasktop_hub.api.errors.not_found"
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
@@ -33,5 +37,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/health", health_view, name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # Browsers ask for /favicon.ico on pages that name no icon (the browsable API).
+    path("favicon.ico", RedirectView.as_view(url=static("hub/favicon.svg"), permanent=True)),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

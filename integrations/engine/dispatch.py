@@ -27,6 +27,7 @@ from django.db import close_old_connections
 from integrations.engine import clock, leases
 from integrations.engine.models import SyncState
 from integrations.models import Integration
+from settings_app.hublog import levels
 from settings_app.services import effective_settings, get_settings
 from tasktop_hub.conditions import processing_blocked_reason
 
@@ -116,6 +117,9 @@ def dispatcher_loop(enqueue_run: Enqueue, enqueue_scan: Enqueue, seconds: float 
                 log.warning("Dispatcher lease lost; stopping this loop.")
                 return True
             try:
+                # This task lives for a whole loop: follow a logging-level change within seconds
+                # (throttled, one read every few seconds), not only at the next task's start.
+                levels.refresh()
                 dispatch_once(enqueue_run, enqueue_scan, waiting)
             except Exception:  # the loop outlives one bad pass (e.g. DB hiccup); logged below
                 log.exception("Dispatcher pass failed")

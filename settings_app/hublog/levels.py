@@ -8,8 +8,9 @@ Troubleshooting holds, back to inheriting ``HUB_LOG_LEVEL`` otherwise. The end t
 known locally: :class:`TroubleshootingExpiry` on every handler drops the extra records from
 that instant on, so the automatic revert does not wait for the next refresh.
 
-A task already running when the level changes keeps its level until it ends (its next task
-or request picks the change up).
+The engine's dispatcher loop, one task that lives ~50 s, re-reads it at each pass. Any other
+task already running when the level changes keeps its level until it ends (its process's next
+task or request picks the change up).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ the per-check details are for signed-in staff.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from tasktop_hub import conditions
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -90,4 +93,11 @@ def health_view(request: Request) -> Response:
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and user.is_staff:
         body["checks"] = {name: {"ok": r.ok, "message": r.message} for name, r in results.items()}
-    return Response(body, status=200 if healthy else 503)
+    response = Response(body, status=200 if healthy else 503)
+    if not healthy:
+        # A failing probe is the hub's state, reported here, not a server error: one WARNING line
+        # naming the failed checks instead of Django's "ERROR Service Unavailable" on every poll.
+        failed = ", ".join(f"{name}: {r.message}" for name, r in results.items() if not r.ok)
+        log.warning("Health check failed (%s)", failed)
+        response._has_been_logged = True  # type: ignore[attr-defined]  # Django's log_response skips it
+    return response

@@ -4,6 +4,7 @@ import pytest
 
 from notifications import services as activity
 from settings_app.services import get_settings
+from tasktop_hub.panels import SECTIONS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -16,7 +17,7 @@ def test_settings_screen_shows_each_section_and_changes_polling(admin_page, live
     assert "1 minute" in polling.inner_text()
     assert "24 hours" in polling.inner_text()
     # Sections whose feature is not built say so instead of offering dead controls.
-    assert page.locator("section.hub-panel").count() == 9
+    assert page.locator("section.hub-panel").count() == len(SECTIONS)
     page.screenshot(path=str(tmp_path / "settings.png"), full_page=True)
 
     polling.get_by_role("link", name="Change", exact=True).click()

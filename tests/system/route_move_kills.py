@@ -99,6 +99,10 @@ def state(hub: Hub) -> dict:
     return json.loads(shell(hub, STATE))
 
 
+def _running(worker) -> int:
+    return worker.log.read_text().count("[tasktop_hub] running.") if worker.log.exists() else 0
+
+
 def wait(predicate: Callable[[], object], timeout: float, what: str, log: Path) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -109,7 +113,8 @@ def wait(predicate: Callable[[], object], timeout: float, what: str, log: Path) 
 
 
 def soak(hub: Hub, worker, left_url: str, right_url: str, *, pairs: int, kills: int,
-         seed: int | None = None, report: Callable[[str], None] = lambda line: None) -> dict:
+         seed: int | None = None, max_delay: float = 6.0,
+         report: Callable[[str], None] = lambda line: None) -> dict:
     rnd = random.Random(seed)
     for url in (left_url, right_url):
         create_work_item_table(url, "items", FIELDS)
@@ -130,14 +135,19 @@ def soak(hub: Hub, worker, left_url: str, right_url: str, *, pairs: int, kills: 
         outcomes = []
         for k in range(kills):
             shell(hub, START_MOVE)
+            clusters = _running(worker)
             worker.start()
-            delay = rnd.uniform(2.0, 7.0)
+            while _running(worker) == clusters:  # a random point of the worker's life, not of its start-up
+                time.sleep(0.1)
+            delay = rnd.uniform(0.2, max_delay)
             time.sleep(delay)
             worker.kill9()
             s = state(hub)
             # None lost, none doubled: every pair is in exactly one of the two integrations.
             assert sum(s["pairs"].values()) == pairs == s["left_ids"], s["pairs"]
-            line = f"kill {k + 1} after {delay:.1f} s: pairs {s['pairs']}, moves {s['moves']}"
+            mid = s["pairs"]["target"] > 0 and s["pairs"]["source"] > 0
+            line = (f"kill {k + 1} {delay:.1f} s after the cluster ran: pairs {s['pairs']}"
+                    f"{' (mid-move)' if mid else ''}, moves {s['moves']}")
             outcomes.append(line)
             report(line)
         shell(hub, START_MOVE)

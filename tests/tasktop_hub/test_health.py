@@ -44,3 +44,18 @@ def test_anonymous_callers_get_the_overall_status_only(client, staff_client):
 
 def test_a_signed_in_non_staff_user_gets_the_overall_status_only(user_client):
     assert set(user_client.get("/api/health").json()) == {"status"}
+
+
+def test_a_failing_probe_is_one_warning_not_an_error(client, caplog):
+    # A load balancer polls every few seconds: a hub without a worker must not fill the log with ERRORs.
+    cache.clear()
+    with caplog.at_level("INFO"):
+        assert client.get("/api/health").status_code == 503
+    assert [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
+    (warning,) = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "Health check failed" in warning.getMessage() and "worker" in warning.getMessage()
+
+
+def test_favicon_is_served_by_the_hub(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("hub/favicon.svg")

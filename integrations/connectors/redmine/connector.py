@@ -111,6 +111,17 @@ class RedmineConnector(RedmineLookups, Connector):
             message += f" Warning: {exc} Without it the hub cannot create issues here."
         return message
 
+    def creation_problem(self) -> str:
+        """Without the hub-key custom field the hub cannot create issues here (a Redmine only
+        read by a one-way integration needs none)."""
+        try:
+            self.hub_key_field_id()
+        except ConnectorError as exc:
+            if exc.auth or exc.unreachable or exc.transient:
+                raise
+            return str(exc)
+        return ""
+
     def projects(self) -> list[str]:
         return sorted(self.project_map(refresh=True).values())
 

@@ -1,6 +1,6 @@
 """manage.py pairs import FILE [--dry-run] [--verify] | pairs export [--integration N] [--format csv|json]
 
-The layout is in docs/pairs-import.md. A dry run prints every problem with its line number; a
+The layout is in docs/routes-and-pairs.md. A dry run prints every problem with its line number; a
 real import runs as a background job (all or nothing) and draws its progress.
 """
 

@@ -65,3 +65,16 @@ def test_create_only_creates_once_and_never_updates(rig):
     rig.redmine.connector().update(made.id, {"subject": "Badge reader (fixed)"})
     rig.run_until_quiet()
     assert rig.table.read([row])[0].fields["summary"] == "Badge reader"
+
+
+def test_the_hub_key_field_is_asked_for_only_where_the_template_creates(rig):
+    from integrations.engine.validation import config_problems
+
+    connection = rig.integration.left_collection.connection
+    connection.options = {"hub_key_field": "No such field"}
+    connection.save()
+    [problem] = config_problems(rig.integration)
+    assert "'redmine-items'" in problem and "no issue custom field named 'No such field'" in problem
+    rig.integration.template = "sync_left_to_right"  # Redmine is only read: no hub key needed
+    rig.integration.save()
+    assert config_problems(rig.integration) == []
