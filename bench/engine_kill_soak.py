@@ -73,10 +73,6 @@ def some_ids(connector: DatabaseConnector, n: int) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-def running_clusters(worker: Worker) -> int:
-    return worker.log.read_text().count("[tasktop_hub] running.") if worker.log.exists() else 0
-
-
 def soak(kills: int, artifacts: int) -> None:
     rnd = random.Random()
     tmp = Path(tempfile.mkdtemp(prefix="kill-soak-"))
@@ -91,10 +87,7 @@ def soak(kills: int, artifacts: int) -> None:
         started = time.monotonic()
         try:
             for round_no in range(kills):
-                clusters = running_clusters(worker)
-                worker.start()
-                while running_clusters(worker) == clusters:  # a random point of the worker's life,
-                    time.sleep(0.1)  # not of its (load-dependent) start-up
+                worker.start_and_wait_running()
                 time.sleep(rnd.uniform(1.0, 9.0))
                 worker.kill9()
                 counts.append(pair_count(hub_db))

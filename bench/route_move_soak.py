@@ -5,7 +5,7 @@
 A hub on a fresh PostgreSQL database, one ``qcluster`` (2 workers), two PostgreSQL tables with
 ``--pairs`` artifacts kept in step, their pairs imported into integration "source" and
 established by a run. The move of the route to "target" is started as a background job; the
-cluster is SIGKILLed a random 0.2–3 s after it reports running, and the same move started again,
+cluster is SIGKILLed a random 0.2–6 s after it reports running, and the same move started again,
 ``--kills`` times; then it finishes. After every kill: every pair in exactly one integration.
 At the end, edits on both sides arrive and no artifact is created (tests/system/route_move_kills.py;
 the suite runs three kills: tests/system/test_route_move_kills.py).

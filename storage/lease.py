@@ -166,8 +166,8 @@ def override() -> dict[str, Any]:
 def status() -> dict[str, Any]:
     from storage.models import InstanceLease
 
+    lost = reason()  # first: it takes the lease when nobody holds it yet
     row = InstanceLease.objects.filter(pk=1).first()
-    lost = reason()
     return {
         "installation": settings.HUB_INSTALLATION_ID,
         "holder": row.holder if row else None,

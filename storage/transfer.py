@@ -204,8 +204,11 @@ class TransferJob(jobs.Job):
                 mark_target(dst, self.record.pk)
                 self.beat("creating the schema")
                 self.log("Creating the schema on the target (migrations).")
+                started = time.monotonic()
                 migrate_target(target)
                 empty_tables(dst, vendor, models)
+                seconds = {"schema": time.monotonic() - started}
+                started = time.monotonic()
                 done = 0
                 if vendor == "mysql":
                     connections[dst].cursor().execute("SET FOREIGN_KEY_CHECKS = 0")
@@ -220,7 +223,9 @@ class TransferJob(jobs.Job):
 
                     with transaction.atomic(using=dst):
                         done += bulk.write_table(dst, vendor, model, tables.read_rows(src, model), progress)
-                self.log(f"Copied {done} rows in {len(models)} tables.")
+                seconds["copy"] = time.monotonic() - started
+                started = time.monotonic()
+                self.log(f"Copied {done} rows in {len(models)} tables in {seconds['copy']:.1f} s.")
                 self.beat("verifying")
                 with connections[dst].cursor() as cursor:
                     for sql in connections[dst].ops.sequence_reset_sql(no_style(), models):
@@ -236,9 +241,11 @@ class TransferJob(jobs.Job):
                     self.progress(done, total, force=False)
                 if mismatches:
                     raise RuntimeError("Verification failed: " + "; ".join(mismatches[:5]))
+                seconds["verify"] = time.monotonic() - started
                 self.log(f"Verified {len(models)} tables: row counts and checksums match.")
             self._finish_target(dst, vendor)
-        return {"tables": len(models), "rows": done, "verified": True}
+        return {"tables": len(models), "rows": done, "verified": True,
+                "seconds": {k: round(v, 2) for k, v in seconds.items()}}
 
     def _finish_target(self, dst: str, vendor: str) -> None:
         from storage import lease

@@ -40,7 +40,8 @@ def external_view(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"Cleanup dropped {len(dropped)} table(s) a failed transfer had made.")
                 return HttpResponseRedirect(reverse("admin:hub-settings"))
         except ValidationError as exc:
-            for field, errors in getattr(exc, "error_dict", {None: exc.error_list}).items():
+            errors_by_field = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}
+            for field, errors in errors_by_field.items():
                 form.add_error(field if field in form.fields else None, errors)
     context = {**admin.site.each_context(request), "title": "Use External Database", "form": form,
                "report": report, "transfer_warning": services.TRANSFER_WARNING,

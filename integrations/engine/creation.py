@@ -45,6 +45,10 @@ def plan(ctx: RunContext, source_side: str, source: ArtifactData, route: Route) 
     src, tgt = source_side, other(source_side)
     values, base_src, base_tgt = {}, {}, {}
     fields = mapped_fields(ctx.sides[src].view, source.fields)
+    # The state is reached after the create by transitions (a tool may create in its initial
+    # state only): kept out of the intent, so a twin adopted before the walk ended is walked on,
+    # not taken to have changed state. reconcile.create adds it to the base once walked.
+    walked = ctx.sides[tgt].view.state_field
     for f in common_fields(ctx):
         direction, _ = flow(ctx, f)
         if not _allows(direction, src):
@@ -52,7 +56,8 @@ def plan(ctx: RunContext, source_side: str, source: ArtifactData, route: Route) 
         value = source.fields.get(ctx.sides[src].view.mapping[f])
         converted = convert(ctx.sides[src].view, ctx.sides[tgt].view, f, value, fields)
         values[ctx.sides[tgt].view.mapping[f]] = converted
-        base_src[f], base_tgt[f] = value, converted
+        if f != walked:
+            base_src[f], base_tgt[f] = value, converted
     return CreatePlan(project=getattr(route, f"{tgt}_project"), hub_key=ctx.hub_key(src, source.id), values=values,
                       base={src: base_src, tgt: base_tgt})
 

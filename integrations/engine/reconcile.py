@@ -244,7 +244,12 @@ def create(ctx: RunContext, unit: Unit, source: ArtifactData | None) -> Outcome:
     created = _create_once(ctx, tgt, unit.plan.project, unit.plan.values, unit.plan.hub_key)
     created = _walk_to_state(ctx, tgt, created, unit.plan.values)
     setattr(pair, f"{tgt}_id", created.id)
-    pair.base = unit.plan.base
+    pair.base = {s: dict(v) for s, v in unit.plan.base.items()}
+    state = ctx.sides[tgt].view.state_field
+    if state and ctx.sides[tgt].view.mapping.get(state) in unit.plan.values:
+        # Walked: now the state belongs in the base (creation.plan keeps it out of the intent).
+        pair.base[src][state] = source.fields.get(ctx.sides[src].view.mapping[state])
+        pair.base[tgt][state] = created.fields.get(ctx.sides[tgt].view.mapping[state])
     setattr(pair, f"{src}_version", source.change_version)
     setattr(pair, f"{tgt}_version", created.change_version)
     return Outcome(unit, pair=pair, created=True, writes=1)

@@ -52,6 +52,20 @@ class Worker:
         self.process = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "qcluster"], cwd=ROOT,
                                         env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
+    def clusters_running(self) -> int:
+        return self.log.read_text().count("[tasktop_hub] running.") if self.log.exists() else 0
+
+    def start_and_wait_running(self, timeout: float = 120) -> None:
+        """Start, and return once the new cluster reports running: a kill after this lands at a
+        point of the worker's life, not of its start-up (which takes seconds on a loaded machine)."""
+        before = self.clusters_running()
+        self.start()
+        deadline = time.monotonic() + timeout
+        while self.clusters_running() == before:
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise AssertionError(f"the cluster did not start:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.1)
+
     def kill9(self) -> None:
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()

@@ -113,7 +113,7 @@ def wait(predicate: Callable[[], object], timeout: float, what: str, log: Path) 
 
 
 def soak(hub: Hub, worker, left_url: str, right_url: str, *, pairs: int, kills: int,
-         seed: int | None = None, max_delay: float = 3.0,
+         seed: int | None = None, max_delay: float = 6.0,
          report: Callable[[str], None] = lambda line: None) -> dict:
     rnd = random.Random(seed)
     for url in (left_url, right_url):

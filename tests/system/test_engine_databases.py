@@ -52,8 +52,8 @@ def test_sigkill_during_a_thousand_artifact_two_way_sync(engine_hub, tmp_path):
         last_left, last_right, committed = {}, {}, []
         try:
             for round_no in range(10):
-                worker.start()
-                time.sleep(rnd.uniform(1.0, 9.0))
+                worker.start_and_wait_running()
+                time.sleep(rnd.uniform(1.0, 9.0))  # then killed at a random point
                 worker.kill9()
                 committed.append(len(pairs(hub)))  # pairs committed by the end of each round
                 # Edits land between crashes, on both sides: they must all arrive eventually.

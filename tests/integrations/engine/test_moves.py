@@ -252,3 +252,23 @@ def test_only_administrators_may_move(rig):
     assert admin.post("/api/v1/route-moves/", {**body, "confirm": "yes"}, format="json").status_code == 400
     assert admin.post("/api/v1/route-moves/", body, format="json").status_code == 202
     assert BackgroundJob.objects.filter(kind="integrations.move_routes").count() == 1
+
+
+def test_routes_command_reviews_refuses_with_reasons_and_moves(rig, capsys, django_capture_on_commit_callbacks):
+    from django.core.management import CommandError, call_command
+
+    _seed(rig, 2)
+    route = rig.integration.routes.get()
+    with pytest.raises(CommandError, match="refused"):
+        call_command("routes", "move", "--from", "items-sync", "--to", "items-sync", "--route", str(route.pk),
+                     "--yes")
+    assert "Refused: The source and the target are the same integration." in capsys.readouterr().err
+    target = _target(rig)
+    call_command("routes", "review", "--from", "items-sync", "--to", "target", "--route", str(route.pk))
+    assert "Moves: 1 routes, 4 pairs, 0 pending, 0 open errors" in capsys.readouterr().out
+    with django_capture_on_commit_callbacks(execute=False):
+        call_command("routes", "move", "--from", "items-sync", "--to", str(target.pk), "--route", str(route.pk),
+                     "--yes")
+    assert "succeeded" in capsys.readouterr().out
+    assert Route.objects.get(pk=route.pk).integration_id == target.pk
+    assert ArtifactPair.objects.filter(integration=target).count() == 4

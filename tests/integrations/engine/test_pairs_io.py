@@ -177,3 +177,24 @@ def test_route_integration_cannot_be_changed_through_the_api_or_admin(rig, staff
     page = client.get(f"/admin/integrations/route/{route.pk}/change/").content.decode()
     assert 'name="integration"' not in page
     assert 'name="integration"' in client.get("/admin/integrations/route/add/").content.decode()
+
+
+def test_import_panel_shows_real_state(rig, django_capture_on_commit_callbacks):
+    from django.test import Client
+
+    rows = _twins(rig, 3)
+    client = Client()
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    page = client.get("/admin/settings/").content.decode()
+    assert "Importing artifact pairs is not built yet" not in page and "Import Pairs" in page
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("pairs.csv", _csv(rows).encode())
+    dry = client.post("/admin/settings/import-pairs/", {"file": upload, "_dry_run": "1"}).content.decode()
+    assert "3 to add" in dry and not ArtifactPair.objects.exists()
+    upload = SimpleUploadedFile("pairs.csv", _csv(rows).encode())
+    with django_capture_on_commit_callbacks(execute=False):
+        assert client.post("/admin/settings/import-pairs/", {"file": upload, "_import": "1"}).status_code == 302
+    jobs.execute(BackgroundJob.objects.get(kind="integrations.import_pairs").pk)
+    page = client.get("/admin/settings/").content.decode()
+    assert "Waiting for their base" in page and ArtifactPair.objects.filter(establish_base=True).count() == 3

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from integrations.connectors.base import ConnectorError
 from integrations.connectors.database.schema import create_work_item_table
 from integrations.engine.models import PendingWork
 from integrations.models import ArtifactPair
@@ -16,9 +17,8 @@ from tests.integrations.tool_rig import integrate, side
 PATH = {"New": ["In Progress"], "In Progress": ["Resolved", "New"], "Resolved": ["In Progress"]}
 
 
-def test_create_in_a_later_status_walks_the_path_at_once(db, settings, redmine_backend, tmp_path):
-    if redmine_backend.name == "fake":
-        pytest.skip("the fake tracker accepts any status at creation; Redmine gives a non-admin the initial one")
+def table_to_redmine(settings, redmine_backend, tmp_path):
+    """A work-item table → the project on Redmine, as the non-admin user, with PATH configured."""
     settings.HUB_ENGINE_OVERLAP_SECONDS = 2
     path = tmp_path / "items.db"
     path.touch()
@@ -30,7 +30,13 @@ def test_create_in_a_later_status_walks_the_path_at_once(db, settings, redmine_b
                    redmine_backend.project, {"title": "subject", "state": "status"}, field_roles={"state": "state"},
                    transitions=PATH)
     rig = integrate(table, redmine, "table-redmine")
-    rows = rig.factory(table.connection)
+    return rig, rig.factory(table.connection)
+
+
+def test_create_in_a_later_status_walks_the_path_at_once(db, settings, redmine_backend, tmp_path):
+    if redmine_backend.name == "fake":
+        pytest.skip("the fake tracker accepts any status at creation; Redmine gives a non-admin the initial one")
+    rig, rows = table_to_redmine(settings, redmine_backend, tmp_path)
     rows.create("OPS", {"summary": "Already fixed upstream", "state": "Resolved"}, "")
     first = rig.run_once()
     assert first.get("errors") == 0, first
@@ -40,4 +46,38 @@ def test_create_in_a_later_status_walks_the_path_at_once(db, settings, redmine_b
     assert issue.fields["status"] == "Resolved"
     rig.run_until_quiet()
     assert ArtifactPair.objects.count() == 1 and not PendingWork.objects.exists()
+    rows.close()
+
+
+def test_a_crash_before_the_walk_ends_walks_on(db, settings, redmine_backend, tmp_path):
+    """The twin exists in "New" but the unit died before reaching "Resolved": the twin adopted by
+    the next run is walked on — its "New" is not taken for a change flowing back to the table."""
+    if redmine_backend.name == "fake":
+        pytest.skip("the fake tracker accepts any status at creation; Redmine gives a non-admin the initial one")
+    rig, rows = table_to_redmine(settings, redmine_backend, tmp_path)
+    made = rows.create("OPS", {"summary": "Half walked", "state": "Resolved"}, "")
+
+    class CrashOnFirstStep:
+        crashed = False
+
+        def __init__(self, inner):
+            self._inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self._inner, name)
+
+        def transition(self, *args):
+            if not CrashOnFirstStep.crashed:
+                CrashOnFirstStep.crashed = True
+                raise ConnectorError("the hub's process died here")
+            return self._inner.transition(*args)
+
+    rig.wrap = lambda inner: CrashOnFirstStep(inner) if inner.kind == "redmine" else inner
+    rig.run_once()
+    assert CrashOnFirstStep.crashed
+    rig.run_until_quiet()
+    pair = ArtifactPair.objects.get()
+    assert rows.read([made.id])[0].fields["state"] == "Resolved"
+    [issue] = redmine_backend.user_connector().read([pair.right_id])
+    assert issue.fields["status"] == "Resolved"
     rows.close()
