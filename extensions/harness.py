@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from extensions import runtime
+from extensions import runtime, signals
 from extensions.models import Extension
 
 # A sample argument list per type, shown in the harness to start from.
@@ -31,3 +31,10 @@ def run(ext: Extension, args: Any) -> dict[str, Any]:
     if not result.ok or problem:
         outcome.update(ok=False, message=str(runtime.ExtensionFailure(ext, result, problem)), line=result.line)
     return outcome
+
+
+def recorded_input(ext: Extension, connection_id: int, artifact_id: str, field: str) -> list[Any]:
+    """The entry function's arguments from an artifact read now from a connection (nothing is written)."""
+    if not signals.recorded_inputs:
+        raise ValidationError("No app provides recorded artifacts.")
+    return signals.recorded_inputs[0](ext, connection_id, artifact_id, field)

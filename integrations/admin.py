@@ -11,6 +11,7 @@ from integrations import services
 from integrations.connectors import registry
 from integrations.models import ArtifactPair, Collection, Integration, RepositoryConnection, Route
 from settings_app.security.secret_inputs import SecretInputsAdminMixin, SecretInputsFormMixin
+from tasktop_hub.admin_paging import LargeTableAdminMixin
 
 
 class ServiceAdmin(admin.ModelAdmin):
@@ -154,7 +155,7 @@ class RouteAdmin(IntegrationFixedAdmin):
 
 
 @admin.register(ArtifactPair)
-class ArtifactPairAdmin(IntegrationFixedAdmin):
+class ArtifactPairAdmin(LargeTableAdminMixin, IntegrationFixedAdmin):
     list_display = ["integration", "left_id", "right_id", "updated_at"]
     list_filter = ["integration"]
     search_fields = ["left_id", "right_id"]

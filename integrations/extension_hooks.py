@@ -3,10 +3,16 @@ refused, naming them) and what to retry when a new version is saved (the work it
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
 from extensions import signals
 from extensions.models import Extension
+from integrations.connectors.base import ConnectorError
+from integrations.engine import connections
 from integrations.engine.models import PendingWork, SyncState
-from integrations.models import Collection
+from integrations.models import Collection, RepositoryConnection
 from notifications.models import ActivityError
 
 
@@ -37,6 +43,36 @@ def retry_blocked(ext: Extension) -> None:
     SyncState.objects.filter(integration_id__in=integrations).update(run_now=True)
 
 
+def recorded_input(ext: Extension, connection_id: int, artifact_id: str, field: str) -> list[Any]:
+    """The harness's arguments from one artifact read now through its connection (read only)."""
+    conn = RepositoryConnection.objects.filter(pk=connection_id).first()
+    if conn is None:
+        raise ValidationError({"connection": f"Connection {connection_id} does not exist."})
+    connector = connections.build(conn)
+    try:
+        found = connector.read([artifact_id])
+        people = connector.people() if ext.type == Extension.Type.PERSON else None
+    except ConnectorError as exc:
+        raise ValidationError(f"Reading artifact '{artifact_id}' from '{conn.name}' failed: {exc}") from None
+    finally:
+        connections.close(connector)
+    if not found:
+        raise ValidationError({"artifact": f"Connection '{conn.name}' has no artifact '{artifact_id}'."})
+    fields = dict(found[0].fields)
+    value = fields.get(field)
+    if field and field not in fields:
+        raise ValidationError({"field": f"Artifact '{artifact_id}' has no field '{field}' ({', '.join(sorted(fields))})."})
+    if ext.type == Extension.Type.PAYLOAD:
+        return [fields]
+    if ext.type == Extension.Type.PERSON:
+        person = {"id": str(value or ""), "username": str(value or ""), "email": "", "name": ""}
+        return [person, [{"id": p.id, "username": p.username, "email": p.email, "name": p.name} for p in people or []]]
+    if ext.type == Extension.Type.STATE:
+        return [value, value, fields]
+    return [value, fields]
+
+
 def register() -> None:
     signals.register_usage_finder(users)
     signals.register_saved_hook(retry_blocked)
+    signals.register_recorded_input(recorded_input)

@@ -37,10 +37,9 @@ class MoveRoutesJob(Job):
         return {"source": r.source.pk, "target": r.target.pk, "routes": [x.pk for x in r.routes], "swap": r.swap}
 
     def run(self, source: int, target: int, routes: list[int], swap: bool) -> dict[str, Any]:
-        move = moves.start(source, target, routes, swap, self.record.created_by)
-        self.log(f"Move #{move.pk}: {len(routes)} route(s); planned {move.counts}.")
-        moved = moves.run(move.pk, progress=lambda done, total: self.progress(done, total))
-        self.log(f"Moved {moved}.")
+        move, moved = moves.start_and_run(source, target, routes, swap, self.record.created_by,
+                                          progress=lambda done, total: self.progress(done, total))
+        self.log(f"Move #{move.pk} of {len(routes)} route(s): moved {moved}.")
         return {"move": move.pk, "moved": moved}
 
 

@@ -85,11 +85,16 @@ class RepositoryConnection(VaultRow, PollingOverrides):
         from integrations.connectors.base import ParameterErrors
 
         errors: dict[str, list[str]] = {}
-        try:
-            self.options = connector.clean_options(self.options or {})
-        except ParameterErrors as exc:
-            errors["options"] = [f"{k}: {v}" for k, v in exc.errors.items()]
-        if not isinstance(self.__dict__.get("secrets"), Sealed):  # only when assigned or read
+        if not isinstance(self.options or {}, dict):
+            errors["options"] = ['Must be an object of parameter names and values, e.g. {"table": "items"}.']
+        else:
+            try:
+                self.options = connector.clean_options(self.options or {})
+            except ParameterErrors as exc:
+                errors["options"] = [f"{k}: {v}" for k, v in exc.errors.items()]
+        if not isinstance(self.__dict__.get("secrets"), Sealed) and not isinstance(self.secrets or {}, dict):
+            errors["secrets"] = ["Must be an object of secret parameter names and values."]
+        elif not isinstance(self.__dict__.get("secrets"), Sealed):  # only when assigned or read
             try:
                 cleaned = connector.clean_secrets(self.secrets or {})
             except ParameterErrors as exc:

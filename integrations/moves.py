@@ -20,7 +20,8 @@ Why so careful: a route whose pairs stay behind makes the target create every tw
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,11 +91,11 @@ def _mapped_side(side: str, swap: bool) -> str:
     return other(side) if swap else side
 
 
-def _processing(integration: Integration) -> bool:
+def _processing(integration: Integration, ours: tuple[str, ...] = ()) -> bool:
     """A live holder has the run lease (a killed one's lease is as good as free: leases.py)."""
     owner = SyncState.objects.filter(integration=integration, lease_expires__gte=clock.now()).exclude(
         lease_owner="").values_list("lease_owner", flat=True).first()
-    return owner is not None and owner != "" and not leases.holder_dead(owner)
+    return owner is not None and owner not in ("", *ours) and not leases.holder_dead(owner)
 
 
 def unfinished(integration_id: int) -> RouteMove | None:
@@ -102,7 +103,8 @@ def unfinished(integration_id: int) -> RouteMove | None:
         Q(source_id=integration_id) | Q(target_id=integration_id)).first()
 
 
-def review(source_id: Any, target_id: Any, route_ids: Any, swap: bool = False) -> Review:
+def review(source_id: Any, target_id: Any, route_ids: Any, swap: bool = False, ours: tuple[str, ...] = ()) -> Review:
+    """What the move would do and why it cannot; ``ours``: run leases the caller holds for it."""
     source, target = _integration(source_id, "source"), _integration(target_id, "target")
     if not isinstance(route_ids, list | tuple) or not route_ids:
         raise ValidationError({"routes": "Give the ids of one or more routes of the source integration."})
@@ -129,7 +131,7 @@ def review(source_id: Any, target_id: Any, route_ids: Any, swap: bool = False) -
         if move is not None and move != resumed:
             r.problems.append(f"Integration '{integration.name}' is part of an unfinished move (#{move.pk}): "
                               "run that move again to finish it first.")
-        if _processing(integration):
+        if _processing(integration, ours):
             r.problems.append(f"Integration '{integration.name}' is processing right now; try again when its "
                               "run has ended (or stop it).")
         elif integration.is_running:
@@ -246,9 +248,10 @@ class MoveRefused(Exception):
     """The move cannot start (or resume) now; nothing was changed."""
 
 
-def start(source_id: Any, target_id: Any, route_ids: Any, swap: bool, actor: Actor) -> RouteMove:
+def start(source_id: Any, target_id: Any, route_ids: Any, swap: bool, actor: Actor,
+          ours: tuple[str, ...] = ()) -> RouteMove:
     """Record the move (after a last review) — or return the unfinished identical one, to resume."""
-    r = review(source_id, target_id, route_ids, swap)
+    r = review(source_id, target_id, route_ids, swap, ours)
     if r.problems:
         raise ValidationError({"move": r.problems})
     with transaction.atomic():
@@ -266,16 +269,33 @@ def run(move_id: int, progress: Callable[[int, int], None] | None = None) -> dic
     move = RouteMove.objects.select_related("source", "target").get(pk=move_id)
     if move.status == RouteMove.Status.DONE:
         return dict(move.counts.get("moved", {}))
+    with _leases(move.source, move.target) as held:
+        return _carry_out(move, held, progress or (lambda done, total: None))
+
+
+def start_and_run(source_id: int, target_id: int, route_ids: list[int], swap: bool, actor: Actor,
+                  progress: Callable[[int, int], None] | None = None) -> tuple[RouteMove, dict[str, int]]:
+    """The job's entry: take both leases first, so a move that cannot start leaves no
+    unfinished ``RouteMove`` behind (which would hold off both integrations' runs)."""
+    with _leases(_integration(source_id, "source"), _integration(target_id, "target")) as held:
+        move = start(source_id, target_id, route_ids, swap, actor, tuple(lease.owner for lease in held))
+        if move.status == RouteMove.Status.DONE:
+            return move, dict(move.counts.get("moved", {}))
+        return move, _carry_out(move, held, progress or (lambda done, total: None))
+
+
+@contextmanager
+def _leases(*integrations: Integration) -> Iterator[list[leases.RunLease]]:
     held: list[leases.RunLease] = []
     try:
-        for integration in (move.source, move.target):
+        for integration in integrations:
             lease = leases.RunLease.acquire(integration.pk)
             if lease is None:
                 raise MoveRefused(f"Integration '{integration.name}' is processing right now; the move waits for "
                                   "no run. Run the same move again when that run has ended.")
             lease.start()
             held.append(lease)
-        return _carry_out(move, held, progress or (lambda done, total: None))
+        yield held
     finally:
         for lease in held:
             lease.stop()

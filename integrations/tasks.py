@@ -10,6 +10,7 @@ from django_q.tasks import async_task
 
 from integrations.engine import dispatch, runner
 from notifications import jobs
+from tasktop_hub import shutdown
 
 
 def run_integration(integration_id: int) -> dict:
@@ -57,6 +58,7 @@ def _enqueue_scan(integration_id: int) -> None:
 def dispatcher_tick() -> bool:
     """Loop as the dispatcher if nobody else does, then hand over to a successor task."""
     looped = dispatch.dispatcher_loop(_enqueue_run, _enqueue_scan, waiting=run_waiting)
-    if looped and not Conf.SYNC:
+    # No successor from a stopping cluster: the next start kicks a new dispatcher anyway.
+    if looped and not Conf.SYNC and not shutdown.requested():
         async_task("integrations.tasks.dispatcher_tick", task_name="engine-dispatcher")
     return looped

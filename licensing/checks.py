@@ -2,27 +2,39 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
-from licensing import keys
+from licensing import keys, trust
+
+# hub.W111 is printed where someone can act on it: `check`, and the commands that start the hub.
+# Every other command (masterpassword, license, migrate …) runs the checks too; warning there,
+# before the first start could even trust an issuer, only taught people to ignore it. The License
+# panel shows the same fact ("Trusted issuers: none").
+W111_COMMANDS = ("check", "serve", "runserver")
+
+
+def _warn_untrusted() -> bool:
+    return len(sys.argv) > 1 and sys.argv[1] in W111_COMMANDS
 
 
 @register("hub")
 def check_trusted_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
-    trusted = getattr(settings, "HUB_LICENSE_TRUSTED_KEYS", []) or []
+    trusted = trust.all_key_texts()
     for index, text in enumerate(trusted):
         try:
             keys.load_public_key(text)
         except ValueError as exc:
-            errors.append(Error(f"HUB_LICENSE_TRUSTED_KEYS entry {index + 1} is not usable: {exc}.",
+            errors.append(Error(f"Trusted issuer key {index + 1} (HUB_LICENSE_TRUSTED_KEYS, then HUB_HOME/trusted_issuers) "
+                                f"is not usable: {exc}.",
                                 hint="Use the public key printed by `manage.py license keygen`.", id="hub.E111"))
-    if not trusted:
+    if not trusted and _warn_untrusted():
         errors.append(Warning(
-            "HUB_LICENSE_TRUSTED_KEYS is empty: no license key can be applied.",
-            hint="Set it to your license issuer's public key(s); see docs/security.md.", id="hub.W111",
+            "No license issuer is trusted: no license key can be applied.",
+            hint="Run `manage.py license trust PUBLIC_KEY` with your issuer's public key (or set "
+                 "HUB_LICENSE_TRUSTED_KEYS); see docs/security.md.", id="hub.W111",
         ))
     return errors

@@ -161,7 +161,8 @@ def verify(text: str, trusted: list[Ed25519PublicKey], today: date | None) -> Li
         configured = ", ".join(sorted(by_id)) or "none"
         raise UntrustedIssuer(
             f"The license key was signed by issuer key {kid}, which this hub does not trust "
-            f"(trusted issuer keys: {configured}). Add the issuer's public key to HUB_LICENSE_TRUSTED_KEYS, "
+            f"(trusted issuer keys: {configured}). Trust the issuer's public key (`manage.py license trust PUBLIC_KEY`, or "
+            "HUB_LICENSE_TRUSTED_KEYS), "
             "or ask your issuer for a key signed with a trusted one."
         )
     try:

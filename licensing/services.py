@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model
 
-from licensing import clock, keys
+from licensing import clock, keys, trust
 from licensing.models import License
 from notifications.services import Actor, raise_issue, record_audit, resolve_issue, user_or_none
 from tasktop_hub import conditions
@@ -36,13 +35,15 @@ class UserLimitReached(ValidationError):
 
 
 def trusted_keys() -> list[Ed25519PublicKey]:
-    """The issuer keys from HUB_LICENSE_TRUSTED_KEYS; unreadable entries are skipped (check hub.E111)."""
+    """The issuer keys from HUB_LICENSE_TRUSTED_KEYS and HUB_HOME/trusted_issuers (read now: no restart
+    needed after ``license trust``); unreadable entries are skipped (check hub.E111)."""
     out = []
-    for text in getattr(settings, "HUB_LICENSE_TRUSTED_KEYS", []) or []:
+    for text in trust.all_key_texts():
         try:
             out.append(keys.load_public_key(text))
         except ValueError:
-            log.error("An entry of HUB_LICENSE_TRUSTED_KEYS is not an Ed25519 public key; it is ignored.")
+            log.error("A trusted issuer key (HUB_LICENSE_TRUSTED_KEYS or trusted_issuers) is not an Ed25519 "
+                      "public key; it is ignored.")
     return out
 
 

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 
 from notifications import services
 from notifications.models import ActivityError, ActivityIssue, AuditEvent, BackgroundJob
+from tasktop_hub.admin_paging import LargeTableAdminMixin
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -38,7 +39,7 @@ def _apply(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySe
 
 
 @admin.register(ActivityError)
-class ActivityErrorAdmin(ReadOnlyAdmin):
+class ActivityErrorAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
     list_display = ["artifact", "integration_name", "message", "status", "occurrences", "last_seen"]
     list_filter = ["status", "category", "integration_name"]
     search_fields = ["artifact", "message"]
@@ -72,13 +73,13 @@ class ActivityIssueAdmin(ReadOnlyAdmin):
 
 
 @admin.register(BackgroundJob)
-class BackgroundJobAdmin(ReadOnlyAdmin):
+class BackgroundJobAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
     list_display = ["title", "status", "progress_done", "progress_total", "started_at", "finished_at"]
     list_filter = ["status", "kind"]
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
+class AuditEventAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
     list_display = ["at", "actor", "action", "target"]
     list_filter = ["action"]
     search_fields = ["target", "action"]

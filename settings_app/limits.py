@@ -7,6 +7,7 @@ so an override can never reach a value the global setting would refuse.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 
@@ -64,3 +65,18 @@ def validate_full_scan(value: int | None) -> None:
 
 def validate_concurrency(value: int | None) -> None:
     CONCURRENCY.check(value)
+
+
+def bound_kwargs(bound: Bound) -> dict[str, Any]:
+    """Serializer kwargs giving a field its bound, so the OpenAPI schema states it
+    (minimum/maximum) and a request outside it is refused as the schema says."""
+    message = f"{bound.label} must be {bound.allowed()}."
+    return {"min_value": bound.minimum, "max_value": bound.maximum,
+            "error_messages": {"min_value": message, "max_value": message}}
+
+
+def api_bounds(*names: str) -> dict[str, dict[str, Any]]:
+    """``extra_kwargs`` for the override fields of connections and integrations."""
+    table = {"change_detection_interval": CHANGE_DETECTION, "full_scan_interval": FULL_SCAN,
+             "max_concurrency": CONCURRENCY}
+    return {name: bound_kwargs(table[name]) for name in names}

@@ -18,6 +18,9 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("notifications.api.urls")),
 ]
 
+# A path no route matches answers JSON under /api/ (the documented error shape), HTML elsewhere.
+handler404 = "tasktop_hub.api.errors.not_found"
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/setup/", admin.site.admin_view(setup_view), name="hub-setup"),

@@ -30,7 +30,17 @@ class VersionSerializer(serializers.ModelSerializer):
 
 
 class RunSerializer(StrictFieldsMixin, serializers.Serializer):
-    input = serializers.JSONField(help_text="The JSON array of the entry function's arguments.")
+    input = serializers.JSONField(required=False, help_text="The JSON array of the entry function's arguments.")
+    connection = serializers.IntegerField(required=False, help_text="Or: a recorded artifact of this connection…")
+    artifact = serializers.CharField(required=False, max_length=200, help_text="…with this id…")
+    field = serializers.CharField(required=False, max_length=200, default="",
+                                  help_text="…and this tool field as the value (transform, person, state).")
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        recorded = "connection" in data or "artifact" in data
+        if recorded == ("input" in data) or (recorded and not ("connection" in data and "artifact" in data)):
+            raise serializers.ValidationError("Give either input, or connection and artifact (and field).")
+        return data
 
 
 class RunResultSerializer(serializers.Serializer):
@@ -41,6 +51,7 @@ class RunResultSerializer(serializers.Serializer):
     version = serializers.IntegerField()
     message = serializers.CharField(required=False)
     line = serializers.IntegerField(required=False, allow_null=True)
+    input = serializers.JSONField(help_text="The arguments the entry function received.")
 
 
 class ExtensionViewSet(viewsets.ModelViewSet):
@@ -64,7 +75,10 @@ class ExtensionViewSet(viewsets.ModelViewSet):
     @extend_schema(request=RunSerializer, responses=RunResultSerializer)
     @action(detail=True, methods=["post"])
     def run(self, request: Request, pk: str | None = None) -> Response:
-        """Run the extension on a sample input: its output, console lines and time."""
-        data = RunSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return Response(harness.run(self.get_object(), data.validated_data["input"]))
+        """Run the extension on a sample input, or on an artifact read now from a connection: its
+        output, console lines and time. Nothing is written to any tool or to the hub."""
+        body = RunSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        d, ext = body.validated_data, self.get_object()
+        args = d["input"] if "input" in d else harness.recorded_input(ext, d["connection"], d["artifact"], d["field"])
+        return Response({**harness.run(ext, args), "input": args})

@@ -12,9 +12,10 @@ from rest_framework.viewsets import GenericViewSet
 
 from integrations.engine import services as engine
 from notifications.api.serializers import BackgroundJobSerializer
+from tasktop_hub.api.serializers import StrictFieldsMixin
 
 
-class InitiateSyncSerializer(serializers.Serializer):
+class InitiateSyncSerializer(StrictFieldsMixin, serializers.Serializer):
     left = serializers.ListField(child=serializers.CharField(), required=False, default=list)
     right = serializers.ListField(child=serializers.CharField(), required=False, default=list)
 

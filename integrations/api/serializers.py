@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from integrations.models import ArtifactPair, Collection, Integration, RepositoryConnection, Route
+from settings_app import limits
 from settings_app.security.secret_inputs import SecretsPatchField, WriteOnlySecretsMixin
 from tasktop_hub.api.serializers import StrictModelSerializer
 
@@ -11,6 +12,8 @@ class ConnectionSerializer(WriteOnlySecretsMixin, StrictModelSerializer):
     kind = serializers.CharField(
         max_length=50, help_text="A connector kind; GET /api/v1/connector-kinds/ lists them."
     )
+    # An object, or a 400 (not a TypeError inside the connector's option cleaning).
+    options = serializers.DictField(required=False, help_text="The connector's parameters that are not secret.")
     # Write-only secrets (settings_app/security/secret_inputs.py): values in, names of the set ones out.
     secrets = SecretsPatchField()
     secrets_set = serializers.SerializerMethodField(help_text="Names of the secrets that are set (never values).")
@@ -23,6 +26,7 @@ class ConnectionSerializer(WriteOnlySecretsMixin, StrictModelSerializer):
             "created_at", "updated_at",
         ]
         read_only_fields = ["status", "status_message", "status_checked_at", "created_at", "updated_at"]
+        extra_kwargs = limits.api_bounds("change_detection_interval", "full_scan_interval")
 
 
 class ConnectionTestSerializer(serializers.Serializer):
@@ -55,6 +59,7 @@ class IntegrationSerializer(StrictModelSerializer):
         ]
         # Run state changes through the run/stop actions, which gate on license and audit.
         read_only_fields = ["run_state", "created_at", "updated_at"]
+        extra_kwargs = limits.api_bounds("change_detection_interval", "full_scan_interval")
 
 
 class RouteSerializer(StrictModelSerializer):

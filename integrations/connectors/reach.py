@@ -8,7 +8,7 @@ address each socket actually connected to; the database dialects resolve the hos
 address and connect to a checked one), because a DNS answer can change in between:
 
 * **The hub's own database** is refused: a SQLite file that is (by real path or inode) one of
-  the hub's databases or lies inside ``HUB_HOME``; a PostgreSQL/MySQL database with the same
+  the hub's databases or lies inside ``HUB_HOME`` (or its db, log or vault directory); a PostgreSQL/MySQL database with the same
   name on the same server (same addresses — loopback and this machine's own addresses count as
   one — and port) as one of the hub's databases.
 * **SQLite files** must lie (by real path: a symlink cannot lead out) inside a directory listed
@@ -204,9 +204,15 @@ def sqlite_refusal(path: str) -> str:
     if not path or path == ":memory:" or path.startswith("file:"):
         return "give the absolute path of a SQLite file"
     real = Path(os.path.realpath(path))
-    home = Path(os.path.realpath(settings.HUB_HOME))
-    if real == home or home in real.parents:
-        return f"{path} is inside the hub's own directory (HUB_HOME)"
+    # The hub's private directories: its home, and the database, log and vault directories
+    # (inside the home by default, but each can be placed elsewhere).
+    for name in ("HUB_HOME", "HUB_DB_DIR", "HUB_LOG_DIR", "HUB_VAULT_DIR"):
+        where = getattr(settings, name, None)
+        if not where:
+            continue
+        private = Path(os.path.realpath(where))
+        if real == private or private in real.parents:
+            return f"{path} is inside the hub's own directory ({name})"
     for db in _hub_databases():
         name = str(db.get("NAME") or "")
         if "sqlite" not in str(db.get("ENGINE", "")) or not name or name.startswith("file:") or name == ":memory:":

@@ -29,6 +29,7 @@ from integrations.engine.models import SyncState
 from integrations.models import Integration
 from settings_app.hublog import levels
 from settings_app.services import effective_settings, get_settings
+from tasktop_hub import shutdown
 from tasktop_hub.conditions import processing_blocked_reason
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,9 @@ def dispatcher_loop(enqueue_run: Enqueue, enqueue_scan: Enqueue, seconds: float 
     end = clock.monotonic() + seconds
     try:
         while clock.monotonic() < end:
+            if shutdown.requested():
+                log.info("The worker cluster is stopping; the dispatcher loop ends its turn.")
+                return True
             if not leases.acquire_named(DISPATCHER, owner, LEASE_SECONDS):
                 log.warning("Dispatcher lease lost; stopping this loop.")
                 return True

@@ -84,6 +84,8 @@ class EmailActionView(APIView):
     @extend_schema(request=None, responses=EmailSettingsSerializer)
     def post(self, request: Request) -> Response:
         if self.action == "send-now":
+            if services.get() is None:  # nothing to send, and no settings to answer with
+                raise serializers.ValidationError("Add an email server first (Settings → Email Notifications).")
             outcome = digest.run(force=True)
             return Response({"outcome": outcome, **EmailSettingsSerializer(services.get()).data})
         obj = services.set_enabled(request.user, self.action == "on")

@@ -81,7 +81,7 @@ def tls_context(ca_bundle: str = "") -> ssl.SSLContext:
     if ca_bundle.strip():
         try:
             context.load_verify_locations(cadata=ca_bundle)
-        except (ssl.SSLError, ValueError) as exc:
+        except (ssl.SSLError, ValueError, TypeError) as exc:  # TypeError: text that is not ASCII
             raise MailError("tls", f"The CA bundle is not valid PEM certificate text ({exc}).") from None
     return context
 

@@ -58,7 +58,7 @@ class StatusView(_Admin):
 class DriversView(_Admin):
     """Per vendor: driver installed, its version, the command that installs it, verified live or not."""
 
-    @extend_schema(responses=dict)
+    @extend_schema(responses={200: {"type": "array", "items": {"type": "object"}}})  # a list, as answered
     def get(self, request: Request) -> Response:
         return Response([asdict(d) | {"location_format": VENDORS[d.vendor].location_format} for d in all_drivers()])
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -72,3 +74,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         summary = errors[0]["message"] if errors else str(exc)
     response.data = {"detail": summary, "errors": errors}
     return response
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 404 handler: under /api/ the hub's JSON error shape (a path no route matches,
+    e.g. ``/api/v1/connections/0.5/``), elsewhere Django's page."""
+    if request.path.startswith("/api/"):
+        message = "Not found."
+        return JsonResponse({"detail": message, "errors": [{"field": None, "message": message}]}, status=404)
+    return page_not_found(request, exception or Http404())

@@ -30,7 +30,28 @@ class StrictFieldsMixin(_SerializerBase):
                 raise serializers.ValidationError(
                     {name: [f"Unknown field. Writable fields are: {allowed}."] for name in unknown}
                 )
+            wrong = {name: [problem] for name, value in data.items()
+                     if (problem := json_type_problem(self.fields[name], value))}
+            if wrong:
+                raise serializers.ValidationError(wrong)
         return super().to_internal_value(data)
+
+
+def json_type_problem(field: serializers.Field, value: Any) -> str:
+    """The JSON type the schema states for ``field``, enforced: DRF would coerce ``5`` to
+    ``"5"``, ``"10"`` to ``10`` and ``"yes"`` to ``True``, accepting what the schema refuses."""
+    if value is None:
+        return ""  # null: the field's own allow_null decides
+    if isinstance(field, serializers.ListField) and isinstance(value, list):
+        return next((p for item in value if (p := json_type_problem(field.child, item))), "")
+    if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
+        return "Must be a valid boolean (true or false)."
+    if isinstance(field, serializers.IntegerField | serializers.PrimaryKeyRelatedField) and (
+            isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer()))):
+        return "A valid integer is required."
+    if isinstance(field, serializers.CharField) and not isinstance(value, str):
+        return "Not a valid string."
+    return ""
 
 
 class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):

@@ -15,7 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from licensing import keys, services
+from licensing import keys, services, trust
 from tasktop_hub.home import write_private_file
 
 
@@ -47,6 +47,10 @@ class Command(BaseCommand):
         p_apply.add_argument("key", nargs="?", help="The key; omit to read it from --file or stdin.")
         p_apply.add_argument("--file", help="Read the key from this file ('-' = stdin).")
         sub.add_parser("show", help="Show the license in force.")
+        p_trust = sub.add_parser("trust", help="Trust a license issuer's public key (kept in HUB_HOME/trusted_issuers).")
+        p_trust.add_argument("public_key", help="The public key printed by 'keygen' (base64 or PEM).")
+        p_issue.add_argument("--apply", action="store_true",
+                             help="Issuing for this hub: trust the issuer's public key and apply the key at once.")
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         getattr(self, f"_{action}")(**options)
@@ -69,11 +73,11 @@ class Command(BaseCommand):
         public = private.public_key()
         self.stdout.write(f"Private key written to {path} (mode 0600). Keep it off the hub and backed up.")
         self.stdout.write(f"Issuer key id: {keys.key_id(public)}")
-        self.stdout.write("Public key (add it to HUB_LICENSE_TRUSTED_KEYS on every hub that should trust this issuer):")
+        self.stdout.write("Public key (run `manage.py license trust <key>` on every hub that should trust this issuer):")
         self.stdout.write(keys.public_key_text(public))
 
     def _issue(self, key: str, licensee: str, issuer: str, license_type: str, description: str, max_users: int,
-               expires: str, created: str | None = None, **options: Any) -> None:
+               expires: str, created: str | None = None, apply: bool = False, **options: Any) -> None:
         try:
             pem = Path(key).read_bytes()
         except OSError as exc:
@@ -92,7 +96,21 @@ class Command(BaseCommand):
             raise CommandError("--expires is before the created date.")
         document = keys.LicenseDocument(type=license_type, description=description, max_users=max_users,
                                         created=created_date, expires=expires_date, issuer=issuer, licensee=licensee)
-        self.stdout.write(keys.issue(private, document))
+        license_key = keys.issue(private, document)
+        self.stdout.write(license_key)
+        if apply:
+            kid, new = trust.trust(None, keys.public_key_text(private.public_key()))
+            self.stdout.write(f"Issuer key {kid} {'is now trusted' if new else 'was already trusted'} by this hub.")
+            self._apply(key=license_key)
+
+    def _trust(self, public_key: str, **options: Any) -> None:
+        try:
+            kid, new = trust.trust(None, public_key)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
+        where = trust.path()
+        self.stdout.write(self.style.SUCCESS(f"Issuer key {kid} is now trusted (kept in {where}).") if new
+                          else f"Issuer key {kid} was already trusted.")
 
     def _apply(self, key: str | None = None, file: str | None = None, **options: Any) -> None:
         if key is None:

@@ -1,7 +1,12 @@
 """Run the web server and a django-q2 worker together in the foreground.
 
-Ctrl-C (SIGINT) or SIGTERM stops both: the worker gets SIGTERM and finishes its running
-tasks; if either process dies, the other is stopped too, so the hub never runs half.
+Ctrl-C (SIGINT) or SIGTERM stops both. Each child runs in its own process group, so a terminal's
+Ctrl-C reaches only this command, which then stops them in order: SIGTERM (gunicorn finishes its
+requests; the cluster marks itself stopping — the engine's dispatcher loop ends its turn at once
+and enqueues no successor — and lets running tasks finish) for up to ``HUB_STOP_TIMEOUT`` seconds,
+then SIGKILL to whatever is left of each group (the engine is safe against kills). "stopped" is
+printed only once no process of either group remains. If either child dies, the other is stopped
+too, so the hub never runs half.
 """
 
 from __future__ import annotations
@@ -11,9 +16,23 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from tasktop_hub.home import ensure_private_dir
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class Command(BaseCommand):
@@ -22,15 +41,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--bind", default=os.environ.get("HUB_BIND", "127.0.0.1:8000"))
         parser.add_argument("--web-workers", type=int, default=int(os.environ.get("HUB_WEB_WORKERS", "2")))
+        parser.add_argument("--stop-timeout", type=float, default=float(os.environ.get("HUB_STOP_TIMEOUT", "10")))
 
-    def handle(self, *args: Any, bind: str, web_workers: int, **options: Any) -> None:
+    def handle(self, *args: Any, bind: str, web_workers: int, stop_timeout: float, **options: Any) -> None:
         python = sys.executable
         manage = os.path.join(os.getcwd(), "manage.py")
+        run_dir = ensure_private_dir(Path(settings.HUB_HOME) / "run")
         web = subprocess.Popen([
             python, "-m", "gunicorn", "tasktop_hub.wsgi:application", "--bind", bind,
             "--workers", str(web_workers), "--access-logfile", "-", "--graceful-timeout", "10",
-        ])
-        worker = subprocess.Popen([python, manage, "qcluster"])
+            # Per hub, not ~/.gunicorn: two hubs on one machine must not share a control socket.
+            "--control-socket", str(run_dir / "gunicorn.ctl"),
+        ], start_new_session=True)
+        worker = subprocess.Popen([python, manage, "qcluster"], start_new_session=True)
         children = [web, worker]
         self.stdout.write(f"tasktop_hub is running on http://{bind}/admin/ (Ctrl-C stops it).")
 
@@ -44,17 +67,33 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         while not stopping and all(p.poll() is None for p in children):
             time.sleep(0.3)
-        for p in children:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 30
-        for p in children:
-            try:
-                p.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        failed = [p for p in children if p.returncode not in (0, -signal.SIGTERM, -signal.SIGINT)]
+        self.stdout.write("tasktop_hub stopping…")
+        self.stdout.flush()
+        if not self._stop(children, stop_timeout):
+            raise CommandError("tasktop_hub did not stop: processes remain; see `ps -eo pid,pgid,cmd`.")
+        failed = [p for p in children if p.returncode not in (0, -signal.SIGTERM, -signal.SIGINT, -signal.SIGKILL)]
         if failed and not stopping:
             sys.exit(1)
         self.stdout.write("tasktop_hub stopped.")
+
+    @staticmethod
+    def _stop(children: list[subprocess.Popen[bytes]], timeout: float) -> bool:
+        """Stop every process of every child's group; True once none remains."""
+        for p in children:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        # Wait for the groups, not only the leaders: a cluster's workers outlive a killed parent.
+        while time.monotonic() < deadline and any(_group_alive(p.pid) for p in children):
+            for p in children:
+                p.poll()
+            time.sleep(0.1)
+        for p in children:
+            if _group_alive(p.pid):
+                os.killpg(p.pid, signal.SIGKILL)
+        for p in children:
+            p.wait()
+        settle = time.monotonic() + 5  # killed orphans are reaped by init
+        while time.monotonic() < settle and any(_group_alive(p.pid) for p in children):
+            time.sleep(0.05)
+        return not any(_group_alive(p.pid) for p in children)

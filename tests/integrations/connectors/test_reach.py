@@ -65,10 +65,10 @@ def test_sqlite_files_of_the_hub_and_outside_the_listed_directories_are_refused(
     hub_home_file = _table(Path(settings.HUB_DB_DIR) / "reach-test.sqlite3")  # a file in the hub's own directory
     try:
         status, body = _create(integrator, "home", "database", f"sqlite:///{hub_home_file}")
-        assert status == 400 and "inside the hub's own directory (HUB_HOME)" in body
+        assert status == 400 and "inside the hub's own directory (HUB_DB_DIR)" in body
         (allowed_dir / "link.db").symlink_to(hub_home_file)  # a symlink in an allowed directory
         status, body = _create(integrator, "link", "database", f"sqlite:///{allowed_dir / 'link.db'}")
-        assert status == 400 and "HUB_HOME" in body
+        assert status == 400 and "inside the hub's own directory" in body
     finally:
         hub_home_file.unlink()
     outside = _table(tmp_path / "outside.db")

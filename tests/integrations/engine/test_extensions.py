@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from extensions import services as ext_services
+from extensions.models import Extension
 from integrations.connectors.base import ConnectorError
 from integrations.engine.models import PendingWork
 from integrations.models import ArtifactPair
@@ -170,3 +171,22 @@ function transitions(current, desired, artifact) {
     rig.run_until_quiet()
     error = ActivityError.objects.get()
     assert "State transition step 1 of 1 (to 'Closed'" in error.message and "HTTP 422" in error.message
+
+
+def test_the_harness_runs_on_a_recorded_artifact_and_writes_nothing(priority_rig, staff_client):
+    rig = priority_rig
+    a = rig.left.create("ALPHA", {"summary": "s", "priority": "1"}, hub_key="")
+    ext = Extension.objects.get(name="to-label")
+    conn = rig.integration.left_collection.connection
+    before = rig.rows("left")[a.id].fields
+    r = staff_client.post(f"/api/v1/extensions/{ext.pk}/run/",
+                          {"connection": conn.pk, "artifact": a.id, "field": "priority"}, format="json")
+    assert r.status_code == 200, r.json()
+    assert r.json()["ok"] and r.json()["result"] == "Urgent" and r.json()["input"][0] == "1"
+    assert rig.rows("left")[a.id].fields == before and rig.rows("right") == {}
+    missing = staff_client.post(f"/api/v1/extensions/{ext.pk}/run/",
+                                {"connection": conn.pk, "artifact": "999999", "field": "priority"}, format="json")
+    assert missing.status_code == 400 and "has no artifact '999999'" in str(missing.json())
+    both = staff_client.post(f"/api/v1/extensions/{ext.pk}/run/", {"input": [1, {}], "connection": conn.pk},
+                             format="json")
+    assert both.status_code == 400

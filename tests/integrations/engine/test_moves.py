@@ -184,6 +184,11 @@ def test_a_processing_integration_refuses_the_move_and_runs_skip_while_a_move_is
     target = _target(rig)
     assert leases.acquire_run(target.pk, "someone-else:1:x")
     assert "is processing" in " ".join(moves.review(src.pk, target.pk, [route.pk]).problems)
+    with pytest.raises(moves.MoveRefused):  # the job's path: leases first, so nothing is left behind
+        moves.start_and_run(src.pk, target.pk, [route.pk], False, None)
+    assert not RouteMove.objects.exists()
+    assert leases.acquire_run(src.pk, "probe:1:y")  # the source's lease was given back
+    leases.release_run(src.pk, "probe:1:y")
     leases.release_run(target.pk, "someone-else:1:x")
     move = moves.start(src.pk, target.pk, [route.pk], False, None)
     # Killed before it ran: both integrations wait for it instead of touching half-moved pairs.

@@ -84,3 +84,10 @@ def test_settings_screen_panel_shows_real_state_and_actions(admin_client, smtp_s
     assert "Configure Notification Settings" in page and "Turn Off Notifications" in page
     assert "<td>On</td>" in page and "every 15 minutes" in page
     assert admin_client.get("/admin/settings/email/off/").status_code == 405  # state changes only by POST
+
+
+def test_a_ca_bundle_that_is_not_ascii_is_a_400_not_a_server_error(staff_client):
+    # Found by the API fuzzer (tests/tasktop_hub/test_api_fuzz.py): ssl refused the text with a TypeError.
+    response = staff_client.put(BASE, body(2525, ca_bundle="-----BEGIN CERTIFICATE-----\né\n"), format="json")
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "ca_bundle"
+    assert staff_client.post(BASE + "send-now/").status_code == 400  # nothing set up: a 400, not a broken body

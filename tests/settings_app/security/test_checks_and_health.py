@@ -13,9 +13,16 @@ def _ids() -> set[str]:
     return {m.id for m in run_checks(tags=["hub"])}
 
 
-def test_trusted_key_checks(settings):
+def test_trusted_key_checks(settings, monkeypatch, tmp_path):
+    settings.HUB_HOME = tmp_path  # no trusted_issuers file
     settings.HUB_LICENSE_TRUSTED_KEYS = []
+    monkeypatch.setattr("sys.argv", ["manage.py", "check"])
     assert "hub.W111" in _ids()
+    monkeypatch.setattr("sys.argv", ["manage.py", "serve"])
+    assert "hub.W111" in _ids()
+    # Not on every other command, before the user could act on it (first start: masterpassword set …).
+    monkeypatch.setattr("sys.argv", ["manage.py", "masterpassword", "set"])
+    assert "hub.W111" not in _ids()
     settings.HUB_LICENSE_TRUSTED_KEYS = ["not-a-key"]
     assert "hub.E111" in _ids()
 

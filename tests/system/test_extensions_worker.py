@@ -1,0 +1,106 @@
+"""Extensions under the real django-q2 worker (a ``qcluster`` subprocess, the hub's database a
+fresh PostgreSQL database, two PostgreSQL tool tables): a two-way sync in which a custom data
+transformation (priority number ↔ label), a person reconciliation extension and a state
+transition extension take part, and a failing transform whose artifact waits until a fixed
+version is saved with ``manage.py extensions update``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from integrations.connectors.database import DatabaseConnector
+from integrations.connectors.database.schema import create_work_item_table
+from tests.integrations.dbtargets import fresh_postgres_db
+from tests.system.engine_procs import FIELDS, Worker, pairs, table, wait
+
+pytestmark = [pytest.mark.system, pytest.mark.postgres]
+
+CONFIGURE = """
+import json, sys
+from extensions.models import Extension
+from integrations.models import Collection, Integration, RepositoryConnection, Route
+spec = json.loads(sys.stdin.read())
+cols = []
+for name, url in (("left", spec["left"]), ("right", spec["right"])):
+    conn = RepositoryConnection.objects.create(name=name + "-db", kind="database", url=url,
+                                               options={"table": "items", "projects": "ALPHA", "people_table": "people"})
+    cols.append(Collection.objects.create(name=name + "-items", connection=conn, projects=["ALPHA"],
+                                          field_mapping={f: f for f in spec["fields"]},
+                                          field_roles={"assignee": "person", "status": "state"}))
+right = cols[1]
+right.field_extensions = {"priority": {"read": "Example: priority number <-> label",
+                                       "write": "Example: priority number <-> label"},
+                          "summary": {"write": "guard"}}
+right.person_strategy = "extension"
+right.person_extension = Extension.objects.get(name="Example: match by e-mail across a domain move")
+right.state_extension = Extension.objects.get(name="Example: close through Resolved")
+right.full_clean()
+right.save()
+i = Integration.objects.create(name="ext-sync", left_collection=cols[0], right_collection=right,
+                               run_state="running", change_detection_interval=10, conflict_strategy="left_wins")
+Route.objects.create(integration=i, left_project="ALPHA", right_project="ALPHA")
+"""
+ERRORS = """
+from notifications.models import ActivityError
+print("|".join(e.message for e in ActivityError.objects.filter(status__in=["open", "retrying"])))
+"""
+GUARD_BROKEN = "function transform(v, f) {\n  if (String(v).includes('boom')) throw new Error('no boom');\n  return v\n}"
+GUARD_FIXED = "function transform(v, f) {\n  return String(v).replace('boom', 'bang')\n}"
+
+
+def test_two_way_sync_with_extensions_under_the_real_worker(engine_hub, tmp_path):
+    hub = engine_hub
+    guard = tmp_path / "guard.js"
+    guard.write_text(GUARD_BROKEN)
+    for args in (("extensions", "examples"), ("extensions", "create", "guard", "--type", "transform", "--file",
+                                               str(guard))):
+        done = hub.manage(*args)
+        assert done.returncode == 0, done.stdout + done.stderr
+    with fresh_postgres_db("extleft") as left_url, fresh_postgres_db("extright") as right_url:
+        for url in (left_url, right_url):
+            create_work_item_table(url, "items", FIELDS, people_table="people")
+        opts = {"table": "items", "people_table": "people"}
+        left, right = DatabaseConnector(left_url, opts, {}), DatabaseConnector(right_url, opts, {})
+        insert = "INSERT INTO people (id, username, email) VALUES (%s, %s, %s)"
+        left._execute(insert, ("1", "ann", "ann@old.example.com"), fetch=False)
+        right._execute(insert, ("u-9", "asmith", "ann@new.example.com"), fetch=False)
+        try:
+            done = hub.manage("shell", "-c", CONFIGURE,
+                              input=json.dumps({"left": left_url, "right": right_url, "fields": FIELDS}))
+            assert done.returncode == 0, done.stdout + done.stderr
+            worker = Worker(hub, tmp_path / "worker.log")
+            worker.start()
+            try:
+                ok = left.create("ALPHA", {"summary": "fine", "status": "New", "assignee": "1", "priority": "2"},
+                                 hub_key="")
+                boom = left.create("ALPHA", {"summary": "boom", "status": "New", "priority": "3"}, hub_key="")
+
+                def errors() -> str:
+                    return hub.manage("shell", "-c", ERRORS).stdout.strip()
+
+                wait(lambda: len(pairs(hub)) == 1 and "guard' version 1 failed at line 2" in errors(), 120,
+                     "the good artifact synced, the failing one reported", worker.log)
+                twin = table(right)[pairs(hub)[0][1]].fields
+                assert (twin["priority"], twin["assignee"], twin["status"]) == ("High", "u-9", "New")
+                # Two ways: a label set on the right arrives on the left as its number.
+                right.update(pairs(hub)[0][1], {"priority": "Low"})
+                wait(lambda: table(left)[ok.id].fields["priority"] == "4", 90, "label → number", worker.log)
+                # State transition extension: closing goes through Resolved on the right.
+                left.update(ok.id, {"status": "Closed"})
+                wait(lambda: table(right)[pairs(hub)[0][1]].fields["status"] == "Closed", 90, "closed", worker.log)
+                # The failing artifact waits; saving a fixed version retries it.
+                guard.write_text(GUARD_FIXED)
+                done = hub.manage("extensions", "update", "guard", "--file", str(guard))
+                assert done.returncode == 0 and "version 2" in done.stdout, done.stdout + done.stderr
+                wait(lambda: len(pairs(hub)) == 2 and "guard" not in errors(), 120, "the fixed version retried",
+                     worker.log)
+                boom_twin = next(b for a, b in pairs(hub) if a == boom.id)
+                assert table(right)[boom_twin].fields["summary"] == "bang"
+                assert table(right)[boom_twin].fields["priority"] == "Normal"
+            finally:
+                worker.stop()
+        finally:
+            left.close()
+            right.close()

@@ -1,0 +1,55 @@
+"""Admin lists of unbounded tables never count the whole table (tasktop_hub/admin_paging.py)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from notifications.models import AuditEvent
+from notifications.services import record_audit
+from tasktop_hub import admin_paging
+from tests.factories import PairFactory, RouteFactory
+
+pytestmark = pytest.mark.django_db
+
+LISTS = {
+    "/admin/integrations/artifactpair/": "integrations_artifactpair",
+    "/admin/notifications/auditevent/": "notifications_auditevent",
+    "/admin/notifications/activityerror/": "notifications_activityerror",
+    "/admin/notifications/backgroundjob/": "notifications_backgroundjob",
+}
+
+
+def _unbounded_counts(queries: list[dict], table: str) -> list[str]:
+    """COUNT queries over the table with no LIMIT inside: they read every row."""
+    return [q["sql"] for q in queries
+            if re.search(r"COUNT\(", q["sql"], re.I) and table in q["sql"] and "LIMIT" not in q["sql"].upper()]
+
+
+@pytest.mark.parametrize("path,table", LISTS.items())
+def test_list_pages_count_at_most_the_cap(staff, path, table, monkeypatch):
+    client = Client()
+    client.force_login(staff)
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(path).status_code == 200
+        assert client.get(path + "?p=1&q=x").status_code == 200
+    assert _unbounded_counts(ctx.captured_queries, table) == []
+
+
+def test_the_count_stops_at_the_cap_and_pages_still_work(staff, monkeypatch):
+    monkeypatch.setattr(admin_paging, "COUNT_CAP", 30)
+    route = RouteFactory()
+    PairFactory.create_batch(45, route=route)
+    for n in range(5):
+        record_audit(None, "test.event", f"t{n}")
+    client = Client()
+    client.force_login(staff)
+    page = client.get("/admin/integrations/artifactpair/").content.decode()
+    assert "30 artifact pairs" in page  # capped, not 45
+    assert client.get("/admin/integrations/artifactpair/?p=1").status_code == 200
+    assert "5 audit events" in client.get("/admin/notifications/auditevent/").content.decode()
+    assert AuditEvent.objects.count() >= 5
