@@ -167,6 +167,9 @@ class TransferJob(jobs.Job):
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         snapshot = db_dir / "backups" / f"hub-{stamp}.sqlite3.partial"
         pause.begin(self.record.pk)
+        # Snapshots of transfers that were killed (no other transfer runs: begin() checked).
+        for stale in snapshot.parent.glob("hub-*.sqlite3.partial*") if snapshot.parent.exists() else []:
+            stale.unlink(missing_ok=True)
         ok = False
         try:
             self.log(f"Processing paused. Transfer from {describe_entry(source_entry)} to {describe_entry(target_entry)}.")
@@ -193,7 +196,8 @@ class TransferJob(jobs.Job):
         finally:
             pause.end(self.record.pk)
             if not ok:
-                snapshot.unlink(missing_ok=True)
+                for leftover in snapshot.parent.glob(snapshot.name + "*") if snapshot.parent.exists() else []:
+                    leftover.unlink(missing_ok=True)
 
     def _copy(self, source: dict[str, Any], source_vendor: str, target: dict[str, Any], vendor: str) -> dict[str, Any]:
         models = tables.transfer_models()

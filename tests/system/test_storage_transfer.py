@@ -121,3 +121,4 @@ def test_sigkill_keeps_the_internal_database_then_a_transfer_switches_web_and_wo
         # The internal database is kept, untouched, beside its dated backup.
         assert _sqlite_count(hub, "notifications_auditevent", "action='seed'") == SEEDED
         assert list((hub.home / "db" / "backups").glob("hub-*.sqlite3"))
+        assert not list((hub.home / "db" / "backups").glob("*.partial*"))  # the killed one's snapshot is gone
