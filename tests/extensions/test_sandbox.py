@@ -118,3 +118,34 @@ def test_the_child_runs_isolated_under_limits(pool):
     assert "Max address space" in limits and "536870912" in limits
     with open(f"/proc/{child.proc.pid}/environ", "rb") as fh:
         assert b"HUB_" not in fh.read()
+
+
+def test_a_child_killed_mid_call_fails_that_call_and_is_replaced(pool):
+    # The script spins with a generous time limit; its child is killed from outside meanwhile.
+    import os
+    import signal
+    import time
+
+    for _ in range(pool.size):
+        pool.run(OK, "transform", [1, {}])  # both children started
+    children = [pool.idle.get() for _ in range(pool.size)]
+    for c in children:
+        pool.idle.put(c)
+    box = {}
+
+    def spin() -> None:
+        box["result"] = pool.run("function transform(v) { while (true) {} }", "transform", [1, {}], time_limit=30)
+
+    t = threading.Thread(target=spin)
+    t.start()
+    while pool.idle.qsize() == pool.size:  # until the call has taken its child
+        time.sleep(0.01)
+    idle = [pool.idle.get() for _ in range(pool.size - 1)]
+    busy = next(c for c in children if c not in idle)
+    for c in idle:
+        pool.idle.put(c)
+    time.sleep(0.2)  # the request is in the child
+    os.kill(busy.proc.pid, signal.SIGKILL)
+    t.join()
+    assert box["result"].kind == "crash" and "replaced" in box["result"].message
+    assert [pool.run(OK, "transform", [i, {}]).result for i in range(pool.size + 1)] == list(range(1, pool.size + 2))
