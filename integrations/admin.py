@@ -157,5 +157,9 @@ class RouteAdmin(IntegrationFixedAdmin):
 @admin.register(ArtifactPair)
 class ArtifactPairAdmin(LargeTableAdminMixin, IntegrationFixedAdmin):
     list_display = ["integration", "left_id", "right_id", "updated_at"]
+    # By the column, not the model's ordering ("integration" sorts by the integration's name: a
+    # join and a sort of every row); (integration_id, left_id) is the unique index, read in order.
+    ordering = ["integration_id", "left_id"]
+    list_select_related = ["integration"]
     list_filter = ["integration"]
     search_fields = ["left_id", "right_id"]
