@@ -12,7 +12,7 @@ import pytest
 from integrations.connectors.database import DatabaseConnector
 from integrations.connectors.database.schema import create_work_item_table
 from tests.integrations.dbtargets import fresh_postgres_db
-from tests.security.ready import SYSTEM_MASTER_PASSWORD, prepare_process_hub
+from tests.ready import SYSTEM_MASTER_PASSWORD, prepare_process_hub
 from tests.system.conftest import Hub
 from tests.system.test_engine_databases import FIELDS, Worker, configure, pairs, wait
 
