@@ -123,7 +123,8 @@ def engine_hub(tmp_path: Path, hub_env: dict[str, str]) -> Iterator[Hub]:
     with fresh_postgres_db("hubsys") as hub_db:
         env = dict(hub_env, DATABASE_URL=hub_db, HUB_ENGINE_LEASE_SECONDS="5", HUB_WORKERS="2")
         h = Hub(home=tmp_path / "home", env=env, log=tmp_path / "worker.log")
-        done = h.manage("migrate", "--no-input")
-        assert done.returncode == 0, done.stdout + done.stderr
+        for command in (("migrate", "--no-input"), ("createcachetable",)):  # as hub_setup does
+            done = h.manage(*command)
+            assert done.returncode == 0, done.stdout + done.stderr
         prepare_process_hub(h)
         yield h
