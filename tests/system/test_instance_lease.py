@@ -14,7 +14,7 @@ from integrations.connectors.database.schema import create_work_item_table
 from tests.integrations.dbtargets import fresh_postgres_db
 from tests.ready import SYSTEM_MASTER_PASSWORD, prepare_process_hub
 from tests.system.conftest import Hub
-from tests.system.test_engine_databases import FIELDS, Worker, configure, pairs, wait
+from tests.system.engine_procs import FIELDS, Worker, configure, pairs, wait
 
 pytestmark = [pytest.mark.system, pytest.mark.postgres]
 
