@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.system.proctree import kill_tree
+
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_USER = "sysadmin"
 ADMIN_PASSWORD = "system-test-Password-42"
@@ -110,7 +112,7 @@ def running_hub(tmp_path: Path, hub_env: dict[str, str]) -> Iterator[Hub]:
             try:
                 hub.process.wait(timeout=40)
             except subprocess.TimeoutExpired:
-                os.killpg(hub.process.pid, signal.SIGKILL)
+                kill_tree(hub.process.pid)
                 hub.process.wait()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,17 @@ def test_ctrl_c_leaves_no_process_behind(running_hub, attempt):
     assert hub.process.wait(timeout=60) == 0
     assert "tasktop_hub stopped." in hub.log.read_text()
     assert hub_processes(hub.home) == set()  # at the moment "stopped" was printed, and after
+
+
+def test_serve_killed_outright_takes_its_children_with_it(running_hub):
+    """kill -9 of serve alone (OOM killer, a careless kill): its children, in their own sessions,
+    must not run on as orphans processing work nobody supervises."""
+    hub = running_hub
+    hub.wait_for(lambda: hub.request("GET", "/api/health")[0] == 200, 90, "a healthy hub")
+    assert len(hub_processes(hub.home) - {hub.process.pid}) >= 5
+    hub.process.kill()
+    hub.process.wait(timeout=10)
+    deadline = time.monotonic() + 60
+    while hub_processes(hub.home) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert hub_processes(hub.home) == set()

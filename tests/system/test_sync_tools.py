@@ -10,7 +10,6 @@ after the remote create, before the hub could record it.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from tests.fakes.jira_api import JiraApi
 from tests.integrations.connectors.redmine.conftest import live_redmine  # noqa: F401  (the live Redmine fixture)
 from tests.ready import prepare_process_hub
 from tests.system.conftest import ROOT, Hub, free_port
+from tests.system.proctree import kill_tree
 
 pytestmark = pytest.mark.system
 
@@ -67,7 +67,7 @@ class ReadyHub(Hub):
     def kill(self) -> None:
         """kill -9 of the hub: web server, worker and all their children."""
         if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
+            kill_tree(self.process.pid)
             self.process.wait()
 
     def stop(self) -> None:

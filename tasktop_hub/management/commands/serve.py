@@ -6,7 +6,9 @@ requests; the cluster marks itself stopping — the engine's dispatcher loop end
 and enqueues no successor — and lets running tasks finish) for up to ``HUB_STOP_TIMEOUT`` seconds,
 then SIGKILL to whatever is left of each group (the engine is safe against kills). "stopped" is
 printed only once no process of either group remains. If either child dies, the other is stopped
-too, so the hub never runs half.
+too, so the hub never runs half. Closing the terminal (SIGHUP) stops it the same way, and on Linux
+each child is asked to stop (SIGTERM) by the kernel if this command dies without doing so (kill -9,
+OOM killer): their own sessions must not turn them into orphans.
 """
 
 from __future__ import annotations
@@ -23,6 +25,16 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from tasktop_hub.home import ensure_private_dir
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_parent() -> None:
+    """In the child before exec: SIGTERM when the parent dies (Linux; elsewhere a no-op)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _group_alive(pgid: int) -> bool:
@@ -52,8 +64,8 @@ class Command(BaseCommand):
             "--workers", str(web_workers), "--access-logfile", "-", "--graceful-timeout", "10",
             # Per hub, not ~/.gunicorn: two hubs on one machine must not share a control socket.
             "--control-socket", str(run_dir / "gunicorn.ctl"),
-        ], start_new_session=True)
-        worker = subprocess.Popen([python, manage, "qcluster"], start_new_session=True)
+        ], start_new_session=True, preexec_fn=_stop_with_parent)
+        worker = subprocess.Popen([python, manage, "qcluster"], start_new_session=True, preexec_fn=_stop_with_parent)
         children = [web, worker]
         self.stdout.write(f"tasktop_hub is running on http://{bind}/admin/ (Ctrl-C stops it).")
 
@@ -65,6 +77,7 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGHUP, stop)
         while not stopping and all(p.poll() is None for p in children):
             time.sleep(0.3)
         self.stdout.write("tasktop_hub stopping…")
