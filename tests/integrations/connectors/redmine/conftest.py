@@ -164,3 +164,24 @@ def redmine_backend(request) -> Iterator[Backend]:
     backend = Backend("live", live.url, live.key, live.user_key, "", live=live)
     backend.project = backend.new_project()
     yield backend
+
+
+def redmine_and_table_rig(redmine_backend: Backend, tmp_path: Path, name: str) -> Iterator[Any]:
+    """An integration from the Redmine project (left) to a fresh SQLite work-item table (right),
+    with ``.redmine`` (the backend) and ``.table`` (the table's connector) attached."""
+    from integrations.connectors.database.schema import create_work_item_table
+    from tests.integrations.tool_rig import integrate, side
+
+    path = tmp_path / "items.db"
+    path.touch()
+    url = f"sqlite:///{path}"
+    create_work_item_table(url, "items", ["summary", "details"])
+    left = side("redmine", "redmine", redmine_backend.url, {}, {"api_key": redmine_backend.key},
+                redmine_backend.project, {"title": "subject", "body": "description"})
+    right = side("table", "database", url, {"table": "items", "projects": "OPS"}, {}, "OPS",
+                 {"title": "summary", "body": "details"})
+    r = integrate(left, right, name)
+    r.redmine = redmine_backend
+    r.table = r.factory(right.connection)
+    yield r
+    r.table.close()

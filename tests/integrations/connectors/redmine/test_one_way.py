@@ -6,28 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from integrations.connectors.database.schema import create_work_item_table
 from integrations.models import ArtifactPair
 from tests.integrations.connectors.paging import drain
-from tests.integrations.tool_rig import integrate, side
+from tests.integrations.connectors.redmine.conftest import redmine_and_table_rig
 
 
 @pytest.fixture
 def rig(db, settings, redmine_backend, tmp_path):
     settings.HUB_ENGINE_OVERLAP_SECONDS = 2
-    path = tmp_path / "items.db"
-    path.touch()
-    url = f"sqlite:///{path}"
-    create_work_item_table(url, "items", ["summary", "details"])
-    left = side("redmine", "redmine", redmine_backend.url, {}, {"api_key": redmine_backend.key},
-                redmine_backend.project, {"title": "subject", "body": "description"})
-    right = side("table", "database", url, {"table": "items", "projects": "OPS"}, {}, "OPS",
-                 {"title": "summary", "body": "details"})
-    r = integrate(left, right, "redmine-to-table")
-    r.redmine = redmine_backend
-    r.table = r.factory(right.connection)
-    yield r
-    r.table.close()
+    yield from redmine_and_table_rig(redmine_backend, tmp_path, "redmine-to-table")
 
 
 def issues(rig) -> dict[str, dict]:
