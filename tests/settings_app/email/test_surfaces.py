@@ -91,3 +91,13 @@ def test_a_ca_bundle_that_is_not_ascii_is_a_400_not_a_server_error(staff_client)
     response = staff_client.put(BASE, body(2525, ca_bundle="-----BEGIN CERTIFICATE-----\né\n"), format="json")
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "ca_bundle"
     assert staff_client.post(BASE + "send-now/").status_code == 400  # nothing set up: a 400, not a broken body
+
+
+def test_the_form_says_a_password_is_stored_without_showing_it(admin_client, smtp_server):
+    server = smtp_server("plain")
+    fields = body(server.port) | {"subject_prefix": "[Tasktop]", "frequency_minutes": 15}
+    admin_client.post("/admin/settings/email/", fields)
+    assert "(a password is stored)" not in admin_client.get("/admin/settings/email/").content.decode()
+    admin_client.post("/admin/settings/email/", fields | {"username": USER, "password": PASSWORD})
+    page = admin_client.get("/admin/settings/email/").content.decode()
+    assert "(a password is stored)" in page and PASSWORD not in page
