@@ -22,7 +22,7 @@ PIDFILE="$STATE/redmine.pid"
 LOG="$STATE/server.log"
 CONFIG_RU="$STATE/config.ru"
 # Bump when the way the server is configured or started changes: a running server is restarted.
-SETUP_VERSION=3
+SETUP_VERSION=4
 APP=/usr/share/redmine
 DB_FILE=/var/lib/dbconfig-common/sqlite3/redmine/instances/default/redmine_default
 DB_YML=/etc/redmine/default/database.yml
@@ -87,8 +87,12 @@ fi
 if ! grep -qs "gem 'webrick'" "$APP/Gemfile.local"; then
   echo "gem 'webrick'" >> "$APP/Gemfile.local"
 fi
-as_www() { runuser -u www-data -- env -i PATH=/usr/bin:/bin HOME=/tmp RAILS_ENV=production \
-           REDMINE_INSTANCE=default "$@"; }
+# www-data gets its own HOME and scratch space in the state dir: /tmp is not always readable by
+# other users (CI's is 0700), and then rails runner cannot see its script.
+WWW_HOME="$STATE/www-home"
+mkdir -p "$WWW_HOME"; chown www-data "$WWW_HOME"; chmod 0700 "$WWW_HOME"
+as_www() { runuser -u www-data -- env -i PATH=/usr/bin:/bin HOME="$WWW_HOME" TMPDIR="$WWW_HOME" \
+           RAILS_ENV=production REDMINE_INSTANCE=default "$@"; }
 if ! grep -q '^    webrick' /var/lib/redmine/Gemfile.lock 2>/dev/null; then
   (cd "$APP" && as_www bundle lock --local >/dev/null)
 fi
@@ -100,8 +104,8 @@ fi
 # 3. Schema, default data, REST API, admin key, projects, the hub-key custom field.
 stop_server
 (cd "$APP" && as_www SCHEMA=/dev/null bundle exec rake db:migrate >/dev/null)
-RUNNER=$(mktemp /tmp/redmine-setup.XXXXXX.rb)
-chmod 0644 "$RUNNER"
+RUNNER="$WWW_HOME/setup.rb"
+install -m 0644 /dev/null "$RUNNER"
 cat > "$RUNNER" <<'RUBY'
 Redmine::DefaultData::Loader.load("en") if Redmine::DefaultData::Loader.no_data?
 Setting.rest_api_enabled = "1"
@@ -158,7 +162,7 @@ RU
 chmod 0644 "$CONFIG_RU"
 touch "$LOG"; chown www-data "$LOG"
 start-stop-daemon --start --quiet --background --make-pidfile --pidfile "$PIDFILE" --chuid www-data \
-  --chdir "$APP" --output "$LOG" --startas /usr/bin/env -- -i PATH=/usr/bin:/bin HOME=/tmp \
+  --chdir "$APP" --output "$LOG" --startas /usr/bin/env -- -i PATH=/usr/bin:/bin HOME="$WWW_HOME" TMPDIR="$WWW_HOME" \
   RAILS_ENV=production REDMINE_INSTANCE=default /usr/bin/rackup -s webrick -E production \
   -o 127.0.0.1 -p "$PORT" "$CONFIG_RU"
 for _ in $(seq 1 120); do
