@@ -24,8 +24,9 @@ _ready = False
 
 API_OPEN_PREFIXES = ("/api/health", "/api/v1/auth/", "/api/v1/security/", "/api/v1/license/", "/api/schema/",
                      "/api/docs/")
+# /admin/password_change/: the user tools' "Change password" link stays reachable during setup.
 ADMIN_OPEN_PREFIXES = ("/admin/login/", "/admin/logout/", "/admin/setup/", "/admin/security/", "/admin/jsi18n/",
-                       "/admin/password_reset/")
+                       "/admin/password_reset/", "/admin/password_change/")
 
 
 def reset_cache() -> None:
