@@ -76,7 +76,8 @@ class Command(BaseCommand):
         public = private.public_key()
         self.stdout.write(f"Private key written to {path} (mode 0600). Keep it off the hub and backed up.")
         self.stdout.write(f"Issuer key id: {keys.key_id(public)}")
-        self.stdout.write("Public key (run `manage.py license trust <key>` on every hub that should trust this issuer):")
+        self.stdout.write("Public key (paste it beside the license key on a hub's setup page, or run "
+                          "`manage.py license trust <key>` on every hub that should trust this issuer):")
         self.stdout.write(keys.public_key_text(public))
 
     def _issue(self, key: str, licensee: str, issuer: str, license_type: str, description: str, max_users: int,
