@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -236,12 +237,18 @@ def _healthy_message() -> str:
 # Where a license key comes from, said on the setup page (a newcomer has none yet).
 LICENSE_SOURCES = (
     "A license key starts with 'TTHUB1.' and comes from your vendor, together with the issuer's public key: paste "
-    "both. To evaluate the hub with a license you issue yourself, run in the repository: "
-    "`./manage.py license keygen --out ~/hub-issuer.pem` (prints the issuer's public key; keep the .pem file), then "
-    "`./manage.py license issue --key ~/hub-issuer.pem --licensee \"Your team\" --issuer \"Your team\" "
-    "--max-users 10 --expires YYYY-MM-DD` (prints the license key), and paste both here — or add `--apply` to that "
-    "command to apply it there."
+    "both below. To evaluate the hub with a license you issue yourself, run these in the repository — the first "
+    "prints the issuer's public key (keep the .pem file off the hub), the second the license key — and paste both, "
+    "or add --apply to the second to apply the key there:"
 )
+
+
+def self_issue_commands() -> list[str]:
+    """The commands that issue an evaluation license for this hub, valid for a year from today."""
+    expires = clock.today() + timedelta(days=365)
+    return ["./manage.py license keygen --out ~/hub-issuer.pem",
+            "./manage.py license issue --key ~/hub-issuer.pem --licensee \"Your team\" --issuer \"Your team\" "
+            f"--max-users 10 --expires {expires.isoformat()}"]
 
 
 def register_conditions() -> None:
@@ -256,7 +263,7 @@ def register_conditions() -> None:
         setup=conditions.SetupStep(
             needed=setup_needed, title="License", form_class=lambda: ApplyLicenseForm,
             action_url=lambda: reverse("hub-license-apply"), submit="Apply new license", done="applied ✓",
-            intro=LICENSE_SOURCES,
+            intro=LICENSE_SOURCES, commands=self_issue_commands,
         ),
     ))
     conditions.register(conditions.Condition(

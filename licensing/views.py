@@ -22,7 +22,7 @@ class ApplyLicenseForm(forms.Form):
     issuer_public_key = forms.CharField(
         label="Issuer's public key", required=False, strip=True,
         widget=forms.Textarea(attrs={"rows": 2, "cols": 80, "spellcheck": "false"}),
-        help_text="The public key that came with the license key (or that `license keygen` printed). Needed only "
+        help_text="The public key that came with the license key (or that license keygen printed). Needed only "
                   "while this hub does not trust the issuer yet; it is trusted only if it signed the key, and only "
                   "when the key is applied.",
     )

@@ -98,7 +98,8 @@ def setup_view(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(reverse("admin:index"))
     steps = [
         {"key": condition.key, "title": step.title, "needed": condition.key in problems, "done": step.done,
-         "form": step.form_class()(), "action": step.action_url(), "submit": step.submit, "intro": step.intro}
+         "form": step.form_class()(), "action": step.action_url(), "submit": step.submit, "intro": step.intro,
+         "commands": step.commands()}
         for condition, step in conditions.setup_steps()
     ]
     context = {
