@@ -132,7 +132,7 @@ def run_chain(runtime: Any, call: dict, tail: list, limits: dict) -> dict:
         if step:
             args = [result, *args[1:]]
         try:
-            raw, console = runtime.call(PRELUDE, source, call.get("entry"), json.dumps(args), bool(call.get("twice")),
+            raw, console = runtime.call(source, call.get("entry"), json.dumps(args), bool(call.get("twice")),
                                         **limits)
         except qjs.ScriptError as exc:
             kind, message = _kind(exc.args[0])
@@ -172,7 +172,7 @@ def serve(runtime: Any, request: dict) -> tuple[dict, Any]:
         results.append(run_chain(runtime, call, request.get("tail", []), limits))
         if runtime.tainted:  # stopped, out of memory or left promise jobs: the next call starts afresh
             runtime.close()
-            runtime = qjs.Runtime()
+            runtime = qjs.Runtime(PRELUDE)
     return {"results": results}, runtime
 
 
@@ -182,7 +182,7 @@ def main() -> None:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder out
     import qjs  # after the limits: the engine's own allocations count too
 
-    runtime = qjs.Runtime()
+    runtime = qjs.Runtime(PRELUDE)
     out = sys.stdout
     for line in sys.stdin:
         try:
@@ -194,6 +194,10 @@ def main() -> None:
             answer = _error("error", f"{type(exc).__name__}: {exc}")
         out.write(json.dumps(answer) + "\n")
         out.flush()
+        try:
+            runtime.prepare()  # the next call's fresh context, made while no one waits for it
+        except Exception:  # noqa: BLE001 - then the next call makes its own (and reports why not)
+            runtime.spare = None
 
 
 if __name__ == "__main__":

@@ -90,7 +90,9 @@ class Runtime:
 
     MAX_CACHED = 64  # compiled scripts kept (by source text): extension versions in use
 
-    def __init__(self) -> None:
+    def __init__(self, prelude: str) -> None:
+        self.prelude = prelude  # run first in every context (compiled once)
+        self.spare: tuple[int, list[JSValue]] | None = None
         self.rt = new_runtime()
         self.deadline = float("inf")
         # Kept referenced: quickjs holds only the C pointer.
@@ -101,6 +103,12 @@ class Runtime:
         self.tainted = False  # a call ran out of time/memory/stack or left jobs: start a new runtime
 
     def close(self) -> None:
+        if self.spare is not None:
+            ctx, fns = self.spare
+            for f in fns:
+                free_value(ctx, f)
+            free_context(ctx)
+            self.spare = None
         if self.rt:
             free_runtime(self.rt)
             self.rt = None
@@ -171,32 +179,45 @@ class Runtime:
 
     # -- one call -------------------------------------------------------------------------------
 
-    def call(self, prelude: str, source: str, entry: str | None, args_json: str, twice: bool, *,
+    def _fresh(self) -> tuple[int, list[JSValue]]:
+        """A new context with the prelude run in it, and the prelude's two functions (held before
+        any script runs: a script that replaces them changes nothing here)."""
+        ctx = new_context_raw(self.rt)
+        if not ctx:
+            self.tainted = True
+            raise ScriptError("InternalError: out of memory", "")
+        for add in INTRINSICS:
+            add(ctx)
+        try:
+            self.deadline = float("inf")
+            self._run(ctx, self.prelude, b"<prelude>")
+            glob = global_object(ctx)
+            try:
+                return ctx, [get_property(ctx, glob, b"__hub_call"), get_property(ctx, glob, b"__hub_logs")]
+            finally:
+                free_value(ctx, glob)
+        except BaseException:
+            free_context(ctx)
+            raise
+
+    def prepare(self) -> None:
+        """Make the next call's context now, while the child waits for work (off the round trip)."""
+        if self.spare is None and self.rt:
+            self.spare = self._fresh()
+
+    def call(self, source: str, entry: str | None, args_json: str, twice: bool, *,
              time_limit: float, memory: int, stack: int) -> tuple[str | None, str | None]:
-        """Run ``prelude`` then ``source`` in a fresh context and call the prelude's ``__hub_call``
-        (``entry`` None: only evaluate). Returns (the call's JSON answer, which carries the console,
-        or None; the console as JSON when only evaluating); raises ``ScriptError`` with the console
-        as its second argument."""
+        """Run ``source`` in a fresh context (the prelude run in it first) and call the prelude's
+        ``__hub_call`` (``entry`` None: only evaluate). Returns (the call's JSON answer, which
+        carries the console, or None; the console as JSON when only evaluating); raises
+        ``ScriptError`` with the console as its second argument."""
         self.memory, self.time_limit = memory, time_limit
         set_memory_limit(self.rt, memory)
         set_max_stack(self.rt, stack)
         update_stack_top(self.rt)
-        ctx = new_context_raw(self.rt)
-        if ctx:
-            for add in INTRINSICS:
-                add(ctx)
-        if not ctx:
-            self.tainted = True
-            raise ScriptError("InternalError: out of memory", "")
-        fns: list[JSValue] = []
+        ctx, fns = self.spare or self._fresh()  # never used before: made by prepare() or now
+        self.spare = None
         try:
-            self.deadline = float("inf")
-            self._run(ctx, prelude, b"<prelude>")
-            glob = global_object(ctx)
-            try:
-                fns = [get_property(ctx, glob, b"__hub_call"), get_property(ctx, glob, b"__hub_logs")]
-            finally:
-                free_value(ctx, glob)
             # Held before the script runs: a script that replaces them changes nothing here.
             self.deadline = time.process_time() + time_limit
             try:
