@@ -7,16 +7,12 @@ heard of, with that issuer's public key pasted beside it — no command, no rest
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.ready import issue_key
-from tests.system.conftest import ADMIN_PASSWORD, ADMIN_USER, ROOT, Hub, free_port
-from tests.system.proctree import kill_tree
+from tests.system.conftest import ADMIN_PASSWORD, ADMIN_USER, Hub, serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.system]
 
@@ -29,26 +25,10 @@ def fresh_hub(tmp_path: Path):
     env.update({"HUB_HOME": str(tmp_path / "home"), "HUB_ADMIN_USER": ADMIN_USER,
                 "HUB_ADMIN_PASSWORD": ADMIN_PASSWORD, "PYTHONUNBUFFERED": "1"})
     hub = Hub(home=tmp_path / "home", env=env, log=tmp_path / "hub.log")
-    setup = hub.manage("hub_setup", "--no-input")
+    setup = hub.manage("hub_setup", "--no-input")  # as `make run` does, on the fresh HUB_HOME
     assert setup.returncode == 0, setup.stdout + setup.stderr
-    port = free_port()
-    hub.base_url = f"http://127.0.0.1:{port}"
-    with hub.log.open("w") as out:
-        hub.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "serve", "--bind", f"127.0.0.1:{port}", "--web-workers", "1"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    try:
-        hub.wait_for(lambda: hub.request("GET", "/api/health")[0] == 503, 60, "the web server")
+    with serving(hub):
         yield hub
-    finally:
-        if hub.process.poll() is None:
-            hub.process.send_signal(signal.SIGINT)
-            try:
-                hub.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                kill_tree(hub.process.pid)
-                hub.process.wait()
 
 
 def test_first_start_in_the_browser_reaches_health_200(fresh_hub, page):
