@@ -4,12 +4,16 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 
 from integrations import services
 from integrations.connectors import registry
-from integrations.models import ArtifactPair, Collection, Integration, RepositoryConnection, Route
+from integrations.models import GATEWAY_KIND, ArtifactPair, Collection, GatewayDelivery, Integration, RepositoryConnection, Route
 from settings_app.security.secret_inputs import SecretInputsAdminMixin, SecretInputsFormMixin
 from tasktop_hub.admin_paging import LargeTableAdminMixin
 
@@ -77,10 +81,93 @@ class ConnectionAdmin(SecretInputsAdminMixin, ServiceAdmin):
             self.message_user(request, f"Connection '{connection.name}': {result.message}", level)
 
 
+class GatewayFilter(admin.SimpleListFilter):
+    title = "gateway"
+    parameter_name = "gateway"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Gateway collections"), ("no", "Tool collections")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(connection__kind=GATEWAY_KIND)
+        if self.value() == "no":
+            return queryset.exclude(connection__kind=GATEWAY_KIND)
+        return queryset
+
+
 @admin.register(Collection)
 class CollectionAdmin(ServiceAdmin):
     list_display = ["name", "connection", "projects"]
-    list_filter = ["connection"]
+    list_filter = [GatewayFilter, "connection"]
+    readonly_fields = ["gateway"]
+    change_form_template = "admin/integrations/collection_change_form.html"
+
+    @admin.display(description="Gateway")
+    def gateway(self, obj: Collection) -> str:
+        if obj.pk is None or not obj.is_gateway:
+            return "Not a gateway collection (a gateway collection is on a connection of kind 'gateway')."
+        token = (f"token generated {obj.gateway_token_set_at:%Y-%m-%d %H:%M} UTC" if obj.gateway_token_set_at
+                 else "no token yet: regenerate one")
+        return f"POST /api/v1/gateway/{obj.pk}/ — {token}."
+
+    def get_urls(self) -> list[Any]:
+        extra = [path("<int:pk>/gateway-token/", self.admin_site.admin_view(self.gateway_token_view),
+                      name="integrations_collection_gateway_token")]
+        return extra + super().get_urls()
+
+    def gateway_token_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """POST: a new gateway token, shown on this page only (never stored, never in a message:
+        messages travel in a cookie)."""
+        from integrations.gateway import services as gateway
+
+        collection = get_object_or_404(Collection.objects.select_related("connection"), pk=pk)
+        if not self.has_change_permission(request, collection):
+            raise PermissionDenied
+        if request.method != "POST":
+            return redirect("admin:integrations_collection_change", pk)
+        try:
+            token = gateway.regenerate_token(collection, request.user)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return redirect("admin:integrations_collection_change", pk)
+        return self._show_token(request, collection, token)
+
+    def _show_token(self, request: HttpRequest, collection: Collection, token: str) -> HttpResponse:
+        context = {**self.admin_site.each_context(request), "title": f"Gateway token of '{collection.name}'",
+                   "collection": collection, "token": token, "url": request.build_absolute_uri(
+                       f"/api/v1/gateway/{collection.pk}/"), "opts": self.model._meta}
+        response = TemplateResponse(request, "admin/integrations/gateway_token.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def response_add(self, request: HttpRequest, obj: Collection, post_url_continue: str | None = None) -> HttpResponse:
+        if obj.is_gateway:  # a new gateway collection: its first token, shown now
+            from integrations.gateway import services as gateway
+
+            return self._show_token(request, obj, gateway.regenerate_token(obj, request.user))
+        return super().response_add(request, obj, post_url_continue)
+
+
+@admin.register(GatewayDelivery)
+class GatewayDeliveryAdmin(LargeTableAdminMixin, admin.ModelAdmin):
+    """What was POSTed to gateway collections and what became of it (read only: deliveries change
+    only through the gateway and the worker)."""
+
+    list_display = ["id", "collection", "status", "idempotency_key", "received_at", "artifact_id"]
+    list_filter = ["status", "collection"]
+    search_fields = ["idempotency_key", "artifact_id"]
+    ordering = ["-id"]
+    list_select_related = ["collection"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class RouteInline(admin.TabularInline):
