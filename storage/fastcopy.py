@@ -396,7 +396,7 @@ def _pg_catalog(cursor: Any, tables: list[str]) -> tuple[list[tuple[Any, ...]], 
 
 
 @contextmanager
-def postgres_bulk_session(alias: str, tables: list[str]) -> Iterator[None]:
+def postgres_bulk_session(alias: str, tables: list[str], beat: Callable[[str], None] | None = None) -> Iterator[None]:
     """Inside one transaction on a PostgreSQL target: drop the copied tables' foreign keys and
     secondary indexes, let the caller copy, then create them again (one sort per index, one
     join per foreign key, instead of per-row work and a deferred check per row at COMMIT) and
@@ -418,11 +418,15 @@ def postgres_bulk_session(alias: str, tables: list[str]) -> Iterator[None]:
     yield
     with conn.cursor() as cursor:
         for table, _index, definition, constraint, constraint_def in indexes:
+            if beat:  # a long index build must not look like a dead transfer
+                beat(f"indexing {table}")
             if constraint:
                 cursor.execute(f"ALTER TABLE {q(table)} ADD CONSTRAINT {q(constraint)} {constraint_def}")
             else:
                 cursor.execute(definition)
         for table, name, definition in foreign_keys:
+            if beat:
+                beat(f"checking the foreign keys of {table}")
             cursor.execute(f"ALTER TABLE {q(table)} ADD CONSTRAINT {q(name)} {definition}")
         after = _pg_catalog(cursor, tables)
     if after != before:

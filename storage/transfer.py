@@ -29,7 +29,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -143,11 +143,12 @@ def empty_tables(alias: str, vendor: str, models: list) -> None:
 
 
 @contextmanager
-def _bulk_session(alias: str, vendor: str, models: list) -> Iterator[None]:
+def _bulk_session(alias: str, vendor: str, models: list, beat: Callable[[str], None]) -> Iterator[None]:
     """How the target takes the whole copy: PostgreSQL in one transaction with its indexes and
     foreign keys built after the rows; MariaDB/MySQL without per-row key checks."""
     if vendor == "postgresql":
-        with transaction.atomic(using=alias), fastcopy.postgres_bulk_session(alias, [m._meta.db_table for m in models]):
+        with transaction.atomic(using=alias), fastcopy.postgres_bulk_session(
+                alias, [m._meta.db_table for m in models], beat):
             yield
     elif vendor == "mysql":
         with fastcopy.mysql_bulk_session(alias):
@@ -242,7 +243,7 @@ class TransferJob(jobs.Job):
                 sqlite_source = fastcopy.open_source(source["NAME"]) if source_vendor == "sqlite" and \
                     vendor in fastcopy.VENDORS else None
                 try:
-                    with _bulk_session(dst, vendor, models):
+                    with _bulk_session(dst, vendor, models, self.beat):
                         for model in models:
                             self.beat(f"copying {model._meta.db_table}")
                             base = done
