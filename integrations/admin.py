@@ -1,80 +1,19 @@
+"""The integrations' admin: connections (admin_connections.py), collections, integrations, routes, pairs."""
+
 from __future__ import annotations
 
 from typing import Any
 
-from django import forms
-from django.contrib import admin, messages
-from django.db.models import Model, QuerySet
+from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from integrations import services
-from integrations.connectors import registry
-from integrations.models import ArtifactPair, Collection, Integration, RepositoryConnection, Route
-from settings_app.security.secret_inputs import SecretInputsAdminMixin, SecretInputsFormMixin
+from integrations import admin_connections, services
+from integrations.admin_base import ServiceAdmin
+from integrations.models import ArtifactPair, Collection, Integration, Route
 from tasktop_hub.admin_paging import LargeTableAdminMixin
 
-
-class ServiceAdmin(admin.ModelAdmin):
-    """Saves and deletes through integrations.services so the admin is validated and audited."""
-
-    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
-        services.save(obj, request.user, {name: True for name in form.changed_data} if change else None)
-
-    def delete_model(self, request: HttpRequest, obj: Model) -> None:
-        services.delete(obj, request.user)
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for obj in queryset:
-            services.delete(obj, request.user)
-
-
-class ConnectionForm(SecretInputsFormMixin, forms.ModelForm):
-    """Secrets are write-only inputs (settings_app/security/secret_inputs.py): never shown, empty = unchanged."""
-
-    kind = forms.ChoiceField(choices=())
-
-    class Meta:
-        model = RepositoryConnection
-        fields = ["name", "kind", "url", "options", "successor_of", "change_detection_interval", "full_scan_enabled",
-                  "full_scan_interval"]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        kind = self.fields["kind"]
-        assert isinstance(kind, forms.ChoiceField)  # declared above
-        kind.choices = registry.choices()
-
-    def secret_parameters(self, kind: str | None) -> list[Any]:
-        kinds = [kind] if kind else [k for k, _ in registry.choices()]
-        params: list[Any] = []
-        for name in kinds:
-            try:
-                params.extend(registry.get(name).secret_parameters())
-            except KeyError:
-                continue
-        return params
-
-
-@admin.register(RepositoryConnection)
-class ConnectionAdmin(SecretInputsAdminMixin, ServiceAdmin):
-    form = ConnectionForm
-    list_display = ["name", "kind", "url", "secrets_set", "status", "status_checked_at"]
-
-    @admin.display(description="Secrets set")
-    def secrets_set(self, obj: RepositoryConnection) -> str:
-        return ", ".join(obj.secret_names) or "—"
-
-    list_filter = ["kind", "status"]
-    search_fields = ["name", "url"]
-    readonly_fields = ["status", "status_message", "status_checked_at"]
-    actions = ["test_connection"]
-
-    @admin.action(description="Test connection", permissions=["change"])
-    def test_connection(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for connection in queryset:
-            result = services.test_connection(connection, request.user)
-            level = messages.SUCCESS if result.ok else messages.ERROR
-            self.message_user(request, f"Connection '{connection.name}': {result.message}", level)
+__all__ = ["admin_connections"]  # imported so it registers the connections' admin
 
 
 @admin.register(Collection)
