@@ -36,6 +36,13 @@ class ServiceAdmin(admin.ModelAdmin):
             services.delete(obj, request.user)
 
 
+class IntegrationFixedAdmin(ServiceAdmin):
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # An existing route (or pair) changes integration only through Settings → Move Routes,
+        # which carries its pairs, pending work and errors along (integrations/moves.py).
+        return [*super().get_readonly_fields(request, obj), *(["integration"] if obj is not None else [])]
+
+
 class ChosenInput(forms.HiddenInput):
     """A choice made on the first step: sent back hidden, shown as its label with a way to change it."""
 
