@@ -50,6 +50,10 @@ class ChosenInput(forms.HiddenInput):
         super().__init__()
         self.labels, self.change_url = labels, change_url
 
+    @property
+    def is_hidden(self) -> bool:
+        return False  # shown (as text): the admin leaves out the rows of hidden inputs
+
     def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> Any:
         hidden = super().render(name, value, attrs, renderer)
         label = self.labels.get(str(value), str(value or "—"))

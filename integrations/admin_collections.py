@@ -21,8 +21,7 @@ from integrations.admin_base import ChosenInput, FirstStepAdminMixin, ServiceAdm
 from integrations.admin_tables import Column, TableField
 from integrations.models import Collection, RepositoryConnection
 
-ROLE_CHOICES = [("", "—"), ("person", "person (matched between the tools' users)"),
-                ("state", "state (moved through the transition graph)")]
+ROLE_CHOICES = [("", "—"), ("person", "person"), ("state", "state")]
 MAPPING_HELP = ("Each row maps one tool field under a model field name: the hub's name for it. Two collections "
                 "synchronize the fields they map under the same model field name (e.g. both map their title "
                 "field as 'summary'). Leave the model field empty to leave a tool field out.")
@@ -105,7 +104,8 @@ def collection_form(catalog: tool_catalog.ToolCatalog, chosen: str = "", change_
         tool_choices = None
     columns = [Column("model", "Model field", help="The hub's name, e.g. summary."),
                Column("tool", "Tool field", choices=tool_choices),
-               Column("role", "Role", choices=ROLE_CHOICES, help="Only for people and states.")]
+               Column("role", "Role", choices=ROLE_CHOICES,
+                      help="person: matched between the tools' users; state: moved through the transition graph.")]
     attrs["field_mapping"] = TableField(columns, row_key="model", label="Field mapping", help_text=MAPPING_HELP,
                                        empty_text="The tool offers no fields.")
     if chosen:

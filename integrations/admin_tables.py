@@ -48,8 +48,9 @@ class TableWidget(forms.Widget):
         rows: list[Mapping[str, str]] = list(value or [])
         if not rows:
             return format_html('<p class="help">{}</p>', self.empty_text)
+        help_html = '<br><small style="text-transform: none; font-weight: normal">{}</small>'
         head = format_html_join("", '<th scope="col">{}{}</th>', (
-            (c.title, format_html('<div class="help">{}</div>', c.help) if c.help else "") for c in self.columns))
+            (c.title, format_html(help_html, c.help) if c.help else "") for c in self.columns))
         body = format_html_join("", "<tr>{}</tr>", (
             (format_html_join("", "<td>{}</td>", (
                 (self._cell(f"{name}-{i}-{c.key}", c, str(row.get(c.key) or "")),) for c in self.columns)),)

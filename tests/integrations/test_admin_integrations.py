@@ -65,6 +65,9 @@ def test_the_table_lists_the_common_fields_and_writes_the_api_json(admin_client,
     assert "bugs → tickets only" in page and "only when created" in page
     assert '<option value="GAMMA">' in page and '<option value="BETA">' in page  # the routes' projects
     assert 'name="field_flow"' not in page  # no JSON text area
+    # The chosen collections are shown (as text, with a way back to the question), not a hidden row.
+    assert '<strong class="hub-chosen">bugs</strong>' in page and "_step=1" in page
+    assert " hidden field-left_collection" not in page and "field-left_collection" in page
 
     response = admin_client.post(ADD, {
         "name": "bugs-tickets", "template": "synchronize", "conflict_strategy": "error",
