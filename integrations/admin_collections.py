@@ -12,14 +12,18 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
-from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 
 from integrations import tool_catalog
 from integrations.admin_base import ChosenInput, FirstStepAdminMixin, ServiceAdmin
 from integrations.admin_tables import Column, TableField
-from integrations.models import Collection, RepositoryConnection
+from integrations.models import GATEWAY_KIND, Collection, RepositoryConnection
 
 ROLE_CHOICES = [("", "—"), ("person", "person"), ("state", "state")]
 MAPPING_HELP = ("Each row maps one tool field under a model field name: the hub's name for it. Two collections "
@@ -42,7 +46,8 @@ class CollectionForm(forms.ModelForm):
     class Meta:
         model = Collection
         fields = ["name", "connection", "projects", "field_mapping", "person_strategy", "default_person",
-                  "person_extension", "state_extension", "transitions", "value_mappings", "field_extensions"]
+                  "person_extension", "state_extension", "transitions", "value_mappings", "field_extensions",
+                  "payload_extension", "gateway_match_field", "gateway_rate_limit"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -116,10 +121,26 @@ def collection_form(catalog: tool_catalog.ToolCatalog, chosen: str = "", change_
     return type("CollectionForm", (CollectionForm,), attrs)
 
 
+class GatewayFilter(admin.SimpleListFilter):
+    title = "gateway"
+    parameter_name = "gateway"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Gateway collections"), ("no", "Tool collections")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(connection__kind=GATEWAY_KIND)
+        if self.value() == "no":
+            return queryset.exclude(connection__kind=GATEWAY_KIND)
+        return queryset
+
+
 @admin.register(Collection)
 class CollectionAdmin(FirstStepAdminMixin, ServiceAdmin):
     list_display = ["name", "connection", "projects"]
-    list_filter = ["connection"]
+    list_filter = [GatewayFilter, "connection"]
+    change_form_template = "admin/integrations/collection_change_form.html"
     first_step_form = ConnectionStep
     first_step_intro = "Choose the repository connection first: its tool lists the projects and fields to pick from."
 
@@ -131,11 +152,18 @@ class CollectionAdmin(FirstStepAdminMixin, ServiceAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # Its projects and fields are that tool's: another tool's artifacts are another collection.
-        return [*super().get_readonly_fields(request, obj), *(["connection"] if obj is not None else [])]
+        fixed = ["connection", "gateway"] if obj is not None else []
+        return [*super().get_readonly_fields(request, obj), *fixed]
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        connection = self.connection_for(request, obj)
+        gateway: list[tuple[str, dict[str, Any]]] = []
+        if connection is not None and connection.kind == GATEWAY_KIND:
+            gateway = [("Gateway", {"fields": [*(["gateway"] if obj is not None else []), "payload_extension",
+                                               "gateway_match_field", "gateway_rate_limit"]})]
         return [
             (None, {"fields": ["name", "connection", "projects"]}),
+            *gateway,
             ("Field mapping", {"fields": ["field_mapping"], "description": self._catalog_note(request, obj)}),
             ("People", {"fields": ["person_strategy", "default_person", "person_extension"]}),
             ("Advanced (JSON)", {
@@ -166,3 +194,48 @@ class CollectionAdmin(FirstStepAdminMixin, ServiceAdmin):
         kwargs["form"] = collection_form(self._catalog(request, obj), chosen,
                                          self.step_url(request) if chosen else "")
         return super().get_form(request, obj, change, **kwargs)
+
+    @admin.display(description="Gateway")
+    def gateway(self, obj: Collection) -> str:
+        if obj.pk is None or not obj.is_gateway:
+            return "Not a gateway collection (a gateway collection is on a connection of kind 'gateway')."
+        token = (f"token generated {obj.gateway_token_set_at:%Y-%m-%d %H:%M} UTC" if obj.gateway_token_set_at
+                 else "no token yet: regenerate one")
+        return f"POST /api/v1/gateway/{obj.pk}/ — {token}."
+
+    def get_urls(self) -> list[Any]:
+        extra = [path("<int:pk>/gateway-token/", self.admin_site.admin_view(self.gateway_token_view),
+                      name="integrations_collection_gateway_token")]
+        return extra + super().get_urls()
+
+    def gateway_token_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """POST: a new gateway token, shown on this page only (never stored, never in a message:
+        messages travel in a cookie)."""
+        from integrations.gateway import services as gateway
+
+        collection = get_object_or_404(Collection.objects.select_related("connection"), pk=pk)
+        if not self.has_change_permission(request, collection):
+            raise PermissionDenied
+        if request.method != "POST":
+            return redirect("admin:integrations_collection_change", pk)
+        try:
+            token = gateway.regenerate_token(collection, request.user)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return redirect("admin:integrations_collection_change", pk)
+        return self._show_token(request, collection, token)
+
+    def _show_token(self, request: HttpRequest, collection: Collection, token: str) -> HttpResponse:
+        context = {**self.admin_site.each_context(request), "title": f"Gateway token of '{collection.name}'",
+                   "collection": collection, "token": token, "url": request.build_absolute_uri(
+                       f"/api/v1/gateway/{collection.pk}/"), "opts": self.model._meta}
+        response = TemplateResponse(request, "admin/integrations/gateway_token.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def response_add(self, request: HttpRequest, obj: Collection, post_url_continue: str | None = None) -> HttpResponse:
+        if obj.is_gateway:  # a new gateway collection: its first token, shown now
+            from integrations.gateway import services as gateway
+
+            return self._show_token(request, obj, gateway.regenerate_token(obj, request.user))
+        return super().response_add(request, obj, post_url_continue)

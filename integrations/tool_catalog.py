@@ -33,6 +33,9 @@ def read(connection: RepositoryConnection) -> ToolCatalog:
     try:
         connector = connections.build(connection)
         return ToolCatalog(projects=list(connector.projects()), fields=dict(connector.fields()))
+    except NotImplementedError:
+        return ToolCatalog(problem=f"Connections of kind '{connection.kind}' do not list their projects and "
+                                   "fields: type the names.")
     except Exception as exc:  # noqa: BLE001 — any failure means "type the names instead"; the reason is shown
         _, sentence = describe_failure(exc)
         return ToolCatalog(problem=f"The tool of connection '{connection.name}' could not be asked for its "
