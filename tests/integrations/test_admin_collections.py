@@ -104,3 +104,16 @@ def test_a_stored_project_the_tool_no_longer_lists_stays_offered(admin_client, t
                                    field_mapping={"summary": "summary"})
     page = admin_client.get(f"/admin/integrations/collection/{collection.pk}/change/").content.decode()
     assert "OLD (not listed by the tool)" in page
+
+
+def test_gateway_collection_names_its_project_and_fields_and_gets_its_token(admin_client):
+    gateway = ConnectionFactory(kind="gateway", url="", options={})
+    page = admin_client.get(f"{ADD}?connection={gateway.pk}").content.decode()
+    assert "do not list their projects and fields: type the names." in page
+    assert 'name="gateway_match_field"' in page and 'name="gateway_rate_limit"' in page
+    response = admin_client.post(ADD, {"connection": gateway.pk, "name": "intake", "person_strategy": "default",
+                                       "projects": "FORMS", "gateway_rate_limit": "60", "gateway_match_field": "ref",
+                                       **_mapping([("summary", "title", ""), ("reference", "ref", "")])})
+    assert response.status_code == 200 and "Gateway token of" in response.content.decode()
+    intake = Collection.objects.get(name="intake")
+    assert intake.projects == ["FORMS"] and intake.gateway_match_field == "ref" and intake.gateway_token_set_at
