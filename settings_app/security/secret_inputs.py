@@ -21,8 +21,8 @@ from rest_framework import serializers
 from settings_app.security import vault
 from settings_app.security.fields import secret_names
 
-LOCKED_MESSAGE = ("The stored secrets cannot be changed while the master password is not loaded; enter it in Settings → "
-                  "Master Password Configuration.")
+LOCKED_MESSAGE = ("The stored secrets cannot be changed while the master password is not loaded; enter it at "
+                  "/admin/security/master-password/enter/ (Settings → Master Password).")
 
 # The mixins' hosts, for the type checker only (at run time a mixin must not add a base):
 # each is mixed into exactly that kind of class.
