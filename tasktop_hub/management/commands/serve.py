@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from tasktop_hub.home import ensure_private_dir
+from tasktop_hub.setup_gate import is_set_up
 
 _PR_SET_PDEATHSIG = 1
 
@@ -57,7 +58,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, bind: str, web_workers: int, stop_timeout: float, **options: Any) -> None:
         python = sys.executable
-        manage = os.path.join(os.getcwd(), "manage.py")
+        manage = str(Path(settings.BASE_DIR) / "manage.py")  # the repository's, wherever serve was started from
         run_dir = ensure_private_dir(Path(settings.HUB_HOME) / "run")
         web = subprocess.Popen([
             python, "-m", "gunicorn", "tasktop_hub.wsgi:application", "--bind", bind,
@@ -67,7 +68,11 @@ class Command(BaseCommand):
         ], start_new_session=True, preexec_fn=_stop_with_parent)
         worker = subprocess.Popen([python, manage, "qcluster"], start_new_session=True, preexec_fn=_stop_with_parent)
         children = [web, worker]
-        self.stdout.write(f"tasktop_hub is running on http://{bind}/admin/ (Ctrl-C stops it).")
+        self.stdout.write(f"tasktop_hub is running on http://{bind}/admin/ with HUB_HOME={settings.HUB_HOME} "
+                          "(Ctrl-C stops it).")
+        if not is_set_up():
+            self.stdout.write(f"First start: sign in, then set the master password and apply a license on "
+                              f"http://{bind}/admin/setup/.")
 
         stopping = False
 
