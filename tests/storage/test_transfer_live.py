@@ -83,18 +83,26 @@ def test_transfer_from_internal_copies_verifies_and_switches(request, target_fix
     assert Path(job.result["backup"]).exists()
 
 
-def test_between_external_databases_both_directions(pg_target, maria_target, pg_target2):
+def test_between_external_databases_both_directions(pg_target, maria_target, pg_target2, monkeypatch):
     fill()
     first = _run_transfer(pg_target)
     assert first.status == BackgroundJob.Status.SUCCEEDED, first.error
     with alias_for(_entry(pg_target)) as alias:
         expected = {m._meta.db_table: m._base_manager.using(alias).count() for m in tables.transfer_models()}
 
-    # PostgreSQL → MariaDB → PostgreSQL again with the same job code the panel starts.
+    # PostgreSQL → MariaDB → PostgreSQL again: the whole job the panel starts (pause, drain, copy,
+    # verify, switch), with the hub's "current database" being the external source. (This test
+    # process keeps its own database; tests/system/test_storage_transfer.py switches real ones.)
+    from storage import transfer
+
     for source, target in ((pg_target, maria_target), (maria_target, pg_target2)):
-        record = BackgroundJob.objects.create(kind=TransferJob.kind, title="t", status=BackgroundJob.Status.RUNNING)
-        result = TransferJob(record)._copy(_entry(source), source["vendor"], _entry(target), target["vendor"])
-        assert result["verified"] is True
+        monkeypatch.setattr(transfer, "current_entry", lambda source=source: _entry(source))
+        monkeypatch.setattr(services, "current_entry", lambda source=source: _entry(source))
+        job = _run_transfer(target)
+        assert job.status == BackgroundJob.Status.SUCCEEDED, job.error + job.log
+        assert job.result["verified"] is True and "backup" not in job.result
+        record = json.loads((Path(settings.HUB_DB_DIR) / database.ACTIVE_FILE).read_text())
+        assert record["vendor"] == target["vendor"] and record["entry"]["NAME"] == _entry(target)["NAME"]
         with alias_for(_entry(target)) as alias:
             got = {m._meta.db_table: m._base_manager.using(alias).count() for m in tables.transfer_models()}
         assert got == expected
