@@ -93,13 +93,12 @@ def failure_words(exc: BaseException, when: str) -> str:
     detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
     sqlstate, number, text = _codes(exc)
     if sqlstate in _FULL_SQLSTATES or number in _FULL_MYSQL or "no space left" in text or "disk full" in text:
-        return (f"The target database ran out of space {when} ({detail}). Give it more space (or a larger quota), "
-                "then clean up and transfer again.")
+        return (f"The target database ran out of space {when} ({detail}). Give it more space (or a larger quota).")
     if sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03") or number in _GONE_MYSQL or (
             isinstance(exc, (OperationalError, InterfaceError)) and any(
                 w in text for w in ("terminat", "server closed", "connection", "gone away", "lost"))):
         return (f"The connection to a database was lost {when} ({detail}). Check that the target database server "
-                "is running and reachable, then clean up and transfer again.")
+                "is running and reachable.")
     if isinstance(exc, (TransferRefused, pause.PauseLost)):
         return f"The transfer stopped {when}: {detail}"
     return f"The transfer failed {when}: {detail}."
@@ -212,8 +211,11 @@ class TransferJob(jobs.Job):
         return params
 
     def beat(self, phase: str) -> None:
+        """A new step: say so (Activity, the pause's state) and stop here if someone aborted."""
         self.phase = phase
         pause.beat(self.record.pk, phase)
+        if self.cancelled():
+            raise jobs.JobCancelled()
 
     def run(self, target: dict[str, Any], vendor: str, password_encrypted: str) -> dict[str, Any]:
         home, db_dir = Path(settings.HUB_HOME), Path(settings.HUB_DB_DIR)
@@ -239,9 +241,7 @@ class TransferJob(jobs.Job):
                 source_entry = snapshot_sqlite(source_entry, snapshot)
                 self.log(f"Snapshot of the internal database taken ({snapshot.name}).")
             result = self._copy(source_entry, source_vendor, target_entry, vendor)
-            if self.cancelled():  # an abort during the last step still wins
-                raise jobs.JobCancelled()
-            self.beat("switching")
+            self.beat("switching")  # an abort during the last step still wins
             database.write_record(home, db_dir, target_entry, vendor, previous=describe_entry(current_entry()),
                                   transfer_job=self.record.pk,
                                   backup=str(snapshot.with_suffix("")) if source_vendor == "sqlite" else "")
@@ -297,8 +297,6 @@ class TransferJob(jobs.Job):
                 raise TransferRefused(
                     f"Work was still running after {bound:g} s: {'; '.join(busy[:5])}. Nothing was copied. Wait "
                     "for it to finish (or stop the integration), then start the transfer again.")
-            if self.cancelled():
-                raise jobs.JobCancelled()
             self.beat("waiting for work in flight")
             time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
 

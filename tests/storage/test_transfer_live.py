@@ -108,27 +108,4 @@ def test_between_external_databases_both_directions(pg_target, maria_target, pg_
         assert got == expected
 
 
-def test_target_that_is_not_empty_is_refused_and_partial_tables_are_cleaned_up(pg_target):
-    fill()
-    entry = _entry(pg_target)
-    # A transfer killed after creating the schema leaves marked, partial tables behind.
-    record = BackgroundJob.objects.create(kind=TransferJob.kind, title="t", status=BackgroundJob.Status.RUNNING)
-    with alias_for(entry) as alias:
-        from storage.transfer import mark_target, migrate_target
-
-        mark_target(alias, record.pk)
-        migrate_target(entry)
-        with connections[alias].cursor() as cursor:
-            cursor.execute("CREATE TABLE customer_own_table (id int)")
-    report = services.test(pg_target)
-    assert report.contents == "partial"
-    with pytest.raises(ValidationError, match="cleanup"):
-        services.start_transfer(pg_target, CONFIRM, None)
-
-    dropped = services.cleanup(pg_target, None)
-
-    assert "auth_user" in dropped and "hub_transfer_marker" in dropped
-    with alias_for(entry) as alias:
-        assert tables.existing_tables(alias) == {"customer_own_table"}
-    assert services.test(pg_target).contents == "empty"
-    assert _run_transfer(pg_target).status == BackgroundJob.Status.SUCCEEDED
+# A target with a failed transfer's partial tables (refused, then cleaned up): test_transfer_failures.py.
