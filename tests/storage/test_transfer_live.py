@@ -8,13 +8,11 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db import connections
 
 from notifications.models import AuditEvent, BackgroundJob
 from storage import services, tables
 from storage.connect import alias_for
-from storage.transfer import TransferJob
 from tasktop_hub import database
 from tests.storage.sample import AWKWARD, fill
 
