@@ -55,7 +55,7 @@ class Api:
             return exc.code, json.loads(exc.read() or b"{}")
 
 
-def wait(predicate, timeout, what):
+def wait(predicate, timeout, what, poll=0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -64,7 +64,7 @@ def wait(predicate, timeout, what):
                 return value
         except (OSError, urllib.error.URLError, ValueError, KeyError):
             pass
-        time.sleep(0.1)
+        time.sleep(poll)
     raise SystemExit(f"timed out: {what}")
 
 
@@ -102,12 +102,25 @@ def main():
                 status, body = api("POST", "/api/v1/storage/transfer/", target | {"confirm": "I understand"})
                 assert status == 202, body
 
-                def in_phase(phase=phase):
-                    state = json.loads(state_file.read_text())
-                    return state["pid"] if str(state.get("phase", "")).startswith(phase) else None
+                job = body["job"]
 
-                pid = wait(in_phase, 300, f"phase {phase}")
-                time.sleep(random.uniform(0, 1.0))
+                def in_phase(phase=phase, job=job):
+                    try:
+                        state = json.loads(state_file.read_text())
+                    except (FileNotFoundError, ValueError):
+                        state = {}
+                    if str(state.get("phase", "")).startswith(phase):
+                        return state["pid"]
+                    # A short phase can be missed: then the transfer runs to its end (and the hub
+                    # switches), which used to look like a hang here (300 s of waiting for the phase).
+                    status = api("GET", f"/api/v1/activity/jobs/{job}/")[1].get("status") if not state else None
+                    if status in ("succeeded", "failed", "cancelled"):
+                        raise SystemExit(f"round {n + 1}: the transfer {status} before phase {phase!r} was seen; "
+                                         "use more --rows so each phase lasts longer")
+                    return None
+
+                pid = wait(in_phase, 300, f"phase {phase}", poll=0.02)
+                time.sleep(random.uniform(0, 0.2))
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:

@@ -37,6 +37,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.color import no_style
 from django.db import connections, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from notifications import jobs
@@ -105,17 +107,31 @@ def failure_words(exc: BaseException, when: str) -> str:
 
 
 def fail_dead_transfer() -> int | None:
-    """A transfer whose worker died (its heartbeat stopped): fail its job and end its pause.
+    """A transfer whose worker died (its heartbeat stopped): end its pause and settle its job.
 
-    The source database was only read, so nothing needs undoing here; the target's partial
-    tables stay until someone runs cleanup (the connection test offers it).
+    Killed before the switch: the source database was only read, so nothing needs undoing; the
+    job fails and the target's partial tables stay until someone runs cleanup (the connection
+    test offers it). Killed after the switch (hub-db.json names its job): the target was complete
+    and verified and the hub runs on it, so the job succeeded; its snapshot becomes the backup.
     """
     job = pause.clear_stale()
-    if job is not None:
-        BackgroundJob.objects.filter(pk=job, status__in=[BackgroundJob.Status.QUEUED, BackgroundJob.Status.RUNNING]) \
-            .update(status=BackgroundJob.Status.FAILED, finished_at=timezone.now(),
-                    error="The worker running the transfer stopped (killed or crashed). The hub kept its database; "
-                          "run cleanup on the target, then transfer again.")
+    if job is None:
+        return None
+    unfinished = BackgroundJob.objects.filter(pk=job, status__in=[BackgroundJob.Status.QUEUED,
+                                                                  BackgroundJob.Status.RUNNING])
+    record = database.read_record(Path(settings.HUB_DB_DIR)) if not settings.HUB_DATABASE_MANAGED_BY_ENV else None
+    if record and record.get("transfer_job") == job:
+        backup = str(record.get("backup") or "")
+        if backup and Path(backup + ".partial").exists():
+            os.replace(backup + ".partial", backup)
+        unfinished.update(status=BackgroundJob.Status.SUCCEEDED, finished_at=timezone.now(),
+                          result={"verified": True, "backup": backup},
+                          log=Concat(F("log"), Value(f"{timezone.now():%Y-%m-%d %H:%M:%S} Database transfer "
+                                                     "completed (its worker stopped right after the switch).\n")))
+        return job
+    unfinished.update(status=BackgroundJob.Status.FAILED, finished_at=timezone.now(),
+                      error="The worker running the transfer stopped (killed or crashed). The hub kept its database; "
+                            "run cleanup on the target, then transfer again.")
     return job
 
 

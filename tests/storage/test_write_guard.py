@@ -165,3 +165,33 @@ def test_the_drain_waits_for_runs_and_jobs_and_fails_clearly_after_its_bound(set
         lease_owner=f"{socket.gethostname()[:40]}:999999999:dead", lease_expires=timezone.now() + timedelta(seconds=60))
     settings.HUB_TRANSFER_DRAIN_SECONDS = 0
     transfer.drain()
+
+
+@pytest.mark.django_db
+def test_a_dead_transfers_job_is_settled_by_whether_it_had_switched(settings):
+    from storage.tasks import end_dead_transfer
+
+    db_dir = Path(settings.HUB_DB_DIR)
+    stale = {"pid": 1, "heartbeat": time.time() - 3600, "phase": "copying"}
+    before = BackgroundJob.objects.create(kind=TransferJob.kind, title="t", status=BackgroundJob.Status.RUNNING)
+    (db_dir / pause.STATE_FILE).write_text(json.dumps({**stale, "job": before.pk}))
+    assert end_dead_transfer() == before.pk
+    before.refresh_from_db()
+    assert before.status == BackgroundJob.Status.FAILED and "run cleanup" in before.error
+    assert pause.read() is None
+
+    # Killed between the switch (hub-db.json names the job) and its last words: it succeeded.
+    from tasktop_hub import database
+
+    after = BackgroundJob.objects.create(kind=TransferJob.kind, title="t", status=BackgroundJob.Status.RUNNING)
+    backup = db_dir / "backups" / "hub-20261202-010000.sqlite3"
+    backup.parent.mkdir()
+    Path(str(backup) + ".partial").write_bytes(b"snapshot")
+    database.write_record(Path(settings.HUB_HOME), db_dir, {"ENGINE": "django.db.backends.postgresql", "NAME": "n",
+                                                            "HOST": "h", "PORT": "5432", "USER": "u", "PASSWORD": ""},
+                          "postgresql", transfer_job=after.pk, backup=str(backup))
+    (db_dir / pause.STATE_FILE).write_text(json.dumps({**stale, "job": after.pk, "phase": "switching"}))
+    assert end_dead_transfer() == after.pk
+    after.refresh_from_db()
+    assert after.status == BackgroundJob.Status.SUCCEEDED and after.result["verified"] is True
+    assert "completed" in after.log and backup.read_bytes() == b"snapshot"
