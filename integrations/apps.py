@@ -9,6 +9,9 @@ class IntegrationsConfig(AppConfig):
         from integrations.connectors import registry
 
         registry.autodiscover()
+        from integrations.gateway.connector import GatewayConnector
+
+        registry.register(GatewayConnector)  # outside connectors/: it reads the hub's own tables
         from integrations import support
 
         support.register()
