@@ -104,7 +104,7 @@ def main():
 
                 job = body["job"]
 
-                def in_phase(phase=phase, job=job):
+                def in_phase(phase=phase, job=job, n=n):
                     try:
                         state = json.loads(state_file.read_text())
                     except (FileNotFoundError, ValueError):
