@@ -36,7 +36,7 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-from django.db import connections, models
+from django.db import connections, models, transaction
 
 VENDORS = ("postgresql", "mysql")  # targets the fast path writes to (from SQLite)
 BATCH_ROWS = 5000
@@ -301,6 +301,7 @@ def copy_table(source: sqlite3.Connection, alias: str, vendor: str, model: type[
 
     if vendor == "postgresql":
         with connections[alias].cursor() as cursor:
+            cursor.execute("SET LOCAL TIME ZONE 'UTC'")  # naive datetimes in COPY are UTC
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for data in chunks():
                     copy.write(data)
@@ -397,15 +398,15 @@ def _pg_catalog(cursor: Any, tables: list[str]) -> tuple[list[tuple[Any, ...]], 
 
 @contextmanager
 def postgres_bulk_session(alias: str, tables: list[str], beat: Callable[[str], None] | None = None) -> Iterator[None]:
-    """Inside one transaction on a PostgreSQL target: drop the copied tables' foreign keys and
-    secondary indexes, let the caller copy, then create them again (one sort per index, one
-    join per foreign key, instead of per-row work and a deferred check per row at COMMIT) and
-    check that the catalog is again exactly what the migrations made. A failure rolls it all
-    back with the transaction. Naive datetimes in COPY are read as UTC."""
+    """On a PostgreSQL target: drop the copied tables' foreign keys and secondary indexes, let the
+    caller copy (each table its own transaction, so no lock outlives its table), then create them
+    again (one sort per index, one join per foreign key, instead of per-row work and a deferred
+    check per row at COMMIT) and check that the catalog is again exactly what the migrations
+    made. Nothing refers to the target yet: a failure in between leaves marked partial tables,
+    which cleanup drops, as after any failed copy."""
     conn = connections[alias]
     q = conn.ops.quote_name
-    with conn.cursor() as cursor:
-        cursor.execute("SET LOCAL TIME ZONE 'UTC'")
+    with transaction.atomic(using=alias), conn.cursor() as cursor:
         before = _pg_catalog(cursor, tables)
         foreign_keys, indexes = before
         for table, name, _definition in foreign_keys:
@@ -416,7 +417,7 @@ def postgres_bulk_session(alias: str, tables: list[str], beat: Callable[[str], N
             else:
                 cursor.execute(f"DROP INDEX {q(index)}")
     yield
-    with conn.cursor() as cursor:
+    with transaction.atomic(using=alias), conn.cursor() as cursor:
         for table, _index, definition, constraint, constraint_def in indexes:
             if beat:  # a long index build must not look like a dead transfer
                 beat(f"indexing {table}")
