@@ -159,6 +159,21 @@ def _write_artifacts(collection: Collection, project: str, made: dict[str, dict]
     GatewayArtifact.objects.bulk_update(changed, ["fields", "version", "updated_at", "project"], batch_size=500)
 
 
+def retry_delivery(integration_id: int, artifact_id: str) -> bool:
+    """Activity "retry" of a failed delivery (``delivery:<id>``) of this integration's gateway
+    collection: it is taken again at the next pass. Whether there was such a delivery."""
+    kind, _, pk = artifact_id.partition(":")
+    integration = Integration.objects.filter(pk=integration_id, template=Integration.Template.GATEWAY_CREATE).first()
+    if kind != "delivery" or not pk.isdigit() or integration is None:
+        return False
+    failed = GatewayDelivery.objects.filter(pk=int(pk), collection_id=integration.left_collection_id,
+                                            status=GatewayDelivery.Status.FAILED)
+    if not failed.exists():
+        return False
+    gateway_services.retry_failed([integration.left_collection_id], only=[int(pk)])
+    return True
+
+
 def retry_for_extension(extension: Extension) -> None:
     """A new version of a payload extension is saved: the deliveries it failed on are taken again
     at the next pass (one still failing records its error again, naming the new version)."""

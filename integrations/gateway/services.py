@@ -139,12 +139,14 @@ def regenerate_token(collection: Collection, actor: Actor) -> str:
     return token
 
 
-def retry_failed(collection_ids: list[int]) -> int:
-    """Failed deliveries of these collections wait for the worker again (a fixed payload
-    extension was saved); returns how many."""
+def retry_failed(collection_ids: list[int], only: list[int] | None = None) -> int:
+    """Failed deliveries of these collections (or only these of them) wait for the worker again
+    (a fixed payload extension was saved, an Activity error retried); returns how many."""
+    failed = GatewayDelivery.objects.filter(collection_id__in=collection_ids, status=GatewayDelivery.Status.FAILED)
+    if only is not None:
+        failed = failed.filter(pk__in=only)
     with transaction.atomic():
-        count = GatewayDelivery.objects.filter(collection_id__in=collection_ids,
-                                               status=GatewayDelivery.Status.FAILED).update(
+        count = failed.update(
             status=GatewayDelivery.Status.RECEIVED, processed_at=None)
         for c in Collection.objects.filter(pk__in=collection_ids):
             wake(c)
