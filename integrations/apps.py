@@ -32,4 +32,5 @@ class IntegrationsConfig(AppConfig):
         extension_hooks.register()
 
         periodic.register("engine-dispatcher", signals.TICK_FUNC, minutes=1)
+        periodic.register("gateway-prune", "integrations.tasks.prune_gateway_deliveries", minutes=24 * 60)
         post_spawn.connect(signals.kick_dispatcher, dispatch_uid="engine-kick")

@@ -184,3 +184,24 @@ def test_the_harness_runs_a_payload_extension_on_a_recorded_delivery(right_url, 
     r = client.post(f"/api/v1/extensions/{ext.pk}/run/", {"connection": gw.collection.connection_id,
                                                           "artifact": "delivery:999"}, format="json")
     assert r.status_code == 400 and "no delivery 'delivery:999'" in r.json()["detail"]
+
+
+def test_a_sandbox_process_that_dies_leaves_the_delivery_for_the_next_pass(right_url, monkeypatch):
+    from extensions import runtime
+    from extensions.sandbox.pool import Result
+
+    ext = ext_services.create(None, name="flatten", type="payload", source=FLATTEN)
+    gw = make_gateway_rig(right_url, extension=ext)
+    gw.post({"id": 1, "alert": {"title": "Disk full", "severity": "critical"}})
+    real = runtime.call
+
+    def dies(extension, *args):
+        raise runtime.ExtensionFailure(extension, Result(ok=False, kind="crash", message="The sandbox process died"))
+
+    monkeypatch.setattr(runtime, "call", dies)
+    gw.run()
+    assert GatewayDelivery.objects.get().status == "received"  # not the script's fault: not failed
+    assert not ActivityError.objects.exists() and gw.rows() == {}
+    monkeypatch.setattr(runtime, "call", real)
+    gw.run_until_quiet()
+    assert [r.fields["summary"] for r in gw.rows().values()] == ["Disk full"]
