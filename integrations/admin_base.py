@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -57,8 +58,9 @@ class ChosenInput(forms.HiddenInput):
     def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> Any:
         hidden = super().render(name, value, attrs, renderer)
         label = self.labels.get(str(value), str(value or "—"))
-        return format_html('{}<strong class="hub-chosen">{}</strong> <a href="{}">change</a>', hidden, label,
-                           self.change_url)
+        # One inline element: the admin lays a row's children out as flex items, which drops the space.
+        return format_html('{}<span><strong class="hub-chosen">{}</strong> — <a href="{}">change</a></span>', hidden,
+                           label, self.change_url)
 
 
 class FirstStepAdminMixin(admin.ModelAdmin):
@@ -79,6 +81,8 @@ class FirstStepAdminMixin(admin.ModelAdmin):
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None) \
             -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
         again = request.method == "GET" and "_step" in request.GET  # "change" on the form: ask again
         if again or self.first_step_answer(request) is None:
             names = list(self.first_step_form.base_fields)

@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from extensions.models import Extension
 from integrations import tool_catalog
 from integrations.admin_base import ChosenInput, FirstStepAdminMixin, ServiceAdmin
 from integrations.admin_tables import Column, TableField
@@ -38,23 +39,31 @@ class ConnectionStep(forms.Form):
                   "fields.")
 
 
+def _extensions_of(chosen: dict, model_field: str) -> dict[str, str]:
+    spec = chosen.get(model_field)
+    return {d: str(spec.get(d) or "") for d in Collection.DIRECTIONS} if isinstance(spec, dict) else {}
+
+
 class CollectionForm(forms.ModelForm):
     """Built per request by ``collection_form``: ``catalog`` is what the tool offers."""
 
     catalog: tool_catalog.ToolCatalog = tool_catalog.ToolCatalog()
+    transforms: list[str] = []  # the custom data transformations that can be chosen per field
 
     class Meta:
         model = Collection
         fields = ["name", "connection", "projects", "field_mapping", "person_strategy", "default_person",
-                  "person_extension", "state_extension", "transitions", "value_mappings", "field_extensions",
-                  "payload_extension", "gateway_match_field", "gateway_rate_limit"]
+                  "person_extension", "state_extension", "transitions", "value_mappings", "payload_extension",
+                  "gateway_match_field", "gateway_rate_limit"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         instance = self.instance
         mapping = instance.field_mapping if isinstance(instance.field_mapping, dict) else {}
         roles = instance.field_roles if isinstance(instance.field_roles, dict) else {}
-        rows = [{"model": m, "tool": t, "role": roles.get(m, "")} for m, t in mapping.items()]
+        chosen = instance.field_extensions if isinstance(instance.field_extensions, dict) else {}
+        rows = [{"model": m, "tool": t, "role": roles.get(m, ""), **_extensions_of(chosen, m)}
+                for m, t in mapping.items()]
         mapped_tool_fields = set(mapping.values())
         # One row per tool field not mapped yet, its select already on it: name it to map it.
         rows += [{"model": "", "tool": f, "role": ""} for f in self.catalog.fields if f not in mapped_tool_fields]
@@ -80,20 +89,27 @@ class CollectionForm(forms.ModelForm):
         missing = [r["model"] for r in rows if not r.get("tool")]
         if missing:
             raise ValidationError(f"{', '.join(missing)}: choose the tool field it maps to.")
-        # The roles column is the model's field_roles (set on the instance before it validates).
+        # The roles and extensions columns are the model's field_roles and field_extensions (set on
+        # the instance before it validates).
         self.instance.field_roles = {r["model"]: r["role"] for r in rows if r.get("role")}
+        if self.transforms:
+            self.instance.field_extensions = {
+                r["model"]: {d: r[d] for d in Collection.DIRECTIONS if r.get(d)}
+                for r in rows if any(r.get(d) for d in Collection.DIRECTIONS)}
         return {r["model"]: r["tool"] for r in rows}
 
     def _update_errors(self, errors: ValidationError) -> None:
-        # The roles are columns of the mapping table: their problems are shown there.
-        if hasattr(errors, "error_dict") and "field_roles" in errors.error_dict:
-            for message in ValidationError(errors.error_dict.pop("field_roles")).messages:
-                self.add_error("field_mapping", f"Role: {message}")
+        # The roles and extensions are columns of the mapping table: their problems are shown there.
+        for name, column in (("field_roles", "Role"), ("field_extensions", "Extensions")):
+            if hasattr(errors, "error_dict") and name in errors.error_dict and name not in self.fields:
+                for message in ValidationError(errors.error_dict.pop(name)).messages:
+                    self.add_error("field_mapping", f"{column}: {message}")
         super()._update_errors(errors)  # type: ignore[misc]  # a private ModelForm hook django-stubs omits
 
 
 def collection_form(catalog: tool_catalog.ToolCatalog, chosen: str = "", change_url: str = "") -> type[CollectionForm]:
     """The form for a collection of a connection whose tool offers ``catalog``."""
+
     attrs: dict[str, Any] = {"catalog": catalog, "__module__": __name__}
     project_help = "The tool's projects this collection covers."
     if catalog.available:
@@ -111,6 +127,14 @@ def collection_form(catalog: tool_catalog.ToolCatalog, chosen: str = "", change_
                Column("tool", "Tool field", choices=tool_choices),
                Column("role", "Role", choices=ROLE_CHOICES,
                       help="person: matched between the tools' users; state: moved through the transition graph.")]
+    # Custom data transformations per field and direction, when there are any to choose.
+    transforms = list(Extension.objects.filter(type=Extension.Type.TRANSFORM).order_by("name")
+                      .values_list("name", flat=True))
+    if transforms:
+        picks = [("", "—"), *((n, n) for n in transforms)]
+        columns += [Column("read", "Read transformation", choices=picks, help="Tool value → model value."),
+                    Column("write", "Write transformation", choices=picks, help="Model value → tool value.")]
+    attrs["transforms"] = transforms
     attrs["field_mapping"] = TableField(columns, row_key="model", label="Field mapping", help_text=MAPPING_HELP,
                                        empty_text="The tool offers no fields.")
     if chosen:
@@ -168,9 +192,8 @@ class CollectionAdmin(FirstStepAdminMixin, ServiceAdmin):
             ("People", {"fields": ["person_strategy", "default_person", "person_extension"]}),
             ("Advanced (JSON)", {
                 "classes": ["collapse"],
-                "fields": ["transitions", "value_mappings", "field_extensions", "state_extension"],
-                "description": "State transitions, value translations and custom data transformations, as the "
-                               "API takes them.",
+                "fields": ["transitions", "value_mappings", "state_extension"],
+                "description": "State transitions and value translations, as the API takes them.",
             }),
         ]
 

@@ -1,11 +1,9 @@
 """docs/engine.md's first integration, done in a real browser (Debian's chromium via Playwright)
-the way the page tells it: two database connections (SQLite tables under the test's temporary
-directory) tested from their pages, two collections whose projects and fields are picked from the
-tools, an integration with a route and its per-field table, the Run action — then a row inserted
-in one table arrives in the other.
-
-The run itself is the dispatcher pass a worker makes, in this process (django-q2's sync mode, as
-in every unit test); the same engine as separate worker processes is tested in tests/system/.
+the way the page tells it, on a hub running as real processes (`hub_setup`, then `serve`: gunicorn
+and a django-q2 cluster, tests/system/conftest.py): two database connections (SQLite tables under
+the test's temporary directory) tested from their pages, two collections whose projects and fields
+are picked from the tools, an integration with a route and its per-field table, the Run action —
+then a row inserted in one table arrives in the other, carried by the hub's worker.
 """
 
 from __future__ import annotations
@@ -15,12 +13,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from integrations import tasks
 from integrations.connectors.database.schema import create_work_item_table
-from integrations.engine import dispatch
-from integrations.models import ArtifactPair, Collection, Integration
+from tests.system.conftest import ADMIN_PASSWORD, ADMIN_USER, hub_env, running_hub
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.system]
+__all__ = ["hub_env", "running_hub"]  # the fixtures this test uses
 
 
 def _table(path) -> str:
@@ -60,14 +57,23 @@ def _add_collection(page, base: str, name: str, connection: str) -> None:
     assert "was added successfully" in page.locator(".messagelist .success").inner_text()
 
 
-def test_first_integration_from_the_admin(admin_page, live_server, tmp_path):
-    page, base = admin_page, live_server.url
+def _rows(path) -> list[tuple]:
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT project, summary, status FROM items").fetchall()
+
+
+def test_first_integration_from_the_admin(running_hub, page, tmp_path):
+    hub, base = running_hub, running_hub.base_url
     left, right = _table(tmp_path / "a.db"), _table(tmp_path / "b.db")
+    page.goto(f"{base}/admin/login/")
+    page.fill("#id_username", ADMIN_USER)
+    page.fill("#id_password", ADMIN_PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{base}/admin/")
     _add_connection(page, base, "table-a", left)
     _add_connection(page, base, "table-b", right)
     _add_collection(page, base, "items-a", "table-a")
     _add_collection(page, base, "items-b", "table-b")
-    assert Collection.objects.get(name="items-b").field_mapping == {"summary": "summary", "status": "status"}
 
     page.goto(f"{base}/admin/integrations/integration/")
     page.get_by_role("link", name="Add integration").click()
@@ -80,10 +86,9 @@ def test_first_integration_from_the_admin(admin_page, live_server, tmp_path):
     page.select_option("[name=routes-0-left_project]", "ALPHA")
     page.select_option("[name=routes-0-right_project]", "ALPHA")
     page.click("input[name=_save]")
-    integration = Integration.objects.get(name="a-b")
-    assert integration.conflict_overrides == {"status": "left_wins"} and integration.routes.count() == 1
+    assert "was added successfully" in page.locator(".messagelist .success").inner_text()
 
-    page.check(f"input[name=_selected_action][value='{integration.pk}']")
+    page.get_by_role("row", name="a-b").locator("input[name=_selected_action]").check()
     page.select_option("select[name=action]", "run_integrations")
     page.click("button[name=index]")
     assert "1 integration(s) running." in page.locator(".messagelist").inner_text()
@@ -92,8 +97,7 @@ def test_first_integration_from_the_admin(admin_page, live_server, tmp_path):
     with sqlite3.connect(tmp_path / "a.db") as db:
         db.execute("INSERT INTO items (project, updated_at, summary, status) VALUES ('ALPHA', ?, 'First item', 'New')",
                    (stamp,))
-    assert dispatch.dispatch_once(tasks._enqueue_run, tasks._enqueue_scan, tasks.run_waiting) == [integration.pk]
-    with sqlite3.connect(tmp_path / "b.db") as db:
-        arrived = db.execute("SELECT project, summary, status FROM items").fetchall()
+    arrived = hub.wait_for(lambda: _rows(tmp_path / "b.db"), 60, "the row in the other table")
     assert arrived == [("ALPHA", "First item", "New")]
-    assert ArtifactPair.objects.filter(integration=integration).count() == 1
+    page.goto(f"{base}/admin/integrations/artifactpair/")
+    assert page.locator("#result_list tbody tr").count() == 1

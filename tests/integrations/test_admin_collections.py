@@ -117,3 +117,22 @@ def test_gateway_collection_names_its_project_and_fields_and_gets_its_token(admi
     assert response.status_code == 200 and "Gateway token of" in response.content.decode()
     intake = Collection.objects.get(name="intake")
     assert intake.projects == ["FORMS"] and intake.gateway_match_field == "ref" and intake.gateway_token_set_at
+
+
+def test_custom_transformations_are_picked_per_field_and_direction(admin_client, table_connection):
+    from extensions.models import Extension
+
+    # A row as the form needs it (names and types); the sandbox is not involved in configuring.
+    Extension.objects.create(name="label", type="transform", source="function transform(v, f) { return v }")
+    Extension.objects.create(name="who", type="person", source="function match(a, b) { return null }")
+    page = admin_client.get(f"{ADD}?connection={table_connection.pk}").content.decode()
+    assert '<select name="field_mapping-0-read"' in page and '<option value="label">' in page
+    assert '<option value="who">' not in page  # only custom data transformations
+    assert 'name="field_extensions"' not in page  # no JSON for them
+    response = admin_client.post(ADD, {
+        "connection": table_connection.pk, "name": "with-ext", "projects": ["ALPHA"], "person_strategy": "default",
+        **_mapping([("summary", "summary", ""), ("status", "status", "")]),
+        "field_mapping-1-read": "label", "field_mapping-1-write": "",
+    })
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert Collection.objects.get(name="with-ext").field_extensions == {"status": {"read": "label"}}

@@ -117,3 +117,24 @@ def test_viewer_cannot_test_from_the_admin(client):
     client.force_login(viewer)
     client.post(f"/admin/integrations/repositoryconnection/{conn.pk}/test/")
     assert not AuditEvent.objects.filter(action="connection.test").exists()
+
+
+def test_http_kind_offers_its_own_secrets_and_typed_options(admin_client):
+    page = admin_client.get(ADD + "?kind=redmine").content.decode()
+    assert 'name="secret__api_key"' in page and 'name="secret__proxy_password"' in page
+    assert 'name="secret__password"' not in page and 'name="option__table"' not in page
+    assert 'type="checkbox" name="option__verify_tls"' in page and "checked" in page  # default: verify
+    assert "its REST API must be enabled" in page
+
+
+def test_viewers_get_no_add_page(client):
+    from django.contrib.auth.models import Group
+
+    from tasktop_hub import roles
+    from tests.factories import UserFactory
+
+    viewer = UserFactory(username="viewer-add", is_staff=True)
+    viewer.groups.add(Group.objects.get(name=roles.VIEWERS))
+    client.force_login(viewer)
+    for model in ("repositoryconnection", "collection", "integration", "route"):
+        assert client.get(f"/admin/integrations/{model}/add/").status_code == 403, model
