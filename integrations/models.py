@@ -429,10 +429,14 @@ class Route(models.Model):
     def clean(self) -> None:
         if not self.integration_id:
             return
-        integration = self.integration
+        errors = self.project_errors(self.integration.left_collection, self.integration.right_collection)
+        if errors:
+            raise ValidationError(errors)
+
+    def project_errors(self, left: Collection, right: Collection) -> dict[str, str]:
+        """Each side's project must be one of that side's collection (also asked by the admin's
+        add page, before the integration exists)."""
         errors = {}
-        left = integration.left_collection
-        right = integration.right_collection
         if self.left_project and self.left_project not in left.projects:
             errors["left_project"] = (
                 f"Project '{self.left_project}' is not in the left collection '{left.name}' "
@@ -443,8 +447,7 @@ class Route(models.Model):
                 f"Project '{self.right_project}' is not in the right collection '{right.name}' "
                 f"(its projects: {', '.join(right.projects)})."
             )
-        if errors:
-            raise ValidationError(errors)
+        return errors
 
 
 class RouteMove(models.Model):

@@ -26,6 +26,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class OnActivityScreen:
+    """Errors, issues and background jobs have one home, the Activity screen (admin home → Activity),
+    which links to these pages; listing them again on the admin home would be a second way in."""
+
+    def get_model_perms(self, request: HttpRequest) -> dict[str, bool]:
+        return {}
+
+
 def _apply(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, func: Any, verb: str) -> None:
     done = 0
     for error in queryset:
@@ -39,7 +47,7 @@ def _apply(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySe
 
 
 @admin.register(ActivityError)
-class ActivityErrorAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
+class ActivityErrorAdmin(OnActivityScreen, LargeTableAdminMixin, ReadOnlyAdmin):
     list_display = ["artifact", "integration_name", "message", "status", "occurrences", "last_seen"]
     list_filter = ["status", "category", "integration_name"]
     search_fields = ["artifact", "message"]
@@ -67,13 +75,13 @@ class ActivityErrorAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
 
 
 @admin.register(ActivityIssue)
-class ActivityIssueAdmin(ReadOnlyAdmin):
+class ActivityIssueAdmin(OnActivityScreen, ReadOnlyAdmin):
     list_display = ["title", "severity", "status", "raised_at", "resolved_at"]
     list_filter = ["status", "severity"]
 
 
 @admin.register(BackgroundJob)
-class BackgroundJobAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
+class BackgroundJobAdmin(OnActivityScreen, LargeTableAdminMixin, ReadOnlyAdmin):
     list_display = ["title", "status", "progress_done", "progress_total", "started_at", "finished_at"]
     list_filter = ["status", "kind"]
 

@@ -23,6 +23,7 @@ READ_ONLY = ("A gateway connection only receives artifacts (POSTed to its gatewa
 class GatewayConnector(Connector):
     kind = "gateway"
     label = "Gateway (artifacts POSTed to the hub)"
+    url_help = "Not used: senders POST artifacts to the hub (each gateway collection has its own address)."
     parameters = ()
     page_size = PAGE
 

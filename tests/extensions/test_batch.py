@@ -65,11 +65,12 @@ def test_limits_hold_per_call_within_a_batch(pool, source, kind):
     # memory it took is not counted against them.
     big = "function transform(v, f) { const a = []; for (let i = 0; i < 20; i++) a.push('y'.repeat(1 << 20) + i); " \
           "return a.length }"
+    replaced = pool.replaced
     results = _batch(pool, OK, source, big, OK, time_limit=0.3)
     assert [r.ok for r in results] == [True, False, True, True], results
     assert results[1].kind == kind
     assert results[2].result == 20 and results[3].result == 4
-    assert pool.replaced == 0  # the limits are quickjs's: the child itself stayed healthy
+    assert pool.replaced == replaced  # the limits are quickjs's: the child itself stayed healthy
 
 
 def test_chained_steps_each_run_fresh_and_the_failing_step_is_named(pool):
@@ -97,3 +98,33 @@ def test_transform_many_names_extension_version_and_field_of_each_failure():
     assert str(out[1]).startswith("Extension 'fragile' version 1 failed on field 'status' at line 2: TypeError")
     assert isinstance(out[2], runtime.ExtensionFailure)
     assert "Extension 'silent' version 1 failed on field 'priority'" in str(out[2]) and "returned nothing" in str(out[2])
+
+
+def test_requests_and_answers_larger_than_the_pipe_cross_it(pool):
+    big = "x" * 300_000  # the request is several times a pipe's 64 KiB
+    source = "function transform(v, f) { return v.length + ':' + f.k.length + ':' + 'y'.repeat(900000) }"
+    result = pool.run(source, "transform", [big, {"k": big}])
+    assert result.ok and result.result == "300000:300000:" + "y" * 900_000
+    assert pool.run(OK, "transform", [1, {}]).result == 2
+
+
+def test_a_child_killed_mid_batch_fails_the_batch_and_is_replaced(pool):
+    import os
+    import signal
+    import threading
+    import time
+
+    pool.run(OK, "transform", [1, {}])
+    child = pool.idle.get()  # the pool's only child: the one the batch will take
+    pool.idle.put(child)
+    box = {}
+    spin = "function transform(v, f) { while (true) {} }"
+    worker = threading.Thread(target=lambda: box.update(results=_batch(pool, OK, spin, OK, time_limit=30)))
+    worker.start()
+    while pool.idle.qsize():  # until the batch has taken the child
+        time.sleep(0.01)
+    time.sleep(0.3)  # the request is in the child, spinning in its second call
+    os.kill(child.proc.pid, signal.SIGKILL)
+    worker.join()
+    assert [r.kind for r in box["results"]] == ["crash"] * 3 and "replaced" in box["results"][0].message
+    assert [r.result for r in _batch(pool, OK, OK)] == [1, 2]

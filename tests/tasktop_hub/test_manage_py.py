@@ -4,6 +4,7 @@ or says to run `make setup` when there is none."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -45,3 +46,11 @@ def test_without_a_venv_manage_py_says_to_run_make_setup(tmp_path):
                           text=True, timeout=60)
     assert done.returncode == 1
     assert "Run `make setup` first" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_serve_on_a_fresh_hub_home_says_to_run_setup_first(tmp_path):
+    env = {**_env(tmp_path), "PATH": os.environ["PATH"]}
+    done = subprocess.run([sys.executable, "manage.py", "serve", "--bind", "127.0.0.1:1"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "unapplied migration(s). Run `make setup`" in done.stderr and "Traceback" not in done.stderr

@@ -23,6 +23,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from tasktop_hub.home import ensure_private_dir
 from tasktop_hub.setup_gate import is_set_up
@@ -57,6 +59,7 @@ class Command(BaseCommand):
         parser.add_argument("--stop-timeout", type=float, default=float(os.environ.get("HUB_STOP_TIMEOUT", "10")))
 
     def handle(self, *args: Any, bind: str, web_workers: int, stop_timeout: float, **options: Any) -> None:
+        self._require_migrated()
         python = sys.executable
         manage = str(Path(settings.BASE_DIR) / "manage.py")  # the repository's, wherever serve was started from
         run_dir = ensure_private_dir(Path(settings.HUB_HOME) / "run")
@@ -93,6 +96,16 @@ class Command(BaseCommand):
         if failed and not stopping:
             sys.exit(1)
         self.stdout.write("tasktop_hub stopped.")
+
+    @staticmethod
+    def _require_migrated() -> None:
+        """A fresh HUB_HOME (or an upgrade) needs `hub_setup` first: say so instead of serving errors."""
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if pending:
+            raise CommandError(
+                f"The hub's database (HUB_HOME={settings.HUB_HOME}) has {len(pending)} unapplied migration(s). Run "
+                "`make setup` (or `./manage.py hub_setup`) first; `make run` does both.")
 
     @staticmethod
     def _stop(children: list[subprocess.Popen[bytes]], timeout: float) -> bool:
