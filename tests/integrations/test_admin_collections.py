@@ -136,3 +136,15 @@ def test_custom_transformations_are_picked_per_field_and_direction(admin_client,
     })
     assert response.status_code == 302, response.content.decode()[:3000]
     assert Collection.objects.get(name="with-ext").field_extensions == {"status": {"read": "label"}}
+
+
+def test_a_tool_with_many_fields_gets_empty_rows_to_pick_from(admin_client, tmp_path):
+    from integrations.admin_collections import EMPTY_ROWS, ROWS_PER_FIELD_UP_TO
+
+    path = tmp_path / "wide.db"
+    path.touch()
+    create_work_item_table(f"sqlite:///{path}", "items", [f"f{i}" for i in range(ROWS_PER_FIELD_UP_TO + 1)])
+    wide = ConnectionFactory(kind="database", url=f"sqlite:///{path}", options={"table": "items", "projects": "A"})
+    page = admin_client.get(f"{ADD}?connection={wide.pk}").content.decode()
+    assert f'name="field_mapping-{EMPTY_ROWS - 1}-tool"' in page and f'name="field_mapping-{EMPTY_ROWS}-tool"' not in page
+    assert page.count('<option value="f20">') == EMPTY_ROWS and '<option value="f0" selected>' not in page
