@@ -42,8 +42,17 @@ def main() -> None:
     _use_project_venv()
     os.environ.pop(REEXEC_MARK, None)  # not inherited by the processes a command starts (serve)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tasktop_hub.settings")
+    import django
     from django.core.management import execute_from_command_line
 
+    try:
+        django.setup()
+    except Exception:  # noqa: BLE001, S110 — execute_from_command_line reports a broken configuration
+        pass
+    else:
+        from tasktop_hub.write_guard import guard_command
+
+        guard_command(sys.argv)  # a command that may write waits for no moving data (docs/storage.md)
     execute_from_command_line(sys.argv)
 
 

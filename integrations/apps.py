@@ -30,6 +30,10 @@ class IntegrationsConfig(AppConfig):
         from tasktop_hub import periodic
 
         extension_hooks.register()
+        from integrations.engine import leases
+        from tasktop_hub import inflight
+
+        inflight.register(leases.runs_in_flight)  # a database transfer's drain waits for them
 
         periodic.register("engine-dispatcher", signals.TICK_FUNC, minutes=1)
         post_spawn.connect(signals.kick_dispatcher, dispatch_uid="engine-kick")

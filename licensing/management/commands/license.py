@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -129,7 +130,7 @@ class Command(BaseCommand):
             raise CommandError(" ".join(exc.messages)) from None
         self.stdout.write(self.style.SUCCESS(
             f"License applied: {lic.license_type} for {lic.licensee}, {lic.max_users} users, valid through "
-            f"{lic.expires.isoformat()}."))
+            f"{lic.expires.isoformat()} (the hub in HUB_HOME={settings.HUB_HOME})."))
 
     def _show(self, **options: Any) -> None:
         st = services.state()
