@@ -38,6 +38,11 @@ def _mapping(rows: list[tuple[str, str, str]]) -> dict[str, str]:
     return data
 
 
+def test_without_connections_the_first_step_says_to_add_one(admin_client):
+    page = admin_client.get(ADD).content.decode()
+    assert "There is nothing to choose as repository connection yet: add one first." in page
+
+
 def test_add_asks_for_the_connection_first(admin_client, table_connection):
     page = admin_client.get(ADD).content.decode()
     assert 'id="first-step"' in page and table_connection.name in page and 'name="field_mapping' not in page
