@@ -36,4 +36,5 @@ class IntegrationsConfig(AppConfig):
         inflight.register(leases.runs_in_flight)  # a database transfer's drain waits for them
 
         periodic.register("engine-dispatcher", signals.TICK_FUNC, minutes=1)
+        periodic.register("gateway-prune", "integrations.tasks.prune_gateway_deliveries", minutes=24 * 60)
         post_spawn.connect(signals.kick_dispatcher, dispatch_uid="engine-kick")
