@@ -29,7 +29,7 @@ _registry: dict[str, type[Job]] = {}
 
 
 class JobCancelled(Exception):
-    """Raised inside a job when someone cancelled it; the runner records 'cancelled'."""
+    """Raised inside a job when someone asked to cancel it; the runner records 'cancelled'."""
 
 
 class Job:
@@ -65,8 +65,7 @@ class Job:
         if total is not None:
             fields["progress_total"] = total
         BackgroundJob.objects.filter(pk=self.record.pk).update(**fields)
-        if self.cancelled():
-            raise JobCancelled()
+        self.stop_if_cancelled()
 
     def log(self, message: str) -> None:
         line = f"{timezone.now():%Y-%m-%d %H:%M:%S} {message}\n"
@@ -74,8 +73,16 @@ class Job:
         log.info("[job %s %s] %s", self.record.pk, self.kind, message)
 
     def cancelled(self) -> bool:
-        status = BackgroundJob.objects.filter(pk=self.record.pk).values_list("status", flat=True).first()
-        return status == BackgroundJob.Status.CANCELLED
+        """Whether someone asked to cancel this job (see :func:`cancel`)."""
+        return bool(BackgroundJob.objects.filter(pk=self.record.pk).values_list("cancel_requested", flat=True)
+                    .first())
+
+    def stop_if_cancelled(self) -> None:
+        """Call between chunks of work (``progress()`` does, at each of its writes): if a cancel was
+        asked, stop here — raising :class:`JobCancelled`, which the runner records as 'cancelled'.
+        A job should call it only where stopping leaves its work consistent (a chunk committed)."""
+        if self.cancelled():
+            raise JobCancelled()
 
 
 def register(cls: type[Job]) -> type[Job]:
@@ -123,13 +130,35 @@ def _dispatch(job_id: int) -> None:
     BackgroundJob.objects.filter(pk=job_id).update(task_id=str(task_id or ""))
 
 
-def cancel(job_id: int) -> BackgroundJob:
-    updated = BackgroundJob.objects.filter(
-        pk=job_id, status__in=[BackgroundJob.Status.QUEUED, BackgroundJob.Status.RUNNING]
-    ).update(status=BackgroundJob.Status.CANCELLED, finished_at=timezone.now())
-    if not updated:
-        raise ValidationError("Only a queued or running job can be cancelled.")
-    return BackgroundJob.objects.get(pk=job_id)
+def cancel(job_id: int, actor: AbstractBaseUser | AnonymousUser | None = None) -> BackgroundJob:
+    """Ask a job to stop. A queued job is cancelled at once (the worker's claim then finds nothing
+    to run); a running one gets ``cancel_requested`` and stops at its next check between chunks
+    (:meth:`Job.stop_if_cancelled`), when the runner records 'cancelled'. Whoever may start the
+    job's kind may cancel it; audited.
+    """
+    from notifications.services import record_audit
+
+    with transaction.atomic():
+        record = BackgroundJob.objects.select_for_update().filter(pk=job_id).first()
+        if record is None:
+            raise ValidationError(f"Background job {job_id} does not exist.")
+        cls = _registry.get(record.kind)
+        if cls is not None:
+            check_may_start(cls, actor)
+        elif actor is not None and not roles.has_role(actor, roles.ADMINISTRATORS):
+            raise PermissionDenied("Only administrators may cancel a job of a kind this hub does not know.")
+        was = record.status
+        if record.status == BackgroundJob.Status.QUEUED:
+            record.status = BackgroundJob.Status.CANCELLED
+            record.finished_at = timezone.now()
+        elif record.status != BackgroundJob.Status.RUNNING:
+            raise ValidationError("Only a queued or running job can be cancelled.")
+        elif record.cancel_requested:
+            raise ValidationError("Cancelling was already asked; the job stops at its next check.")
+        record.cancel_requested = True
+        record.save(update_fields=["status", "finished_at", "cancel_requested"])
+        record_audit(actor, "job.cancel", f"job:{record.pk}", kind=record.kind, was=was)
+    return record
 
 
 def execute(job_id: int) -> None:
@@ -145,7 +174,10 @@ def execute(job_id: int) -> None:
     try:
         result = job.run(**record.params)
     except JobCancelled:
-        job.log("Cancelled.")
+        job.log("Cancelled on request; stopped between chunks.")
+        BackgroundJob.objects.filter(pk=job_id, status=BackgroundJob.Status.RUNNING).update(
+            status=BackgroundJob.Status.CANCELLED, finished_at=timezone.now()
+        )
         return
     except Exception as exc:
         log.exception("Job %s (%s) failed", job_id, record.kind)
