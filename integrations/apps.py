@@ -27,6 +27,11 @@ class IntegrationsConfig(AppConfig):
         from tasktop_hub import periodic
 
         extension_hooks.register()
+        from integrations.models import Integration
+        from notifications.screen import register_integration_names
+
+        # The Activity screen's integration filter (notifications may not import this app).
+        register_integration_names(lambda: list(Integration.objects.order_by("name").values_list("id", "name")))
 
         periodic.register("engine-dispatcher", signals.TICK_FUNC, minutes=1)
         post_spawn.connect(signals.kick_dispatcher, dispatch_uid="engine-kick")

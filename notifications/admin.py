@@ -26,16 +26,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-def _apply(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, func: Any, verb: str) -> None:
-    done = 0
-    for error in queryset:
-        try:
-            func(error.pk, request.user)
-            done += 1
-        except ValidationError as exc:
-            modeladmin.message_user(request, f"{error.artifact}: {'; '.join(exc.messages)}", messages.ERROR)
+def _apply(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, action: str) -> None:
+    try:
+        done, refused = services.bulk_error_action(action, list(queryset.values_list("pk", flat=True)), request.user)
+    except ValidationError as exc:
+        modeladmin.message_user(request, "; ".join(exc.messages), messages.ERROR)
+        return
+    for message in refused:
+        modeladmin.message_user(request, message, messages.ERROR)
     if done:
-        modeladmin.message_user(request, f"{verb} {done} error(s).")
+        modeladmin.message_user(request, f"{services.BULK_ACTIONS[action][1]} {done} error(s).")
 
 
 @admin.register(ActivityError)
@@ -55,15 +55,15 @@ class ActivityErrorAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
 
     @admin.action(description="Retry selected errors", permissions=["change"])
     def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _apply(self, request, queryset, services.retry_error, "Retrying")
+        _apply(self, request, queryset, "retry")
 
     @admin.action(description="Ignore selected errors", permissions=["change"])
     def ignore(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _apply(self, request, queryset, services.ignore_error, "Ignored")
+        _apply(self, request, queryset, "ignore")
 
     @admin.action(description="Stop ignoring selected errors", permissions=["change"])
     def unignore(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _apply(self, request, queryset, services.unignore_error, "Re-opened")
+        _apply(self, request, queryset, "unignore")
 
 
 @admin.register(ActivityIssue)

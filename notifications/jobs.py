@@ -45,6 +45,7 @@ class Job:
     def __init__(self, record: BackgroundJob) -> None:
         self.record = record
         self._last_progress_write = 0.0
+        self.last_done: int | None = None
 
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
         """Check and normalise the parameters before the job is queued."""
@@ -57,6 +58,7 @@ class Job:
     # -- helpers for run() --
 
     def progress(self, done: int, total: int | None = None, *, force: bool = False) -> None:
+        self.last_done = done  # written with the final status even when this write is skipped
         now = time.monotonic()
         if not force and now - self._last_progress_write < self.progress_interval:
             return
@@ -90,6 +92,18 @@ def register(cls: type[Job]) -> type[Job]:
         raise ValueError(f"Job kind '{cls.kind}' is registered twice.")
     _registry[cls.kind] = cls
     return cls
+
+
+def registered() -> list[type[Job]]:
+    return list(_registry.values())
+
+
+def may_cancel(record: BackgroundJob, actor: AbstractBaseUser | AnonymousUser | None) -> bool:
+    """Whether the Activity screen offers Cancel for this job to this user (cancel() decides)."""
+    if record.status not in (BackgroundJob.Status.QUEUED, BackgroundJob.Status.RUNNING) or record.cancel_requested:
+        return False
+    cls = _registry.get(record.kind)
+    return roles.has_role(actor, cls.started_by if cls else roles.ADMINISTRATORS)
 
 
 def check_may_start(cls: type[Job], actor: AbstractBaseUser | AnonymousUser | None) -> None:
@@ -175,9 +189,10 @@ def execute(job_id: int) -> None:
         result = job.run(**record.params)
     except JobCancelled:
         job.log("Cancelled on request; stopped between chunks.")
-        BackgroundJob.objects.filter(pk=job_id, status=BackgroundJob.Status.RUNNING).update(
-            status=BackgroundJob.Status.CANCELLED, finished_at=timezone.now()
-        )
+        stopped: dict[str, Any] = {"status": BackgroundJob.Status.CANCELLED, "finished_at": timezone.now()}
+        if job.last_done is not None:
+            stopped["progress_done"] = job.last_done
+        BackgroundJob.objects.filter(pk=job_id, status=BackgroundJob.Status.RUNNING).update(**stopped)
         return
     except Exception as exc:
         log.exception("Job %s (%s) failed", job_id, record.kind)

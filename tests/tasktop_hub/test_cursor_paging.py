@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from integrations.models import ArtifactPair, PendingWork
 from notifications import services as activity
 from notifications.models import ActivityError, AuditEvent
+from tasktop_hub import keyset
 from tests.factories import PairFactory
 
 pytestmark = pytest.mark.django_db
@@ -147,11 +148,9 @@ def test_filters(api):
 def test_filtered_pages_are_index_ranges_without_a_sort(model, filters, ordering, index):
     """The plan of a filtered page (and of a later page, past a cursor) reads the list's index in
     order: no full scan, no temporary sort of the matching rows."""
-    from tasktop_hub.api.pagination import _beyond
-
     queryset = model.objects.filter(**filters).order_by(*ordering)
     position = [timezone.now() if "first_seen" in name or name.lstrip("-") == "at" else 5 for name in ordering]
-    for page in (queryset[:101], queryset.filter(_beyond(ordering, position))[:101]):
+    for page in (queryset[:101], queryset.filter(keyset.beyond(ordering, position))[:101]):
         sql, params = page.query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
