@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from extensions.models import Extension
-from extensions.sandbox.pool import Result, get_pool
+from extensions.sandbox.pool import Call, Result, get_pool
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,9 @@ MAX_LOG_LINES_IN_ERROR = 5
 class ExtensionFailure(Exception):
     """The script threw, ran out of time or memory, or returned the wrong type."""
 
-    def __init__(self, extension: Extension, result: Result, message: str | None = None) -> None:
-        self.extension, self.result = extension, result
-        where = f" at line {result.line}" if result.line else ""
+    def __init__(self, extension: Extension, result: Result, message: str | None = None, field: str = "") -> None:
+        self.extension, self.result, self.field = extension, result, field
+        where = (f" on field '{field}'" if field else "") + (f" at line {result.line}" if result.line else "")
         text = message or result.message
         logs = result.logs[-MAX_LOG_LINES_IN_ERROR:]
         tail = (" Console: " + " | ".join(logs)) if logs else ""
@@ -83,3 +83,19 @@ def call(extension: Extension, *args: Any) -> Any:
     if problem:
         raise ExtensionFailure(extension, result, problem)
     return result.result
+
+
+def transform_many(chains: list[tuple[str, list[Extension]]], values: list[Any], fields: dict[str, Any]) -> list[Any]:
+    """Several custom data transformations of one artifact in one round trip to the sandbox: for
+    each (field, extensions) chain, its extensions in turn (each in its own fresh context, called
+    twice for determinism) on its value, all receiving ``fields``. Per chain, the new value or the
+    ``ExtensionFailure`` naming the extension (the step that failed), its version and the field."""
+    calls = [Call([e.source for e in chain], ENTRY[Extension.Type.TRANSFORM].function, [value], twice=True)
+             for (_, chain), value in zip(chains, values, strict=True)]
+    results = get_pool().run_batch(calls, [fields])
+    out: list[Any] = []
+    for (field, chain), result in zip(chains, results, strict=True):
+        ext = chain[min(result.step, len(chain) - 1)]
+        problem = None if not result.ok else shape_problem(Extension.Type.TRANSFORM, result)
+        out.append(ExtensionFailure(ext, result, problem, field) if not result.ok or problem else result.result)
+    return out

@@ -9,10 +9,14 @@ quickjs would find a bare interpreter under address-space and CPU limits, not th
 from __future__ import annotations
 
 import json
+import os
 import re
 import resource
 import sys
 import time
+from typing import Any
+
+qjs: Any = None  # the ctypes layer over quickjs-ng, imported by main() after the limits
 
 ADDRESS_SPACE = 512 * 1024 * 1024  # the whole child; quickjs's own memory limit is far below it
 MAX_OUTPUT = 1024 * 1024  # characters of JSON a script may return
@@ -95,66 +99,105 @@ def _error(kind: str, message: str, logs: list[str] | None = None) -> dict:
     return {"ok": False, "kind": kind, "message": first, "line": line, "logs": logs or []}
 
 
-def run(quickjs, request: dict) -> dict:  # noqa: ANN001
-    started = time.perf_counter()
-    ctx = quickjs.Context()
-    ctx.set_memory_limit(int(request.get("memory", 32 * 1024 * 1024)))
-    ctx.set_max_stack_size(int(request.get("stack", 256 * 1024)))
-    ctx.eval(PRELUDE)
-    call = ctx.get("__hub_call")
-    logs_of = ctx.get("__hub_logs")
-    ctx.set_time_limit(float(request.get("time", 1.0)))
+def _kind(text: str) -> tuple[str, str]:
+    """The error kind and the message to show for a script's exception text."""
+    if "interrupted" in text:
+        return "time", ""
+    if "out of memory" in text:
+        return "memory", "The script used more memory than its limit"
+    if "stack overflow" in text or "Maximum call stack size exceeded" in text:
+        return "stack", "Maximum call stack size exceeded (the script recursed too deep)"
+    if text.startswith("NondeterministicError"):
+        return "nondeterministic", text.partition(": ")[2]
+    return "error", text
 
-    def logs() -> list[str]:
-        try:
-            got = json.loads(logs_of())
-            return got["logs"] + ([f"… {got['dropped']} more lines not kept"] if got["dropped"] else [])
-        except Exception:  # noqa: BLE001 - a script that broke its console still gets its error
-            return []
 
+def _logs(raw: str) -> list[str]:
     try:
-        ctx.eval(request["source"])
-        if request.get("entry") is None:  # compile check only
-            return {"ok": True, "result": None, "logs": logs(), "ms": (time.perf_counter() - started) * 1000}
-        raw = call(request["entry"], json.dumps(request.get("args", [])), bool(request.get("twice")))
-    except quickjs.StackOverflow:
-        return _error("stack", "Maximum call stack size exceeded (the script recursed too deep)", logs())
-    except quickjs.JSException as exc:
-        text = str(exc)
-        if "interrupted" in text:
-            return _error("time", f"The script ran longer than its {request.get('time', 1.0)} s limit", logs())
-        if "out of memory" in text:
-            return _error("memory", "The script used more memory than its limit", logs())
-        if text.startswith("NondeterministicError"):
-            return _error("nondeterministic", text.partition(": ")[2], logs())
-        return _error("error", text, logs())
-    if not isinstance(raw, str) or len(raw) > MAX_OUTPUT + 4096:
-        return _error("output", f"The script's result is larger than {MAX_OUTPUT} characters", logs())
-    answer = json.loads(raw)
-    result = answer["result"]
-    if result is not None and len(result) > MAX_OUTPUT:
-        return _error("output", f"The script's result is larger than {MAX_OUTPUT} characters", logs())
-    log_lines = answer["logs"] + ([f"… {answer['dropped']} more lines not kept"] if answer["dropped"] else [])
-    return {"ok": True, "result": None if answer["undefined"] else json.loads(result), "undefined": answer["undefined"],
-            "logs": log_lines, "ms": (time.perf_counter() - started) * 1000}
+        got = json.loads(raw)
+        return got["logs"] + ([f"… {got['dropped']} more lines not kept"] if got["dropped"] else [])
+    except Exception:  # noqa: BLE001 - a script that broke its console still gets its answer
+        return []
+
+
+def run_chain(runtime: Any, call: dict, tail: list, limits: dict) -> dict:
+    """One call: each source in ``steps`` in its own fresh context, in order; a later step receives
+    the previous one's result as its first argument (a field's "read" then "write" transform).
+    The answer names the failing step."""
+    started = time.perf_counter()
+    args = list(call.get("args", [])) + tail
+    logs: list[str] = []
+    result, undefined = None, False
+    for step, source in enumerate(call["steps"]):
+        if step:
+            args = [result, *args[1:]]
+        try:
+            raw, console = runtime.call(source, call.get("entry"), json.dumps(args), bool(call.get("twice")),
+                                        **limits)
+        except qjs.ScriptError as exc:
+            kind, message = _kind(exc.args[0])
+            if kind in ("time", "memory", "stack"):
+                runtime.tainted = True  # quickjs recovers from these, but the next call gets a new runtime
+            if kind == "time":
+                message = f"The script ran longer than its {limits['time_limit']} s limit"
+            answer = _error(kind, message, logs + _logs(exc.args[1] if len(exc.args) > 1 else ""))
+            answer["step"] = step
+            return answer
+        if call.get("entry") is None:
+            logs += _logs(console or "")
+            continue  # compile check only
+        if raw is None or len(raw) > MAX_OUTPUT + 4096:
+            return {**_error("output", f"The script's result is larger than {MAX_OUTPUT} characters", logs), "step": step}
+        answer = json.loads(raw)
+        if answer["result"] is not None and len(answer["result"]) > MAX_OUTPUT:
+            return {**_error("output", f"The script's result is larger than {MAX_OUTPUT} characters", logs), "step": step}
+        logs += answer["logs"] + ([f"… {answer['dropped']} more lines not kept"] if answer["dropped"] else [])
+        undefined = answer["undefined"]
+        result = None if undefined else json.loads(answer["result"])
+        if undefined and step < len(call["steps"]) - 1:
+            break  # nothing to pass on: the caller reports the step that returned nothing
+    return {"ok": True, "result": result, "undefined": undefined, "logs": logs, "step": step,
+            "ms": (time.perf_counter() - started) * 1000}
+
+
+def serve(runtime: Any, request: dict) -> tuple[dict, Any]:
+    """A batch of calls (one round trip for several, e.g. all the fields of one artifact); each
+    call is as isolated from the others as from the calls of other requests."""
+    calls = request["calls"]
+    limits = {"time_limit": float(request.get("time", 1.0)), "memory": int(request.get("memory", 32 * 1024 * 1024)),
+              "stack": int(request.get("stack", 256 * 1024))}
+    _cpu_budget(limits["time_limit"] * sum(len(c["steps"]) for c in calls))
+    results = []
+    for call in calls:
+        results.append(run_chain(runtime, call, request.get("tail", []), limits))
+        if runtime.tainted:  # stopped, out of memory or left promise jobs: the next call starts afresh
+            runtime.close()
+            runtime = qjs.Runtime(PRELUDE)
+    return {"results": results}, runtime
 
 
 def main() -> None:
     _limits()
-    import quickjs  # after the limits: the engine's own allocations count too
+    global qjs
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder out
+    import qjs  # after the limits: the engine's own allocations count too
 
+    runtime = qjs.Runtime(PRELUDE)
     out = sys.stdout
     for line in sys.stdin:
         try:
             request = json.loads(line)
-            _cpu_budget(float(request.get("time", 1.0)))
-            answer = run(quickjs, request)
+            answer, runtime = serve(runtime, request)
         except MemoryError:
             answer = _error("memory", "The script used more memory than the sandbox allows")
         except Exception as exc:  # noqa: BLE001 - the child must answer every request
             answer = _error("error", f"{type(exc).__name__}: {exc}")
         out.write(json.dumps(answer) + "\n")
         out.flush()
+        try:
+            runtime.prepare()  # the next call's fresh context, made while no one waits for it
+        except Exception:  # noqa: BLE001 - then the next call makes its own (and reports why not)
+            runtime.spare = None
 
 
 if __name__ == "__main__":

@@ -36,6 +36,18 @@ class Result:
     logs: list[str] = field(default_factory=list)
     ms: float = 0.0
     undefined: bool = False
+    step: int = 0  # of a chained call, the step that failed (or the last one)
+
+
+@dataclass
+class Call:
+    """One call of a batch: ``steps`` are scripts run in turn, each in its own fresh context, a
+    later one receiving the previous one's result as its first argument."""
+
+    steps: list[str]
+    entry: str | None
+    args: list[Any]
+    twice: bool = False
 
 
 class _Child:
@@ -86,22 +98,37 @@ class Pool:
             memory: int = 32 * 1024 * 1024, stack: int = 256 * 1024, twice: bool = False) -> Result:
         """Call ``entry(*args)`` in a fresh context (``entry`` None: only evaluate the script);
         ``twice``: call it a second time and fail unless both results agree."""
-        request = {"source": source, "entry": entry, "args": args, "time": time_limit, "memory": memory, "stack": stack,
-                   "twice": twice}
+        return self.run_batch([Call([source], entry, args, twice)], time_limit=time_limit, memory=memory,
+                              stack=stack)[0]
+
+    def run_batch(self, calls: list[Call], tail: list[Any] | None = None, *, time_limit: float = 1.0,
+                  memory: int = 32 * 1024 * 1024, stack: int = 256 * 1024) -> list[Result]:
+        """Several calls in one round trip to one child (each step of each call still in its own
+        fresh context, with the limits per step); ``tail`` is appended to every call's arguments
+        (sent once: e.g. the artifact's fields that every transform of it receives)."""
+        if not calls:
+            return []
+        request = {"calls": [{"steps": c.steps, "entry": c.entry, "args": c.args, "twice": c.twice} for c in calls],
+                   "tail": tail or [], "time": time_limit, "memory": memory, "stack": stack}
+        steps = sum(len(c.steps) for c in calls)
         child = self.idle.get()
         try:
             if child is None or child.proc.poll() is not None:
                 child = _Child()
             try:
-                answer = child.call(request, time_limit + GRACE_SECONDS)
-            except (TimeoutError, EOFError, OSError, ValueError) as exc:
+                answer = child.call(request, time_limit * steps + GRACE_SECONDS)
+                results = [Result(**r) for r in answer["results"]] if "results" in answer else [Result(**answer)] * len(calls)
+                if len(results) != len(calls):
+                    raise ValueError("wrong number of answers")
+            except (TimeoutError, EOFError, OSError, ValueError, KeyError, TypeError) as exc:
                 child.kill()
                 child = None
                 self.replaced += 1
                 reason = ("did not finish in time" if isinstance(exc, TimeoutError)
                           else "stopped (it exceeded the sandbox's limits)")
-                return Result(ok=False, kind="crash", message=f"The sandbox process {reason}; it was replaced")
-            return Result(**answer)
+                failed = Result(ok=False, kind="crash", message=f"The sandbox process {reason}; it was replaced")
+                return [failed] * len(calls)
+            return results
         finally:
             self.idle.put(child)
 

@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from integrations.connectors.base import ArtifactData, ConnectorError
 from integrations.engine import clock, templates
 from integrations.engine.context import RunContext, other
-from integrations.engine.mapping import MappingError, convert, mapped_fields
+from integrations.engine.mapping import MappingError, convert_many, mapped_fields
 from integrations.engine.models import CreateIntent
 from integrations.engine.reconcile import _allows, _call, common_fields, flow
 from integrations.models import Route
@@ -49,15 +49,14 @@ def plan(ctx: RunContext, source_side: str, source: ArtifactData, route: Route) 
     # state only): kept out of the intent, so a twin adopted before the walk ended is walked on,
     # not taken to have changed state. reconcile.create adds it to the base once walked.
     walked = ctx.sides[tgt].view.state_field
-    for f in common_fields(ctx):
-        direction, _ = flow(ctx, f)
-        if not _allows(direction, src):
-            continue
-        value = source.fields.get(ctx.sides[src].view.mapping[f])
-        converted = convert(ctx.sides[src].view, ctx.sides[tgt].view, f, value, fields)
-        values[ctx.sides[tgt].view.mapping[f]] = converted
+    flowing = {f: source.fields.get(ctx.sides[src].view.mapping[f]) for f in common_fields(ctx)
+               if _allows(flow(ctx, f)[0], src)}
+    # All the fields at once: their transforms take one round trip to the sandbox.
+    converted = convert_many(ctx.sides[src].view, ctx.sides[tgt].view, flowing, fields)
+    for f, value in flowing.items():
+        values[ctx.sides[tgt].view.mapping[f]] = converted[f]
         if f != walked:
-            base_src[f], base_tgt[f] = value, converted
+            base_src[f], base_tgt[f] = value, converted[f]
     return CreatePlan(project=getattr(route, f"{tgt}_project"), hub_key=ctx.hub_key(src, source.id), values=values,
                       base={src: base_src, tgt: base_tgt})
 

@@ -101,27 +101,38 @@ def mapped_fields(side: Side, tool_fields: dict[str, Any]) -> dict[str, Any]:
     return {f: tool_fields.get(col) for f, col in side.mapping.items()}
 
 
-def _transform(ext: Extension, value: Any, fields: dict[str, Any] | None) -> Any:
-    try:
-        return runtime.call(ext, value, fields or {})
-    except runtime.ExtensionFailure as exc:
-        raise MappingError(str(exc)) from exc
-
-
-def convert(source: Side, target: Side, model_field: str, value: Any, fields: dict[str, Any] | None = None) -> Any:
-    """The value a field of ``source`` should have on ``target``: the source's value mapping, its
-    "read" transform, the target's "write" transform, the target's value mapping. ``fields``
-    (the source artifact's mapped fields) is what a transform sees besides the value."""
-    if source.roles.get(model_field) == "person" or target.roles.get(model_field) == "person":
-        return reconcile_person(source, target, value)
-    value = model_value(source, model_field, value)
-    read = source.transforms.get(model_field, {}).get("read")
-    if read is not None:
-        value = _transform(read, value, fields)
-    write = target.transforms.get(model_field, {}).get("write")
-    if write is not None:
-        value = _transform(write, value, fields)
-    return tool_value(target, model_field, value)
+def convert_many(source: Side, target: Side, values: dict[str, Any],
+                 fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The values the fields of one ``source`` artifact (model field → the source tool's value)
+    should have on ``target``: per field, the source's value mapping, its "read" transform, the
+    target's "write" transform, the target's value mapping (or person reconciliation). ``fields``
+    (the source artifact's mapped fields) is what a transform sees besides the value. All the
+    fields' transforms take one round trip to the sandbox, not one per transform. A
+    transform that fails raises ``MappingError`` naming the extension, its version, the field and
+    the script's line — every failing field of the artifact, not only the first."""
+    out: dict[str, Any] = {}
+    chains: list[tuple[str, list[Extension]]] = []
+    inputs: list[Any] = []
+    for f, value in values.items():
+        if source.roles.get(f) == "person" or target.roles.get(f) == "person":
+            out[f] = reconcile_person(source, target, value)
+            continue
+        value = model_value(source, f, value)
+        chain = [e for e in (source.transforms.get(f, {}).get("read"), target.transforms.get(f, {}).get("write"))
+                 if e is not None]
+        if chain:
+            chains.append((f, chain))
+            inputs.append(value)
+        else:
+            out[f] = tool_value(target, f, value)
+    if chains:
+        converted = runtime.transform_many(chains, inputs, fields or {})
+        failures = [str(c) for c in converted if isinstance(c, runtime.ExtensionFailure)]
+        if failures:
+            raise MappingError(" ".join(failures))
+        for (f, _), value in zip(chains, converted, strict=True):
+            out[f] = tool_value(target, f, value)
+    return {f: out[f] for f in values}
 
 
 def _lookup(side: Side, value: str) -> Person:

@@ -17,7 +17,7 @@ from integrations.connectors.base import ArtifactData, ConnectorError, StaleArti
 from integrations.engine import clock, templates
 from integrations.engine.context import RunContext, other, with_retries
 from integrations.engine.leases import LeaseLost
-from integrations.engine.mapping import MappingError, convert, mapped_fields, transition_path, walks_states
+from integrations.engine.mapping import MappingError, convert_many, mapped_fields, transition_path, walks_states
 from integrations.models import ArtifactPair
 
 
@@ -100,14 +100,22 @@ def reconcile(ctx: RunContext, unit: Unit, pair: ArtifactPair, left: ArtifactDat
     conflicts = []
     winner: str | None
     seen = {s: mapped_fields(ctx.sides[s].view, arts[s].fields) for s in arts}  # what a transform receives
+    play = {}  # field → its values on each side
     for f in common_fields(ctx):
         direction, frequency = flow(ctx, f)
         if direction == "none" or frequency == "on_create":
             continue
-        values = {s: arts[s].fields.get(ctx.sides[s].view.mapping[f]) for s in arts}
+        play[f] = {s: arts[s].fields.get(ctx.sides[s].view.mapping[f]) for s in arts}
+    # Every field's transforms in one round trip to the sandbox (and another for the fields whose
+    # right-side value wins, below), not one per field.
+    views = {s: ctx.sides[s].view for s in arts}
+    wanted_right = convert_many(views["left"], views["right"], {f: v["left"] for f, v in play.items()}, seen["left"])
+    from_right: list[str] = []  # fields whose right value is to be written left
+    for f, values in play.items():
+        direction, _ = flow(ctx, f)
         fresh = f not in old["left"] and f not in old["right"]
         changed = {s: not fresh and not _same(values[s], old[s].get(f)) for s in arts}
-        want_right = convert(ctx.sides["left"].view, ctx.sides["right"].view, f, values["left"], seen["left"])
+        want_right = wanted_right[f]
         if _same(want_right, values["right"]):
             new["left"][f], new["right"][f] = values["left"], values["right"]
             continue
@@ -129,11 +137,17 @@ def reconcile(ctx: RunContext, unit: Unit, pair: ArtifactPair, left: ArtifactDat
                 continue
         else:
             winner = prefer if _allows(direction, prefer) else other(prefer)
-        loser = other(winner)
-        value = want_right if winner == "left" else convert(ctx.sides["right"].view, ctx.sides["left"].view, f,
-                                                              values["right"], seen["right"])
-        writes[loser][ctx.sides[loser].view.mapping[f]] = value
-        new[winner][f], new[loser][f] = values[winner], value
+        if winner == "right":
+            from_right.append(f)
+            continue
+        writes["right"][views["right"].mapping[f]] = want_right
+        new["left"][f], new["right"][f] = values["left"], want_right
+    if from_right and not conflicts:
+        wanted_left = convert_many(views["right"], views["left"], {f: play[f]["right"] for f in from_right},
+                                   seen["right"])
+        for f in from_right:
+            writes["left"][views["left"].mapping[f]] = wanted_left[f]
+            new["right"][f], new["left"][f] = play[f]["right"], wanted_left[f]
     if conflicts:
         raise ConflictError(
             "Conflict: changed on both sides since the last synchronization: " + "; ".join(conflicts)

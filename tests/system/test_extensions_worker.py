@@ -80,7 +80,7 @@ def test_two_way_sync_with_extensions_under_the_real_worker(engine_hub, tmp_path
                 def errors() -> str:
                     return hub.manage("shell", "-c", ERRORS).stdout.strip()
 
-                wait(lambda: len(pairs(hub)) == 1 and "guard' version 1 failed at line 2" in errors(), 120,
+                wait(lambda: len(pairs(hub)) == 1 and "guard' version 1 failed on field 'summary' at line 2" in errors(), 120,
                      "the good artifact synced, the failing one reported", worker.log)
                 twin = table(right)[pairs(hub)[0][1]].fields
                 assert (twin["priority"], twin["assignee"], twin["status"]) == ("High", "u-9", "New")

@@ -1,5 +1,5 @@
 """Extensions in the engine: custom data transformations per field and direction (called from
-mapping.convert only), a non-deterministic one reported instead of looped on, a failing one
+mapping.convert_many only), a non-deterministic one reported instead of looped on, a failing one
 blocking its artifact until a fixed version is saved; person reconciliation and state transition
 extensions. Real quickjs-ng sandbox children and two real SQLite tool tables."""
 
@@ -9,6 +9,7 @@ import pytest
 
 from extensions import services as ext_services
 from extensions.models import Extension
+from extensions.sandbox.pool import Pool
 from integrations.connectors.base import ConnectorError
 from integrations.engine.models import PendingWork
 from integrations.models import ArtifactPair
@@ -79,7 +80,7 @@ def test_a_failing_transform_blocks_its_artifact_until_a_fixed_version_is_saved(
     a = rig.left.create("ALPHA", {"summary": "s"}, hub_key="")  # assignee is null: the script throws
     rig.run()
     error = ActivityError.objects.get()
-    assert "Extension 'shout' version 1 failed at line 3: TypeError" in error.message
+    assert "Extension 'shout' version 1 failed on field 'assignee' at line 3: TypeError" in error.message
     assert "Console: input null" in error.message
     assert PendingWork.objects.get(artifact_id=a.id).status == PendingWork.Status.BLOCKED
     ext_services.update(None, ext, source="function transform(v, f) {\n  return v === null ? 'nobody' : v.toUpperCase()\n}")
@@ -89,6 +90,31 @@ def test_a_failing_transform_blocks_its_artifact_until_a_fixed_version_is_saved(
     assert rig.rows("right")[pair.right_id].fields["assignee"] == "nobody"
     error.refresh_from_db()
     assert error.status == ActivityError.Status.RESOLVED
+
+
+def test_an_artifacts_transforms_take_one_round_trip_and_each_failing_field_is_named(rig, monkeypatch):
+    ext_services.create(None, name="tag", type="transform",
+                        source="function transform(v, f) { return v === null ? v : v + '!' }")
+    ext_services.create(None, name="fragile", type="transform", source="function transform(v, f) {\n  return v.x.y\n}")
+    _use(rig, "left", "summary", read="tag")
+    _use(rig, "right", "summary", write="tag")  # read then write: a chain of two, still one call
+    _use(rig, "right", "status", write="tag")
+    batches: list[int] = []
+    real = Pool.run_batch
+    monkeypatch.setattr(Pool, "run_batch", lambda self, calls, *a, **k: batches.append(len(calls)) or real(
+        self, calls, *a, **k))
+    created = [rig.left.create("ALPHA", {"summary": f"s{i}", "status": "New"}, hub_key="").id for i in range(3)]
+    rig.run()
+    assert batches == [2, 2, 2]  # one round trip per artifact, carrying both fields
+    assert sorted(r.fields["summary"] for r in rig.rows("right").values()) == ["s0!!", "s1!!", "s2!!"]
+    # Two fields failing on one artifact: one Activity error naming each (extension, version, field, line).
+    _use(rig, "right", "priority", write="fragile")
+    _use(rig, "right", "assignee", write="fragile")
+    rig.left.update(created[0], {"summary": "changed"})
+    rig.run()
+    error = ActivityError.objects.get()
+    assert "Extension 'fragile' version 1 failed on field 'assignee' at line 2" in error.message
+    assert "Extension 'fragile' version 1 failed on field 'priority' at line 2" in error.message
 
 
 @pytest.fixture
