@@ -9,7 +9,8 @@ from django.http import HttpRequest
 
 from notifications import services
 from notifications.models import ActivityError, ActivityIssue, AuditEvent, BackgroundJob
-from tasktop_hub.admin_paging import LargeTableAdminMixin
+from notifications.screen import integration_names
+from tasktop_hub.admin_paging import LargeTableAdminMixin, indexed_values_filter
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -38,10 +39,24 @@ def _apply(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySe
         modeladmin.message_user(request, f"{services.BULK_ACTIONS[action][1]} {done} error(s).")
 
 
+class IntegrationFilter(admin.SimpleListFilter):
+    title = "integration"
+    parameter_name = "integration"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(pk), name) for pk, name in integration_names()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        return queryset.filter(integration_id=int(value)) if value and value.isdigit() else queryset
+
+
 @admin.register(ActivityError)
 class ActivityErrorAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
-    list_display = ["artifact", "integration_name", "message", "status", "occurrences", "last_seen"]
-    list_filter = ["status", "category", "integration_name"]
+    list_display = ["artifact", "integration_name", "message", "status", "occurrences", "first_seen", "last_seen"]
+    # Each filter is a range of a composite index (models.py); the integration's choices come from
+    # the integrations app, not from a DISTINCT over every error.
+    list_filter = ["status", IntegrationFilter]
     search_fields = ["artifact", "message"]
     actions = ["retry", "ignore", "unignore"]
 
@@ -75,11 +90,12 @@ class ActivityIssueAdmin(ReadOnlyAdmin):
 @admin.register(BackgroundJob)
 class BackgroundJobAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
     list_display = ["title", "status", "progress_done", "progress_total", "started_at", "finished_at"]
-    list_filter = ["status", "kind"]
+    list_filter = ["status", indexed_values_filter("kind", "kind")]
 
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
     list_display = ["at", "actor", "action", "target"]
-    list_filter = ["action"]
+    list_select_related = ["actor"]
+    list_filter = [indexed_values_filter("action", "action")]
     search_fields = ["target", "action"]

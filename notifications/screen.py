@@ -35,6 +35,10 @@ def register_integration_names(provider: Callable[[], list[tuple[int, str]]]) ->
     _integration_names[:] = [provider]
 
 
+def integration_names() -> list[tuple[int, str]]:
+    return _integration_names[0]() if _integration_names else []
+
+
 @dataclass(frozen=True)
 class Tab:
     key: str
@@ -130,7 +134,7 @@ def activity_context(request: HttpRequest) -> dict[str, Any]:
         "applied": applied,
         "problems": problems,
         "statuses": tab.statuses,
-        "integrations": _integration_names[0]() if _integration_names and "integration" in tab.filters else [],
+        "integrations": integration_names() if "integration" in tab.filters else [],
         "kinds": sorted((cls.kind, cls.title) for cls in jobs.registered()) if tab.key == "jobs" else [],
         # Viewers look; integrators and administrators act (the services check no role: the views do).
         "can_act_on_errors": roles.has_role(user, roles.INTEGRATORS),

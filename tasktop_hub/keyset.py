@@ -73,7 +73,8 @@ def _flipped(ordering: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _encode(row: Any, ordering: tuple[str, ...], backwards: bool) -> str:
-    values = [getattr(row, name.lstrip("-")) for name in ordering]
+    # A model instance, or a dict from .values() (tasktop_hub/api/fast_lists.py).
+    values = [row[name.lstrip("-")] if isinstance(row, dict) else getattr(row, name.lstrip("-")) for name in ordering]
     values = [v.isoformat() if isinstance(v, datetime) else v for v in values]
     return base64.urlsafe_b64encode(json.dumps({"p": values, "b": backwards}).encode()).decode().rstrip("=")
 

@@ -17,6 +17,7 @@ from integrations.api.engine_views import EngineActionsMixin
 from integrations.connectors import registry
 from integrations.models import ArtifactPair, Collection, Integration, PendingWork, RepositoryConnection, Route
 from settings_app.services import effective_settings
+from tasktop_hub.api.fast_lists import ValuesListMixin
 from tasktop_hub.api.filters import DeclaredFilters, ListFilter
 from tasktop_hub.api.pagination import KeysetPagination
 
@@ -80,7 +81,7 @@ class RouteViewSet(ServiceModelViewSet):
     serializer_class = s.RouteSerializer
 
 
-class ArtifactPairViewSet(ServiceModelViewSet):
+class ArtifactPairViewSet(ValuesListMixin, ServiceModelViewSet):
     """Pairs grow without bound: cursor pages by id; each filter is a range of an index
     (``(integration, id)``, ``(route, id)``, and the unique ``(integration, left_id | right_id)``)."""
 
@@ -107,7 +108,7 @@ class ArtifactPairViewSet(ServiceModelViewSet):
         return super().filter_queryset(queryset)
 
 
-class PendingWorkViewSet(viewsets.ReadOnlyModelViewSet):
+class PendingWorkViewSet(ValuesListMixin, viewsets.ReadOnlyModelViewSet):
     """Changes detected and waiting to be processed (the engine's queue), oldest first."""
 
     queryset = PendingWork.objects.all()

@@ -11,13 +11,15 @@ from rest_framework.response import Response
 from notifications import jobs, services
 from notifications.api import serializers as s
 from notifications.models import ActivityError, ActivityIssue, AuditEvent, BackgroundJob
+from tasktop_hub.api.fast_lists import ValuesListMixin
 from tasktop_hub.api.filters import DeclaredFilters, ListFilter, since_until
 from tasktop_hub.api.pagination import KeysetPagination
 
 
-class GrowingList(viewsets.GenericViewSet):
+class GrowingList(ValuesListMixin, viewsets.GenericViewSet):
     """Lists that grow without bound: cursor pages on a unique, never-changing ordering (newest
-    first) and declared filters, each backed by a composite index (notifications/models.py)."""
+    first) and declared filters, each backed by a composite index (notifications/models.py); the
+    page is built from column values (tasktop_hub/api/fast_lists.py)."""
 
     pagination_class = KeysetPagination
     filter_backends = [DeclaredFilters]
