@@ -43,21 +43,22 @@ class Plan:
 def plan_for(serializer: serializers.Serializer, model: Any) -> Plan | None:
     """How to build the serializer's output from columns, or None when it has a field that is not
     a plain column."""
-    output = []
+    output: list[tuple[str, str, Callable[[Any], Any] | None]] = []
     for name, field in serializer.fields.items():
+        source = field.source or name
         if field.write_only:
             continue
-        if isinstance(field, PrimaryKeyRelatedField) and field.pk_field is None and "." not in field.source:
+        if isinstance(field, PrimaryKeyRelatedField) and field.pk_field is None and "." not in source:
             try:
-                column = model._meta.get_field(field.source).attname
+                column = model._meta.get_field(source).attname
             except FieldDoesNotExist:
                 return None
             output.append((name, column, None))
             continue
         if isinstance(field, drf.SerializerMethodField) or not isinstance(field, _COPIED + _FORMATTED):
             return None
-        column = field.source.replace(".", "__")
-        if not _is_column(model, field.source):
+        column = source.replace(".", "__")
+        if not _is_column(model, source):
             return None
         output.append((name, column, field.to_representation if isinstance(field, _FORMATTED) else None))
     return Plan(tuple(dict.fromkeys(column for _, column, _ in output)), tuple(output))
