@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint setup bench clean
+.PHONY: run test lint setup bench screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -43,6 +43,10 @@ lint: $(TEST_STAMP)
 
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# docs/screenshots/: a throwaway hub with demo data, photographed with Debian's chromium.
+screenshots: $(TEST_STAMP)
+	$(PY) tools/screenshots.py
 
 clean:
 	rm -rf $(VENV) .hub_home .pytest_cache .ruff_cache

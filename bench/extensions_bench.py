@@ -1,7 +1,7 @@
 """Extension sandbox benchmark: calls per second through the pool, the overhead of one call,
 and the engine's CPU per artifact with a custom data transformation on every field.
 
-    .venv/bin/python bench/extensions_bench.py        # prints the figures (≈ 2 minutes)
+    .venv/bin/python bench/extensions_bench.py        # prints the figures (≈ 5 minutes)
     .venv/bin/python bench/extensions_bench.py --pool-only | --engine-only
 
 (a) A small transform (``v + 1``, called twice per call for the determinism check, as the engine
@@ -13,9 +13,9 @@ and the engine's CPU per artifact with a custom data transformation on every fie
     CPU per call (both from the kernel's accounting, so they include the pipe and JSON work).
 (c) 300 new artifacts created left → right by the engine (two SQLite tool tables, no latency),
     then all 300 updated (one field changed on the left: every field is compared, so converted),
-    with 5 and with 14 mapped fields, once without extensions and once with one transform on
-    every field: the engine process's own CPU per artifact (children excluded) and the sandbox
-    children's CPU per artifact, read from /proc.
+    with 5 and with 14 mapped fields, without extensions and with one transform on every field
+    (3 rounds of each, alternating; medians and ranges printed): the engine process's own CPU
+    per artifact (children excluded) and the sandbox children's CPU per artifact, from /proc.
 """
 
 from __future__ import annotations
@@ -86,12 +86,14 @@ def pool_figures() -> None:
     pool = Pool(2)
     for _ in range(4):
         pool.run(SMALL, "transform", [0, {}], twice=True)
+    def three(threads: int, total: int, batch: int = 0) -> str:
+        rates = sorted(calls_per_second(pool, threads, total, batch) for _ in range(3))
+        return f"{rates[1]:,.0f} calls/s (median of 3; {rates[0]:,.0f}–{rates[2]:,.0f})"
+
     for threads in (1, 2, 4):
-        print(f"(a) pool of 2, {threads} thread(s), one call per round trip: "
-              f"{calls_per_second(pool, threads, 4000):,.0f} calls/s")
+        print(f"(a) pool of 2, {threads} thread(s), one call per round trip: {three(threads, 4000)}")
     for batch in (5, 14):
-        print(f"(a) pool of 2, 2 threads, batches of {batch} calls: "
-              f"{calls_per_second(pool, 2, 4200, batch):,.0f} calls/s")
+        print(f"(a) pool of 2, 2 threads, batches of {batch} calls: {three(2, 4200, batch)}")
     one = Pool(1)
     one.run(SMALL, "transform", [0, {}], twice=True)
     child = one.idle.get()
@@ -171,7 +173,7 @@ def engine_run(n: int, fields: list[str], with_transforms: bool, tag: str) -> di
     return figures
 
 
-def engine_figures() -> None:
+def engine_figures(rounds: int = 3) -> None:
     call_command("migrate", verbosity=0)
     runner.processing_blocked_reason = lambda: None  # bench only: no license / master password here
     dispatch.processing_blocked_reason = lambda: None
@@ -183,13 +185,21 @@ def engine_figures() -> None:
     engine_run(50, all_fields[:5], True, "warmup-x")
     for count in (5, 14):
         fields = all_fields[:count]
-        plain = engine_run(n, fields, False, f"plain{count}")
-        with_ext = engine_run(n, fields, True, f"transformed{count}")
+        # Rounds alternate without / with, and the medians are compared: on a shared machine one
+        # run of each moves by tens of per cent.
+        plain, with_ext = [], []
+        for r in range(rounds):
+            plain.append(engine_run(n, fields, False, f"plain{count}-{r}"))
+            with_ext.append(engine_run(n, fields, True, f"transformed{count}-{r}"))
         for phase in ("create", "update"):
-            (p, _), (w, children) = plain[phase], with_ext[phase]
-            print(f"(c) {count} fields, {phase}: engine CPU per artifact {p:.2f} ms without extensions, {w:.2f} ms with "
-                  f"a transform on each field: {w / p:.2f}x; sandbox children {children:.2f} ms per artifact "
-                  f"(engine + children: {(w + children) / p:.2f}x)")
+            p = sorted(x[phase][0] for x in plain)
+            w = sorted(x[phase][0] for x in with_ext)
+            children = sorted(x[phase][1] for x in with_ext)
+            mid = rounds // 2
+            print(f"(c) {count} fields, {phase}: engine CPU per artifact {p[mid]:.2f} ms without extensions "
+                  f"({p[0]:.2f}–{p[-1]:.2f}), {w[mid]:.2f} ms with a transform on each field ({w[0]:.2f}–{w[-1]:.2f}): "
+                  f"{w[mid] / p[mid]:.2f}x; sandbox children {children[mid]:.2f} ms per artifact "
+                  f"(engine + children: {(w[mid] + children[mid]) / p[mid]:.2f}x) [medians of {rounds} rounds]")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,9 @@ class IntegrationsConfig(AppConfig):
         from integrations.connectors import registry
 
         registry.autodiscover()
+        from integrations.gateway.connector import GatewayConnector
+
+        registry.register(GatewayConnector)  # outside connectors/: it reads the hub's own tables
         from integrations import support
 
         support.register()
@@ -27,6 +30,10 @@ class IntegrationsConfig(AppConfig):
         from tasktop_hub import periodic
 
         extension_hooks.register()
+        from integrations.engine import leases
+        from tasktop_hub import inflight
+
+        inflight.register(leases.runs_in_flight)  # a database transfer's drain waits for them
         from integrations.models import Integration
         from notifications.screen import register_integration_names
 

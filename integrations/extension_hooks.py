@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from extensions import signals
 from extensions.models import Extension
 from integrations.connectors.base import ConnectorError
-from integrations.engine import connections
+from integrations.engine import connections, gateway
 from integrations.engine.models import PendingWork, SyncState
 from integrations.models import Collection, RepositoryConnection
 from notifications.models import ActivityError
@@ -27,6 +27,8 @@ def users(ext: Extension) -> list[str]:
             found.append(f"collection '{c.name}' person reconciliation")
         if c.state_extension_id == ext.pk:
             found.append(f"collection '{c.name}' state transition")
+        if c.payload_extension_id == ext.pk:
+            found.append(f"collection '{c.name}' payload transformation")
     return found
 
 
@@ -75,4 +77,5 @@ def recorded_input(ext: Extension, connection_id: int, artifact_id: str, field: 
 def register() -> None:
     signals.register_usage_finder(users)
     signals.register_saved_hook(retry_blocked)
+    signals.register_saved_hook(gateway.retry_for_extension)  # deliveries its last version failed on
     signals.register_recorded_input(recorded_input)

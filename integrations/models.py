@@ -9,12 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from extensions.models import Extension
 from integrations.connectors import registry
 from settings_app import limits
 from settings_app.security.fields import EncryptedJSONField, Sealed, VaultRow, secret_names
+
+GATEWAY_KIND = "gateway"  # the connector kind of gateway connections (integrations/gateway/connector.py)
 
 
 def _validate_kind(value: str) -> None:
@@ -187,6 +190,26 @@ class Collection(models.Model):
         limit_choices_to={"type": "state"},
         help_text="Instead of the transition graph: returns the transitions from the current to the desired state.",
     )
+    # A gateway collection (its connection is of kind "gateway"): artifacts POSTed to
+    # /api/v1/gateway/<collection>/ (integrations/gateway/, docs/extensions.md).
+    payload_extension = models.ForeignKey(
+        Extension, null=True, blank=True, on_delete=models.PROTECT, related_name="payload_collections",
+        limit_choices_to={"type": "payload"},
+        help_text="Gateway collections: reshapes each POSTed payload into the collection's fields "
+        "(none: the payload's keys are the fields).",
+    )
+    gateway_match_field = models.CharField(
+        max_length=200, blank=True,
+        help_text="Gateway collections: the field (after reshaping) that identifies the sender's artifact; a "
+        "later POST with the same value updates it. Empty: every POST creates a new artifact.",
+    )
+    gateway_rate_limit = models.PositiveIntegerField(
+        default=600, validators=[MinValueValidator(1), MaxValueValidator(100_000)],
+        help_text="Gateway collections: POSTs accepted per minute; more are answered 429 with Retry-After.",
+    )
+    # SHA-256 of the gateway token: the token itself is shown once, when generated, and never stored.
+    gateway_token_digest = models.CharField(max_length=64, blank=True, editable=False)
+    gateway_token_set_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -245,8 +268,34 @@ class Collection(models.Model):
             chosen = getattr(self, name)
             if chosen is not None and chosen.type != kind:
                 errors[name] = f"Extension '{chosen.name}' is a {chosen.get_type_display()} extension."
+        errors.update(self._gateway_errors(mapping))
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def is_gateway(self) -> bool:
+        return bool(self.connection_id) and self.connection.kind == GATEWAY_KIND
+
+    def _gateway_errors(self, mapping: dict) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        chosen = self.payload_extension
+        if chosen is not None and chosen.type != Extension.Type.PAYLOAD:
+            errors["payload_extension"] = f"Extension '{chosen.name}' is a {chosen.get_type_display()} extension."
+        if not self.connection_id:
+            return errors
+        if not self.is_gateway:
+            if chosen is not None:
+                errors["payload_extension"] = "Only a gateway collection (on a gateway connection) reshapes payloads."
+            if self.gateway_match_field:
+                errors["gateway_match_field"] = "Only a gateway collection (on a gateway connection) has a match field."
+            return errors
+        if isinstance(self.projects, list) and len(self.projects) > 1:
+            errors["projects"] = "A gateway collection has one project: every POSTed artifact is in it."
+        tool_fields = set(mapping.values())
+        if self.gateway_match_field and self.gateway_match_field not in tool_fields:
+            errors["gateway_match_field"] = (f"'{self.gateway_match_field}' is not a field of the collection's field "
+                                             f"mapping (mapped: {', '.join(sorted(tool_fields)) or 'none'}).")
+        return errors
 
     def _field_extension_problem(self, mapping: dict) -> str | None:
         chosen = self.field_extensions
@@ -274,6 +323,9 @@ class Integration(PollingOverrides):
         SYNC_RIGHT_TO_LEFT = "sync_right_to_left", "Synchronize: right → left"
         CREATE_LEFT_TO_RIGHT = "create_left_to_right", "Create only: left → right"
         CREATE_RIGHT_TO_LEFT = "create_right_to_left", "Create only: right → left"
+        # The left collection is a gateway collection (POSTed artifacts): created on the right, and
+        # updated there when the gateway collection has a match field (integrations/engine/gateway.py).
+        GATEWAY_CREATE = "gateway_create", "Gateway: create"
 
     class RunState(models.TextChoices):
         RUNNING = "running", "Running"
@@ -377,10 +429,14 @@ class Route(models.Model):
     def clean(self) -> None:
         if not self.integration_id:
             return
-        integration = self.integration
+        errors = self.project_errors(self.integration.left_collection, self.integration.right_collection)
+        if errors:
+            raise ValidationError(errors)
+
+    def project_errors(self, left: Collection, right: Collection) -> dict[str, str]:
+        """Each side's project must be one of that side's collection (also asked by the admin's
+        add page, before the integration exists)."""
         errors = {}
-        left = integration.left_collection
-        right = integration.right_collection
         if self.left_project and self.left_project not in left.projects:
             errors["left_project"] = (
                 f"Project '{self.left_project}' is not in the left collection '{left.name}' "
@@ -391,8 +447,7 @@ class Route(models.Model):
                 f"Project '{self.right_project}' is not in the right collection '{right.name}' "
                 f"(its projects: {', '.join(right.projects)})."
             )
-        if errors:
-            raise ValidationError(errors)
+        return errors
 
 
 class RouteMove(models.Model):
@@ -469,8 +524,10 @@ from integrations.engine.models import (  # noqa: E402
     PendingWork,
     SyncState,
 )
+from integrations.gateway.models import GatewayArtifact, GatewayDelivery, GatewayWindow  # noqa: E402
 
 __all__ = [
+    "GatewayArtifact", "GatewayDelivery", "GatewayWindow",
     "ArtifactPair", "ChangeCursor", "Collection", "ConnectionHealth", "CreateIntent", "EngineLease", "Integration",
     "PendingWork", "RepositoryConnection", "Route", "RouteMove", "SyncState",
 ]

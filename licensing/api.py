@@ -32,6 +32,10 @@ class LicenseSerializer(serializers.Serializer):
 
 class ApplySerializer(StrictFieldsMixin, serializers.Serializer):
     key = serializers.CharField(help_text="The license key as received; starts with 'TTHUB1.'.")
+    issuer_public_key = serializers.CharField(
+        required=False, allow_blank=True, default="",
+        help_text="The issuer's public key, when this hub does not trust it yet; trusted (audited) only if it signed "
+                  "`key` and `key` is applied.")
 
 
 def license_data() -> dict[str, Any]:
@@ -57,5 +61,6 @@ class LicenseView(APIView):
     def post(self, request: Request) -> Response:
         serializer = ApplySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.apply_license(request.user, serializer.validated_data["key"])
+        data = serializer.validated_data
+        services.apply_license(request.user, data["key"], data["issuer_public_key"])
         return Response(LicenseSerializer(license_data()).data, status=status.HTTP_201_CREATED)

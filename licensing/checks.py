@@ -33,8 +33,9 @@ def check_trusted_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
                                 hint="Use the public key printed by `manage.py license keygen`.", id="hub.E111"))
     if not trusted and _warn_untrusted():
         errors.append(Warning(
-            "No license issuer is trusted: no license key can be applied.",
-            hint="Run `manage.py license trust PUBLIC_KEY` with your issuer's public key (or set "
-                 "HUB_LICENSE_TRUSTED_KEYS); see docs/security.md.", id="hub.W111",
+            "No license issuer is trusted yet: a license key can only be applied together with its issuer's "
+            "public key.",
+            hint="Paste the issuer's public key beside the license key on /admin/setup/ (or run `manage.py license "
+                 "trust PUBLIC_KEY`, or set HUB_LICENSE_TRUSTED_KEYS); see docs/security.md.", id="hub.W111",
         ))
     return errors

@@ -20,7 +20,9 @@ def _issuers_row() -> tuple[str, str]:
         except ValueError:
             kid = "unreadable key"
         shown.append(f"{kid} ({'environment' if text in env else 'HUB_HOME/trusted_issuers'})")
-    return ("Trusted issuers", ", ".join(shown) or "none: add one with `manage.py license trust PUBLIC_KEY`")
+    none = ("none: paste the issuer's public key with the key under Apply new license, or run "
+            "`./manage.py license trust PUBLIC_KEY`")
+    return ("Trusted issuers", ", ".join(shown) or none)
 
 
 @register_panel("license")

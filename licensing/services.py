@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -108,12 +109,22 @@ def state() -> LicenseState:
     return LicenseState(lic, "expired" if days_left < 0 else "valid", days_left, users)
 
 
-def apply_license(actor: Actor, text: str) -> License:
-    """Verify and apply a key. On any refusal the license in force stays, untouched."""
+def apply_license(actor: Actor, text: str, issuer_public_key: str = "") -> License:
+    """Verify and apply a key. On any refusal the license in force stays, untouched.
+
+    ``issuer_public_key``: the public key of the issuer that signed ``text``, when this hub does not
+    trust it yet (first start, a new vendor). It is trusted (``licensing.trust``, audited) only if it
+    is the key's signer and the key is applied, in the same transaction: a refused key trusts nothing.
+    """
+    offered = _offered_issuer(issuer_public_key)
     try:
-        document = keys.verify(text, trusted_keys(), clock.today())
+        document = keys.verify(text, trusted_keys() + ([offered] if offered else []), clock.today())
+    except keys.UntrustedIssuer as exc:
+        raise ValidationError(_not_the_signer(offered) if offered else {"key": str(exc)}) from None
     except keys.LicenseKeyError as exc:
         raise ValidationError({"key": str(exc)}) from None
+    if offered is not None and document.key_id != keys.key_id(offered):
+        raise ValidationError(_not_the_signer(offered))
     with transaction.atomic():
         lic = License.objects.create(
             key="".join(text.split()), license_id=document.id, license_type=document.type,
@@ -127,7 +138,27 @@ def apply_license(actor: Actor, text: str) -> License:
         resolve_issue(ISSUE_EXPIRED)
         resolve_issue(ISSUE_MISSING)
         _sync_user_limit_issue(lic)
+        if offered is not None:
+            # Last in the transaction: the file is written only once everything else succeeded.
+            trust.trust(actor, keys.public_key_text(offered))
     return lic
+
+
+def _not_the_signer(offered: Ed25519PublicKey) -> dict[str, str]:
+    return {"issuer_public_key": (
+        f"This public key (issuer key id {keys.key_id(offered)}) did not sign the license key. Paste the public key "
+        "that came with the license key.")}
+
+
+def _offered_issuer(text: str) -> Ed25519PublicKey | None:
+    if not text.strip():
+        return None
+    try:
+        return keys.load_public_key(text.strip())
+    except ValueError as exc:
+        raise ValidationError({"issuer_public_key": (
+            f"Not an issuer public key ({exc}). Paste the public key exactly as printed by "
+            "`manage.py license keygen` or sent by the issuer.")}) from None
 
 
 def _sync_user_limit_issue(lic: License) -> None:
@@ -171,14 +202,15 @@ def missing_reason() -> str | None:
 
 def unlicensed_reason() -> str | None:
     if current() is None:
-        return "No license is applied. Apply one in Settings → License (\"Apply new license\")."
+        return "No license is applied. Apply one on the setup page, /admin/setup/."
     return None
 
 
 def expired_reason() -> str | None:
     lic = current()
     if lic is not None and is_expired(lic):
-        return f"The license expired on {lic.expires.isoformat()}; apply a new license to resume processing."
+        return (f"The license expired on {lic.expires.isoformat()}; apply a new license to resume processing "
+                "(Settings → License → Apply new license, /admin/security/license/apply/).")
     return None
 
 
@@ -193,12 +225,30 @@ def _expired_issue_message(reason: str) -> str:
 def setup_needed() -> str | None:
     if License.objects.exists() and current() is not None:
         return None
-    return "No license is applied. Apply one (POST /api/v1/license/, the setup page, or `manage.py license apply`)."
+    return ("No license is applied. Apply one: open /admin/setup/, or POST /api/v1/license/, or run "
+            "`manage.py license apply`.")
 
 
 def _healthy_message() -> str:
     lic = current()
     return f"Valid through {lic.expires.isoformat()} for {lic.licensee}" if lic else "No license"
+
+
+# Where a license key comes from, said on the setup page (a newcomer has none yet).
+LICENSE_SOURCES = (
+    "A license key starts with 'TTHUB1.' and comes from your vendor, together with the issuer's public key: paste "
+    "both below. To evaluate the hub with a license you issue yourself, run these in the repository — the first "
+    "prints the issuer's public key (keep the .pem file off the hub), the second the license key — and paste both, "
+    "or add --apply to the second to apply the key there:"
+)
+
+
+def self_issue_commands() -> list[str]:
+    """The commands that issue an evaluation license for this hub, valid for a year from today."""
+    expires = clock.today() + timedelta(days=365)
+    return ["./manage.py license keygen --out ~/hub-issuer.pem",
+            "./manage.py license issue --key ~/hub-issuer.pem --licensee \"Your team\" --issuer \"Your team\" "
+            f"--max-users 10 --expires {expires.isoformat()}"]
 
 
 def register_conditions() -> None:
@@ -213,6 +263,7 @@ def register_conditions() -> None:
         setup=conditions.SetupStep(
             needed=setup_needed, title="License", form_class=lambda: ApplyLicenseForm,
             action_url=lambda: reverse("hub-license-apply"), submit="Apply new license", done="applied ✓",
+            intro=LICENSE_SOURCES, commands=self_issue_commands,
         ),
     ))
     conditions.register(conditions.Condition(

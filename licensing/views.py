@@ -19,9 +19,17 @@ class ApplyLicenseForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6, "cols": 80, "spellcheck": "false"}),
         help_text="Paste the whole key you received from your issuer; it starts with 'TTHUB1.'. Line breaks are ignored.",
     )
+    issuer_public_key = forms.CharField(
+        label="Issuer's public key", required=False, strip=True,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 80, "spellcheck": "false"}),
+        help_text="The public key that came with the license key (or that license keygen printed). Needed only "
+                  "while this hub does not trust the issuer yet; it is trusted only if it signed the key, and only "
+                  "when the key is applied.",
+    )
 
     def save(self, actor: Any) -> str:
-        lic = services.apply_license(actor, self.cleaned_data["key"])
+        d = self.cleaned_data
+        lic = services.apply_license(actor, d["key"], d["issuer_public_key"])
         return f"License applied: {lic.license_type} for {lic.licensee}, valid through {lic.expires.isoformat()}."
 
 

@@ -27,6 +27,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class OnActivityScreen:
+    """Errors, issues and background jobs have one home, the Activity screen (admin home → Activity),
+    which links to these pages; listing them again on the admin home would be a second way in."""
+
+    def get_model_perms(self, request: HttpRequest) -> dict[str, bool]:
+        return {}
+
+
 def _apply(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, action: str) -> None:
     try:
         done, refused = services.bulk_error_action(action, list(queryset.values_list("pk", flat=True)), request.user)
@@ -52,7 +60,7 @@ class IntegrationFilter(admin.SimpleListFilter):
 
 
 @admin.register(ActivityError)
-class ActivityErrorAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
+class ActivityErrorAdmin(OnActivityScreen, LargeTableAdminMixin, ReadOnlyAdmin):
     list_display = ["artifact", "integration_name", "message", "status", "occurrences", "first_seen", "last_seen"]
     # Each filter is a range of a composite index (models.py); the integration's choices come from
     # the integrations app, not from a DISTINCT over every error.
@@ -82,13 +90,13 @@ class ActivityErrorAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
 
 
 @admin.register(ActivityIssue)
-class ActivityIssueAdmin(ReadOnlyAdmin):
+class ActivityIssueAdmin(OnActivityScreen, ReadOnlyAdmin):
     list_display = ["title", "severity", "status", "raised_at", "resolved_at"]
     list_filter = ["status", "severity"]
 
 
 @admin.register(BackgroundJob)
-class BackgroundJobAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
+class BackgroundJobAdmin(OnActivityScreen, LargeTableAdminMixin, ReadOnlyAdmin):
     list_display = ["title", "status", "progress_done", "progress_total", "started_at", "finished_at"]
     list_filter = ["status", indexed_values_filter("kind", "kind")]
 

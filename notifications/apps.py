@@ -12,6 +12,10 @@ class NotificationsConfig(AppConfig):
         from tasktop_hub.admin_site import Screen, register_screen
 
         support.register()
+        from notifications import jobs
+        from tasktop_hub import inflight
+
+        inflight.register(jobs.running_jobs)  # a database transfer's drain waits for them
         register_screen(Screen("activity", "hub-activity", "Activity", "admin/hub_activity.html", activity_context,
                                "Errors, issues and background jobs"))
         periodic.register("notifications: fail abandoned jobs", "notifications.tasks.fail_abandoned_jobs", minutes=5)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -26,10 +27,16 @@ from tasktop_hub import roles
 log = logging.getLogger(__name__)
 
 _registry: dict[str, type[Job]] = {}
+# Jobs executing in this process: a drain that runs inside one of them does not wait for itself.
+_executing: set[int] = set()
 
 
 class JobCancelled(Exception):
     """Raised inside a job when someone asked to cancel it; the runner records 'cancelled'."""
+
+
+class JobFailed(Exception):
+    """A failure whose message is written for people: Activity shows it as it is."""
 
 
 class Job:
@@ -175,8 +182,43 @@ def cancel(job_id: int, actor: AbstractBaseUser | AnonymousUser | None = None) -
     return record
 
 
+@contextmanager
+def executing(job_id: int) -> Iterator[None]:
+    """Mark a job as running in this process (the drain's probe leaves it out)."""
+    _executing.add(job_id)
+    try:
+        yield
+    finally:
+        _executing.discard(job_id)
+
+
+def _wait_while_frozen() -> None:
+    """While the hub's data is being moved (tasktop_hub.write_guard), a job waits instead of
+    writing to the database that is about to be left; then it runs on whichever database is
+    active (its row was copied with the rest when it was queued before the move)."""
+    from tasktop_hub import write_guard
+
+    while write_guard.frozen_reason():
+        time.sleep(1.0)
+
+
+def running_jobs() -> list[str]:
+    """The drain's probe (tasktop_hub.inflight): background jobs running in any process."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    # One running past django-q2's timeout has no worker left (fail_abandoned marks it failed).
+    since = timezone.now() - timedelta(seconds=settings.Q_CLUSTER["timeout"] + 60)
+    rows = BackgroundJob.objects.filter(status=BackgroundJob.Status.RUNNING, started_at__gte=since) \
+        .exclude(pk__in=_executing)
+    return [f"background job #{pk} \"{title}\" (started {started:%H:%M:%S} UTC)" if started else
+            f"background job #{pk} \"{title}\"" for pk, title, started in rows.values_list("pk", "title", "started_at")]
+
+
 def execute(job_id: int) -> None:
     """Run one job. Claims the row with a conditional update so a redelivered task is a no-op."""
+    _wait_while_frozen()
     claimed = BackgroundJob.objects.filter(pk=job_id, status=BackgroundJob.Status.QUEUED).update(
         status=BackgroundJob.Status.RUNNING, started_at=timezone.now()
     )
@@ -186,7 +228,8 @@ def execute(job_id: int) -> None:
     record = BackgroundJob.objects.get(pk=job_id)
     job = _registry[record.kind](record)
     try:
-        result = job.run(**record.params)
+        with executing(job_id):
+            result = job.run(**record.params)
     except JobCancelled:
         job.log("Cancelled on request; stopped between chunks.")
         stopped: dict[str, Any] = {"status": BackgroundJob.Status.CANCELLED, "finished_at": timezone.now()}
@@ -209,6 +252,8 @@ def execute(job_id: int) -> None:
 
 
 def _describe(exc: Exception) -> str:
+    if isinstance(exc, JobFailed):
+        return str(exc)[:2000]
     last = traceback.format_exception_only(type(exc), exc)[-1].strip()
     return last[:2000]
 

@@ -71,7 +71,8 @@ def bound_kwargs(bound: Bound) -> dict[str, Any]:
     """Serializer kwargs giving a field its bound, so the OpenAPI schema states it
     (minimum/maximum) and a request outside it is refused as the schema says."""
     message = f"{bound.label} must be {bound.allowed()}."
-    return {"min_value": bound.minimum, "max_value": bound.maximum,
+    # The model field's own bound validator is left out: it would report the same problem twice.
+    return {"min_value": bound.minimum, "max_value": bound.maximum, "validators": [],
             "error_messages": {"min_value": message, "max_value": message}}
 
 

@@ -32,7 +32,7 @@ class StorageConfig(AppConfig):
     def ready(self) -> None:
         # transfer registers its job kind, panels the Storage panel.
         from storage import lease, panels, pause, transfer  # noqa: F401
-        from tasktop_hub import conditions, periodic
+        from tasktop_hub import conditions, periodic, write_guard
 
         conditions.register(conditions.Condition(
             key="storage-transfer", reason=pause.reason, issue_key="storage.transfer-running",
@@ -41,6 +41,10 @@ class StorageConfig(AppConfig):
             key="instance-lease", reason=lease.reason, issue_key="storage.instance-lease-lost",
             issue_title="Another hub installation took this database (instance lease lost)",
             healthy_message=lambda: "This installation holds the database's instance lease."))
+        # While a transfer runs, writes are refused (or wait) everywhere but in the storage views,
+        # which refuse what could touch the data being moved themselves (storage.services).
+        write_guard.register_freeze(pause.write_freeze_reason)
+        write_guard.exempt("/api/v1/storage/", "/admin/storage/")
         if _starts_an_installation():
             from django.db.backends.signals import connection_created
 

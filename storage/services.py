@@ -62,6 +62,12 @@ def test(data: dict[str, Any]) -> TestReport:
     return test_connection(entry, _own_identity())
 
 
+def _check_no_transfer(what: str) -> None:
+    """The storage views are exempt from the write guard: what could disturb a transfer waits."""
+    if pause.is_fresh(pause.read()):
+        raise ValidationError(f"A database transfer is running; {what} once it has finished (or abort it).")
+
+
 def _confirm(confirm: str, what: str) -> None:
     if not str(confirm or "").startswith(CONFIRMATION):
         raise ValidationError({"confirm": f"Read the warning and confirm with \"{CONFIRMATION} …\" to {what}."})
@@ -110,6 +116,7 @@ def _same_place(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 def cleanup(data: dict[str, Any], actor: Actor) -> list[str]:
     """Drop a failed transfer's tables on a target — only if this installation's transfer made them."""
+    _check_no_transfer("clean up")
     vendor, entry = entry_from_input(data)
     if _same_place(entry, current_entry()):
         raise ValidationError({"location": "That is the database the hub uses now; cleanup never touches it."})
@@ -140,6 +147,7 @@ def cleanup(data: dict[str, Any], actor: Actor) -> list[str]:
 def relocate(data: dict[str, Any], confirm: str, actor: Actor) -> dict[str, Any]:
     """The same external database at a new location or with new credentials: verify, then save."""
     _check_not_managed()
+    _check_no_transfer("save a new location")
     _confirm(confirm, "save the new location")
     vendor, entry = entry_from_input(data)
     if vendor_of_entry(current_entry()) == "sqlite":
@@ -156,6 +164,7 @@ def relocate(data: dict[str, Any], confirm: str, actor: Actor) -> dict[str, Any]
 
 
 def override(confirm: str, actor: Actor) -> dict[str, Any]:
+    _check_no_transfer("override")
     _confirm(confirm, "override")
     state = lease.override()
     record_audit(actor, "storage.lease.override", f"database:{lease.database_identity()}")

@@ -37,13 +37,16 @@ from typing import Any
 from django.conf import settings
 from django.core.management.color import no_style
 from django.db import connections, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from notifications import jobs
+from notifications.models import BackgroundJob
 from storage import bulk, pause, tables
 from storage.connect import alias_for, read_identity
 from storage.vendors import describe_entry, vendor_of_entry
-from tasktop_hub import database
+from tasktop_hub import database, inflight, write_guard
 
 MARKER = tables.MARKER
 # Set only while storage.services.start_transfer enqueues (after the connection test and the
@@ -62,6 +65,74 @@ def starting() -> Iterator[None]:
 
 class TransferRefused(Exception):
     pass
+
+
+# SQLSTATE / MySQL error numbers that mean "the target is out of space" or "the connection is
+# gone": the Activity screen says so in words a person can act on.
+_FULL_SQLSTATES = {"53100", "53200", "53400"}  # disk_full, out_of_memory, configuration_limit_exceeded
+_FULL_MYSQL = {1021, 1114, 3, 28}  # disk full, table is full, error writing file, no space left
+_GONE_MYSQL = {2006, 2013, 1927, 4031}  # server has gone away, lost connection, connection killed, timeout
+
+
+def _codes(exc: BaseException) -> tuple[str, int | None, str]:
+    """(SQLSTATE, MySQL error number, text) of a database error and its causes."""
+    sqlstate, number, texts = "", None, []
+    seen: BaseException | None = exc
+    while seen is not None:
+        sqlstate = sqlstate or str(getattr(seen, "sqlstate", "") or getattr(seen, "pgcode", "") or "")
+        args = getattr(seen, "args", ())
+        if number is None and args and isinstance(args[0], int):
+            number = args[0]
+        texts.append(str(seen))
+        seen = seen.__cause__ or seen.__context__
+    return sqlstate, number, " ".join(texts).lower()
+
+
+def failure_words(exc: BaseException, when: str) -> str:
+    """Why a transfer failed, for the Activity screen."""
+    from django.db import InterfaceError, OperationalError
+
+    detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    sqlstate, number, text = _codes(exc)
+    if sqlstate in _FULL_SQLSTATES or number in _FULL_MYSQL or "no space left" in text or "disk full" in text:
+        return (f"The target database ran out of space {when} ({detail}). Give it more space (or a larger quota).")
+    if sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03") or number in _GONE_MYSQL or (
+            isinstance(exc, (OperationalError, InterfaceError)) and any(
+                w in text for w in ("terminat", "server closed", "connection", "gone away", "lost"))):
+        return (f"The connection to a database was lost {when} ({detail}). Check that the target database server "
+                "is running and reachable.")
+    if isinstance(exc, (TransferRefused, pause.PauseLost)):
+        return f"The transfer stopped {when}: {detail}"
+    return f"The transfer failed {when}: {detail}."
+
+
+def fail_dead_transfer() -> int | None:
+    """A transfer whose worker died (its heartbeat stopped): end its pause and settle its job.
+
+    Killed before the switch: the source database was only read, so nothing needs undoing; the
+    job fails and the target's partial tables stay until someone runs cleanup (the connection
+    test offers it). Killed after the switch (hub-db.json names its job): the target was complete
+    and verified and the hub runs on it, so the job succeeded; its snapshot becomes the backup.
+    """
+    job = pause.clear_stale()
+    if job is None:
+        return None
+    unfinished = BackgroundJob.objects.filter(pk=job, status__in=[BackgroundJob.Status.QUEUED,
+                                                                  BackgroundJob.Status.RUNNING])
+    record = database.read_record(Path(settings.HUB_DB_DIR)) if not settings.HUB_DATABASE_MANAGED_BY_ENV else None
+    if record and record.get("transfer_job") == job:
+        backup = str(record.get("backup") or "")
+        if backup and Path(backup + ".partial").exists():
+            os.replace(backup + ".partial", backup)
+        unfinished.update(status=BackgroundJob.Status.SUCCEEDED, finished_at=timezone.now(),
+                          result={"verified": True, "backup": backup},
+                          log=Concat(F("log"), Value(f"{timezone.now():%Y-%m-%d %H:%M:%S} Database transfer "
+                                                     "completed (its worker stopped right after the switch).\n")))
+        return job
+    unfinished.update(status=BackgroundJob.Status.FAILED, finished_at=timezone.now(),
+                      error="The worker running the transfer stopped (killed or crashed). The hub kept its database; "
+                            "run cleanup on the target, then transfer again.")
+    return job
 
 
 def current_entry() -> dict[str, Any]:
@@ -156,7 +227,11 @@ class TransferJob(jobs.Job):
         return params
 
     def beat(self, phase: str) -> None:
+        """A new step: say so (Activity, the pause's state) and stop here if someone aborted."""
+        self.phase = phase
         pause.beat(self.record.pk, phase)
+        if self.cancelled():
+            raise jobs.JobCancelled()
 
     def run(self, target: dict[str, Any], vendor: str, password_encrypted: str) -> dict[str, Any]:
         home, db_dir = Path(settings.HUB_HOME), Path(settings.HUB_DB_DIR)
@@ -166,23 +241,23 @@ class TransferJob(jobs.Job):
         source_vendor = vendor_of_entry(source_entry)
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         snapshot = db_dir / "backups" / f"hub-{stamp}.sqlite3.partial"
+        fail_dead_transfer()  # a killed transfer's job, before this one pauses the hub
         pause.begin(self.record.pk)
+        self.phase = "starting"
         # Snapshots of transfers that were killed (no other transfer runs: begin() checked).
         for stale in snapshot.parent.glob("hub-*.sqlite3.partial*") if snapshot.parent.exists() else []:
             stale.unlink(missing_ok=True)
         ok = False
         try:
-            self.log(f"Processing paused. Transfer from {describe_entry(source_entry)} to {describe_entry(target_entry)}.")
-            deadline = time.monotonic() + settings.HUB_TRANSFER_DRAIN_SECONDS
-            while time.monotonic() < deadline:  # work that started before the pause finishes
-                self.beat("waiting for work in flight")
-                time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+            self.log(f"Processing paused and writes refused. Transfer from {describe_entry(source_entry)} to "
+                     f"{describe_entry(target_entry)}.")
+            self.drain()
             if source_vendor == "sqlite":
                 self.beat("snapshot")
                 source_entry = snapshot_sqlite(source_entry, snapshot)
                 self.log(f"Snapshot of the internal database taken ({snapshot.name}).")
             result = self._copy(source_entry, source_vendor, target_entry, vendor)
-            self.beat("switching")
+            self.beat("switching")  # an abort during the last step still wins
             database.write_record(home, db_dir, target_entry, vendor, previous=describe_entry(current_entry()),
                                   transfer_job=self.record.pk,
                                   backup=str(snapshot.with_suffix("")) if source_vendor == "sqlite" else "")
@@ -191,13 +266,55 @@ class TransferJob(jobs.Job):
             if source_vendor == "sqlite":
                 os.replace(snapshot, snapshot.with_suffix(""))
                 result["backup"] = str(snapshot.with_suffix(""))
+            # Every process looks at hub-db.json at most CHECK_SECONDS before its next database
+            # access: once that has passed, no write (they are still refused) can reach the old one.
+            time.sleep(database.CHECK_SECONDS * 1.5)
             self.log(f"Database transfer completed: the hub now runs on {describe_entry(target_entry)}.")
             return result
+        except jobs.JobCancelled:
+            self.log(f"Transfer aborted {self.phase_words()}. {self.aftermath(source_entry)}")
+            raise
+        except Exception as exc:
+            if ok:
+                raise
+            raise jobs.JobFailed(f"{failure_words(exc, self.phase_words())} {self.aftermath(source_entry)}") from exc
         finally:
             pause.end(self.record.pk)
             if not ok:
                 for leftover in snapshot.parent.glob(snapshot.name + "*") if snapshot.parent.exists() else []:
                     leftover.unlink(missing_ok=True)
+
+    def phase_words(self) -> str:
+        return f"while {self.phase}" if self.phase != "starting" else "before it began"
+
+    @staticmethod
+    def aftermath(source: dict[str, Any]) -> str:
+        where = "the internal database" if vendor_of_entry(source) == "sqlite" else describe_entry(source)
+        return (f"The hub goes on with {where}, untouched and complete, and processing resumes. The target may "
+                "hold partial tables: test its connection on the Storage panel and run cleanup, then transfer again.")
+
+    def drain(self) -> None:
+        """Wait (at most HUB_TRANSFER_DRAIN_SECONDS) for evidence that no work is in flight: no web
+        request or command still writing, no engine run holding its run lease, no other background
+        job running. Workers take no new work already (the pause's condition)."""
+        bound = float(settings.HUB_TRANSFER_DRAIN_SECONDS)
+        deadline = time.monotonic() + bound
+        self.beat("waiting for work in flight")
+        try:
+            write_guard.wait_for_writers(bound)
+        except write_guard.WritersStillRunning as exc:
+            raise TransferRefused(str(exc)) from None
+        while True:
+            busy = inflight.running()
+            if not busy:
+                self.log("No work in flight: every worker has stopped taking work.")
+                return
+            if time.monotonic() >= deadline:
+                raise TransferRefused(
+                    f"Work was still running after {bound:g} s: {'; '.join(busy[:5])}. Nothing was copied. Wait "
+                    "for it to finish (or stop the integration), then start the transfer again.")
+            self.beat("waiting for work in flight")
+            time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
 
     def _copy(self, source: dict[str, Any], source_vendor: str, target: dict[str, Any], vendor: str) -> dict[str, Any]:
         models = tables.transfer_models()
@@ -277,3 +394,9 @@ class TransferJob(jobs.Job):
                 cursor.execute(sql)
         identity = read_identity(dst)
         self.log(f"Target database identity {identity}; this installation holds its instance lease.")
+        # The job's row was copied with the snapshot: bring its log and progress up to date there,
+        # so Activity shows the whole story once every process reads the target.
+        now_row = BackgroundJob.objects.filter(pk=self.record.pk).values("log", "progress_done",
+                                                                          "progress_total").first()
+        if now_row:
+            BackgroundJob.objects.using(dst).filter(pk=self.record.pk).update(**now_row)

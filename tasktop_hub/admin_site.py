@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path
 
 from tasktop_hub.panels import build_panels
+from tasktop_hub.setup_gate import is_set_up
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,10 @@ class HubAdminSite(admin.AdminSite):
         label = _header_label[0]() if _header_label and request.user.is_authenticated else ""
         context["site_header"] = f"tasktop_hub — {label}" if label else "tasktop_hub"
         context["hub_screens"] = list(_screens.values())
+        if request.user.is_authenticated and not is_set_up():
+            # Until setup is done every model page, screen and "View site" leads back to the setup page:
+            # offer none of them (no app sidebar, no Settings button) — only what is reachable.
+            context.update(hub_setup_incomplete=True, is_nav_sidebar_enabled=False, available_apps=[], site_url=None)
         return context
 
     def _screen_view(self, screen: Screen) -> Callable[[HttpRequest], HttpResponse]:

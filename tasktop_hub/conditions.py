@@ -35,6 +35,7 @@ class SetupStep:
     submit: str  # the button's label
     done: str = "done"  # shown in the heading once the step is complete
     intro: str = ""
+    commands: Callable[[], list[str]] = list  # shell lines shown under the intro (e.g. how to get what the form asks)
 
 
 @dataclass(frozen=True)

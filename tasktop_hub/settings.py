@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "tasktop_hub.setup_gate.SetupGateMiddleware",  # after auth and messages
+    "tasktop_hub.write_guard.WriteGuardMiddleware",  # refuses writes while the data is being moved
     "settings_app.hublog.levels.RefreshMiddleware",  # the logging level follows the Settings screen
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -178,9 +179,10 @@ Q_CLUSTER = {
 HUB_WORKER_STALE_SECONDS = env.int("HUB_WORKER_STALE_SECONDS", default=60)
 # Storage (storage/, docs/storage.md): a transfer's pause holds while its worker's heartbeat is
 # younger than this (a killed transfer stops pausing the hub after it); how long the transfer
-# waits for work in flight before its snapshot; how often a process re-reads the instance lease.
+# waits at most for work in flight (writing requests, engine runs, background jobs) before its
+# snapshot — more than an engine run's 240 s budget; how often a process re-reads the instance lease.
 HUB_TRANSFER_HEARTBEAT_SECONDS = env.int("HUB_TRANSFER_HEARTBEAT_SECONDS", default=30)
-HUB_TRANSFER_DRAIN_SECONDS = env.float("HUB_TRANSFER_DRAIN_SECONDS", default=10.0)
+HUB_TRANSFER_DRAIN_SECONDS = env.float("HUB_TRANSFER_DRAIN_SECONDS", default=300.0)
 HUB_INSTANCE_LEASE_CHECK_SECONDS = env.float("HUB_INSTANCE_LEASE_CHECK_SECONDS", default=2.0)
 HUB_INSTALLATION_ID = hub_database.installation_id(HUB_HOME)
 # Sync engine: how long a run's lease lasts without renewal (a killed worker's lease expires

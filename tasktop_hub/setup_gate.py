@@ -24,8 +24,9 @@ _ready = False
 
 API_OPEN_PREFIXES = ("/api/health", "/api/v1/auth/", "/api/v1/security/", "/api/v1/license/", "/api/schema/",
                      "/api/docs/")
+# /admin/password_change/: the user tools' "Change password" link stays reachable during setup.
 ADMIN_OPEN_PREFIXES = ("/admin/login/", "/admin/logout/", "/admin/setup/", "/admin/security/", "/admin/jsi18n/",
-                       "/admin/password_reset/")
+                       "/admin/password_reset/", "/admin/password_change/")
 
 
 def reset_cache() -> None:
@@ -97,7 +98,8 @@ def setup_view(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(reverse("admin:index"))
     steps = [
         {"key": condition.key, "title": step.title, "needed": condition.key in problems, "done": step.done,
-         "form": step.form_class()(), "action": step.action_url(), "submit": step.submit, "intro": step.intro}
+         "form": step.form_class()(), "action": step.action_url(), "submit": step.submit, "intro": step.intro,
+         "commands": step.commands()}
         for condition, step in conditions.setup_steps()
     ]
     context = {

@@ -57,26 +57,45 @@ class _Child:
             [sys.executable, "-I", str(CHILD)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, close_fds=True,
         )
-        self.buffer = b""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.to_child, self.from_child = self.proc.stdin.fileno(), self.proc.stdout.fileno()
+        # Non-blocking writes: a request larger than the pipe to a child that stopped reading
+        # must run into the deadline, not block the calling thread for ever.
+        os.set_blocking(self.to_child, False)
+        self.poller = select.poll()
+        self.rest = b""  # bytes read past the last answer (none: one answer per request)
+
+    def _wait(self, fd: int, event: int, deadline: float) -> None:
+        self.poller.register(fd, event)
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                if self.poller.poll(left * 1000):
+                    return
+        finally:
+            self.poller.unregister(fd)
 
     def call(self, request: dict, timeout: float) -> dict:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(json.dumps(request).encode() + b"\n")
-        self.proc.stdin.flush()
-        fd = self.proc.stdout.fileno()
+        """Send one request line and read one answer line, within ``timeout`` seconds in all."""
         deadline = time.monotonic() + timeout
-        while b"\n" not in self.buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
-            ready, _, _ = select.select([fd], [], [], left)
-            if ready:
-                chunk = os.read(fd, 1 << 16)
-                if not chunk:
-                    raise EOFError
-                self.buffer += chunk
-        line, _, self.buffer = self.buffer.partition(b"\n")
-        return json.loads(line)
+        out = memoryview(json.dumps(request).encode() + b"\n")
+        while out:
+            try:
+                out = out[os.write(self.to_child, out):]
+            except BlockingIOError:
+                self._wait(self.to_child, select.POLLOUT, deadline)
+        chunks, chunk = [], self.rest
+        while (end := chunk.find(b"\n")) < 0:
+            chunks.append(chunk)
+            self._wait(self.from_child, select.POLLIN, deadline)
+            chunk = os.read(self.from_child, 1 << 16)
+            if not chunk:
+                raise EOFError
+        chunks.append(chunk[:end])  # only the new chunk is searched: a large answer stays linear
+        self.rest = chunk[end + 1:]
+        return json.loads(b"".join(chunks))
 
     def kill(self) -> None:
         try:

@@ -44,9 +44,16 @@ class CollectionSerializer(StrictModelSerializer):
         fields = [
             "id", "name", "connection", "projects", "field_mapping", "person_strategy",
             "default_person", "transitions", "field_roles", "value_mappings", "field_extensions",
-            "person_extension", "state_extension", "created_at", "updated_at",
+            "person_extension", "state_extension", "payload_extension", "gateway_match_field", "gateway_rate_limit",
+            "gateway_token_set_at", "created_at", "updated_at",
         ]
-        read_only_fields = ["created_at", "updated_at"]
+        # The token is set only by POST …/gateway-token/ (shown once); its digest never leaves the hub.
+        read_only_fields = ["gateway_token_set_at", "created_at", "updated_at"]
+
+
+class GatewayTokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="The new gateway token, shown this once (only its digest is stored).")
+    url = serializers.CharField(help_text="Where the sender POSTs, relative to the hub.")
 
 
 class IntegrationSerializer(StrictModelSerializer):

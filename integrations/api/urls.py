@@ -1,6 +1,8 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from integrations.api import moves_views, views
+from integrations.gateway import views as gateway
 
 router = SimpleRouter(trailing_slash=True)
 router.register("connections", views.ConnectionViewSet)
@@ -14,4 +16,8 @@ router.register("pairs", views.ArtifactPairViewSet)
 router.register("pending-work", views.PendingWorkViewSet)
 router.register("connector-kinds", views.ConnectorKindViewSet, basename="connector-kind")
 
-urlpatterns = router.urls
+urlpatterns = [
+    # Other systems POST artifacts here with the collection's token (no user session).
+    path("gateway/<str:collection>/", gateway.receive, name="gateway-receive"),
+    *router.urls,
+]

@@ -15,6 +15,7 @@ from integrations import services
 from integrations.api import serializers as s
 from integrations.api.engine_views import EngineActionsMixin
 from integrations.connectors import registry
+from integrations.gateway import services as gateway_services
 from integrations.models import ArtifactPair, Collection, Integration, PendingWork, RepositoryConnection, Route
 from settings_app.services import effective_settings
 from tasktop_hub.api.fast_lists import ValuesListMixin
@@ -52,6 +53,29 @@ class ConnectionViewSet(ServiceModelViewSet):
 class CollectionViewSet(ServiceModelViewSet):
     queryset = Collection.objects.select_related("connection")
     serializer_class = s.CollectionSerializer
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().create(request, *args, **kwargs)
+        collection = Collection.objects.select_related("connection").get(pk=response.data["id"])
+        if collection.is_gateway:
+            # A new gateway collection gets its token now, shown in this answer only.
+            token = gateway_services.regenerate_token(collection, request.user)
+            response.data = {**response.data, "gateway_token_set_at": collection.gateway_token_set_at,
+                             "gateway_token": token, "gateway_url": gateway_url(collection)}
+        return response
+
+    @extend_schema(request=None, responses=s.GatewayTokenSerializer)
+    @action(detail=True, methods=["post"], url_path="gateway-token")
+    def gateway_token(self, request: Request, pk: str | None = None) -> Response:
+        """A new gateway token (the old one stops working); shown in this answer only.
+        Administrators and integrators."""
+        collection = self.get_object()
+        token = gateway_services.regenerate_token(collection, request.user)
+        return Response({"token": token, "url": gateway_url(collection)}, status=201)
+
+
+def gateway_url(collection: Collection) -> str:
+    return f"/api/v1/gateway/{collection.pk}/"
 
 
 class IntegrationViewSet(EngineActionsMixin, ServiceModelViewSet):

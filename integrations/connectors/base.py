@@ -133,6 +133,8 @@ class Connector:
 
     kind: ClassVar[str]
     label: ClassVar[str]
+    # What the connection's URL is for this kind, with an example (shown beside the admin's input).
+    url_help: ClassVar[str] = ""
     parameters: ClassVar[tuple[Parameter, ...]] = ()
 
     def __init__(self, url: str, options: Mapping[str, Any], secrets: Mapping[str, Any]) -> None:

@@ -35,7 +35,11 @@ def build(connection: RepositoryConnection) -> Connector:
     cls = registry.get(connection.kind)
     secrets = getattr(connection, "secrets", None) or {}
     options = connection.options if isinstance(connection.options, dict) else {}
-    return redaction.guard(lambda: cls(connection.url, options, secrets), connection.url, secrets)
+    connector = redaction.guard(lambda: cls(connection.url, options, secrets), connection.url, secrets)
+    bind = getattr(connector, "bind", None)
+    if callable(bind):  # a connector over the hub's own tables (the gateway) reads by connection
+        bind(connection.pk)
+    return connector
 
 
 def close(connector: Connector) -> None:

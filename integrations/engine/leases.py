@@ -157,6 +157,15 @@ class RunLease:
             raise LeaseLost(f"the run lease of integration {self.integration_id} was taken over; nothing committed")
 
 
+def runs_in_flight() -> list[str]:
+    """The drain's probe (tasktop_hub.inflight): runs holding their lease now (a dead holder's
+    lease, on this machine, does not count; elsewhere it counts until it expires)."""
+    now = clock.now()
+    held = SyncState.objects.filter(lease_expires__gte=now).exclude(lease_owner="").select_related("integration")
+    return [f"a run of integration \"{state.integration.name}\" (run lease held by {state.lease_owner} "
+            f"until {state.lease_expires:%H:%M:%S} UTC)" for state in held if not holder_dead(state.lease_owner)]
+
+
 def release_run(integration_id: int, owner: str, **fields) -> None:  # noqa: ANN003
     SyncState.objects.filter(integration_id=integration_id, lease_owner=owner).update(
         lease_owner="", lease_expires=None, **fields)

@@ -14,7 +14,7 @@ from django.db import close_old_connections
 from django.db.models import F, Q
 
 from integrations.connectors.base import ConnectorError
-from integrations.engine import clock, connections, context, detection, leases, processing
+from integrations.engine import clock, connections, context, detection, gateway, leases, processing
 from integrations.engine.models import SyncState
 from integrations.engine.validation import (
     cached_live_problems,
@@ -93,6 +93,7 @@ def _run(integration: Integration, lease: leases.RunLease, factory, budget: floa
             connections.record_success(c)
         with ThreadPoolExecutor(max_workers=ctx.max_concurrency, thread_name_prefix=f"sync-{integration.pk}") as pool:
             while clock.monotonic() - started < budget:
+                gateway.take_deliveries(ctx)  # a gateway collection's POSTs become pending work
                 rows = processing.ready_rows(integration.pk)
                 if not rows:
                     break

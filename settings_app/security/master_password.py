@@ -249,10 +249,10 @@ def secret_reentered() -> None:
 def missing_reason() -> str | None:
     """Why secrets cannot be used now, or None."""
     if not VaultKey.objects.filter(pk=VaultKey.SINGLETON_PK).exists():
-        return "No master password is set. Set it in Settings → Master Password Configuration."
+        return "No master password is set. Set it on the setup page, /admin/setup/."
     if not vault.ensure_loaded():
         return ("The master password is missing or wrong (not in HUB_HOME and not given by HUB_MASTER_PASSWORD / "
-                "HUB_MASTER_PASSWORD_FILE). Enter it in Settings → Master Password Configuration.")
+                "HUB_MASTER_PASSWORD_FILE). Enter it at /admin/security/master-password/enter/ (Settings → Master Password).")
     return None
 
 
@@ -260,8 +260,8 @@ def setup_needed() -> str | None:
     """First-run setup needs a master password until one is set (loading it is the gate's business)."""
     if VaultKey.objects.filter(pk=VaultKey.SINGLETON_PK).exists():
         return None
-    return ("No master password is set. Set it first (POST /api/v1/security/master-password/set/, the setup page, "
-            "or `manage.py masterpassword set`).")
+    return ("No master password is set. Set it first: open /admin/setup/, or POST /api/v1/security/master-password/set/, "
+            "or run `manage.py masterpassword set`.")
 
 
 def register_condition() -> None:

@@ -12,27 +12,25 @@ Semantics everywhere: a secret's value is never shown, only whether it is set.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.contrib import admin
 from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
 from settings_app.security import vault
 from settings_app.security.fields import secret_names
 
-LOCKED_MESSAGE = ("The stored secrets cannot be changed while the master password is not loaded; enter it in Settings → "
-                  "Master Password Configuration.")
+LOCKED_MESSAGE = ("The stored secrets cannot be changed while the master password is not loaded; enter it at "
+                  "/admin/security/master-password/enter/ (Settings → Master Password).")
 
 # The mixins' hosts, for the type checker only (at run time a mixin must not add a base):
 # each is mixed into exactly that kind of class.
 if TYPE_CHECKING:
     _SerializerBase = serializers.ModelSerializer
     _FormBase = forms.ModelForm
-    _AdminBase = admin.ModelAdmin
 else:
-    _SerializerBase = _FormBase = _AdminBase = object
+    _SerializerBase = _FormBase = object
 
 
 def merge_patch(instance: Any, field_name: str, patch: Mapping[str, Any]) -> dict[str, Any]:
@@ -82,7 +80,8 @@ class SecretInputsFormMixin(_FormBase):
     """A ModelForm mixin adding one password input (+ "clear") per sensitive parameter.
 
     Subclasses implement ``secret_parameters(kind)`` (None: the add form, every kind's); the
-    model's ``clean()`` validates the merged dict — see integrations/admin.py.
+    model's ``clean()`` validates the merged dict — see integrations/admin_connections.py, which
+    also lays the inputs out (they exist per instance: "Clear" only for a secret that is set).
     """
 
     secrets_field = "secrets"
@@ -92,10 +91,14 @@ class SecretInputsFormMixin(_FormBase):
     def secret_parameters(self, kind: str | None) -> list[Any]:
         raise NotImplementedError
 
+    def secrets_kind(self) -> str | None:
+        """Whose secrets the form offers: the instance's kind; None (every kind's) on an add form."""
+        return getattr(self.instance, "kind", None) if self.instance.pk else None
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         instance = self.instance
-        kind = getattr(instance, "kind", None) if instance.pk else None
+        kind = self.secrets_kind()
         is_set = set(secret_names(instance, self.secrets_field)) if instance.pk else set()
         seen: set[str] = set()
         for param in self.secret_parameters(kind):
@@ -148,43 +151,3 @@ class SecretInputsFormMixin(_FormBase):
                 self.add_error(target if target in self.fields else None,
                                text if target in self.fields else message)
         super()._update_errors(errors)  # type: ignore[misc]  # a private ModelForm hook django-stubs omits
-
-
-class SecretInputsAdminMixin(_AdminBase):
-    """ModelAdmin mixin: shows a form's secret inputs in their own fieldset.
-
-    The admin builds its form class from the fieldsets, and the secret inputs exist only per
-    instance (they depend on the connector kind), so they are left out of the class and added
-    to the displayed fieldsets.
-    """
-
-    secrets_fieldset_title = "Secrets (write-only)"
-
-    def _secret_names(self, request: Any, obj: Any) -> list[str]:
-        form_class = cast("type[SecretInputsFormMixin]", self.form)
-        instance = obj if obj is not None else self.model()
-        probe = form_class(instance=instance)
-        prefixes = (form_class.secret_prefix, form_class.clear_prefix)
-        return [name for name in probe.fields if name.startswith(prefixes)]
-
-    def get_fieldsets(self, request: Any, obj: Any = None) -> Any:
-        base = super().get_fieldsets(request, obj)
-        names = self._secret_names(request, obj)
-        if not names:
-            return base
-        return [*base, (self.secrets_fieldset_title, {
-            "fields": names,
-            "description": "Values are never shown. Leave an input empty to keep the stored value; tick 'Clear' to "
-                           "remove it.",
-        })]
-
-    def get_form(self, request: Any, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
-        from django.contrib.admin.utils import flatten_fieldsets
-
-        form_class = cast("type[SecretInputsFormMixin]", self.form)
-        prefixes = (form_class.secret_prefix, form_class.clear_prefix)
-        if "fields" not in kwargs:
-            kwargs["fields"] = flatten_fieldsets(super().get_fieldsets(request, obj))
-        if kwargs["fields"] is not None:
-            kwargs["fields"] = [f for f in kwargs["fields"] if not f.startswith(prefixes)]
-        return super().get_form(request, obj, change, **kwargs)

@@ -72,7 +72,7 @@ class VaultLocked(VaultError):
         super().__init__(
             message
             or "The vault is locked: no master password is loaded. Set or enter the master password "
-            "(Settings → Master password, or `manage.py masterpassword status`)."
+            "(at /admin/security/master-password/enter/, or `manage.py masterpassword status`)."
         )
 
 
@@ -80,7 +80,7 @@ class VaultNotConfigured(VaultLocked):
     """No master password has ever been set on this installation."""
 
     def __init__(self) -> None:
-        super().__init__("No master password has been set yet. Set one in Settings → Master password "
+        super().__init__("No master password has been set yet. Set one on the setup page, /admin/setup/, "
                          "or with `manage.py masterpassword set`.")
 
 

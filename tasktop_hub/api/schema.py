@@ -34,7 +34,8 @@ _DESCRIPTIONS = {
     "403": "The caller's role may not do this.",
     "404": "No such object (or, for a singleton such as the email server, not set up yet).",
     "409": "The change conflicts with existing data.",
-    "503": "The hub cannot serve this now (setup not done, master password not loaded).",
+    "503": "The hub cannot serve this now (setup not done, master password not loaded; for a write: its data is "
+           "being moved to another database, try again after Retry-After seconds).",
 }
 _WRITES = {"post", "put", "patch", "delete"}
 

@@ -97,3 +97,11 @@ def test_transform_many_names_extension_version_and_field_of_each_failure():
     assert str(out[1]).startswith("Extension 'fragile' version 1 failed on field 'status' at line 2: TypeError")
     assert isinstance(out[2], runtime.ExtensionFailure)
     assert "Extension 'silent' version 1 failed on field 'priority'" in str(out[2]) and "returned nothing" in str(out[2])
+
+
+def test_requests_and_answers_larger_than_the_pipe_cross_it(pool):
+    big = "x" * 300_000  # the request is several times a pipe's 64 KiB
+    source = "function transform(v, f) { return v.length + ':' + f.k.length + ':' + 'y'.repeat(900000) }"
+    result = pool.run(source, "transform", [big, {"k": big}])
+    assert result.ok and result.result == "300000:300000:" + "y" * 900_000
+    assert pool.run(OK, "transform", [1, {}]).result == 2

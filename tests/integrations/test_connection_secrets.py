@@ -74,7 +74,7 @@ def test_admin_secret_inputs_are_write_only(staff):
     html = page.content.decode()
     assert 'name="secret__token"' in html and 'name="clear_secret__token"' in html
     assert SECRET not in html and "Set — leave empty to keep it." in html
-    base = {"name": conn.name, "kind": "params_only", "url": conn.url, "options": '{"site": "main", "page_size": 100}'}
+    base = {"name": conn.name, "url": conn.url, "option__site": "main", "option__page_size": "100"}
     # Empty input: unchanged.
     r = client.post(url, {**base, "secret__token": ""})
     assert r.status_code == 302, r.content.decode()[:2000]
@@ -94,10 +94,10 @@ def test_admin_secret_inputs_are_write_only(staff):
 def test_admin_add_form_offers_secret_inputs(staff):
     client = Client()
     client.force_login(staff)
-    page = client.get("/admin/integrations/repositoryconnection/add/")
+    page = client.get("/admin/integrations/repositoryconnection/add/?kind=params_only")
     assert page.status_code == 200 and 'name="secret__token"' in page.content.decode()
     r = client.post("/admin/integrations/repositoryconnection/add/", {
-        "name": "new-conn", "kind": "params_only", "url": "http://n.example", "options": "{}", "secret__token": SECRET,
+        "name": "new-conn", "kind": "params_only", "url": "http://n.example", "secret__token": SECRET,
     })
     assert r.status_code == 302, r.content.decode()[:3000]
     assert RepositoryConnection.objects.get(name="new-conn").secrets == {"token": SECRET}

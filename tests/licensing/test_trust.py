@@ -3,6 +3,8 @@ License panel, used at once (no restart); issuing for oneself can trust and appl
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
@@ -56,3 +58,31 @@ def test_issuing_for_oneself_trusts_and_applies_in_one_step(home, capsys):
                  "--max-users", "5", "--expires", "2099-01-01", "--apply")
     assert "License applied" in capsys.readouterr().out
     assert services.current().licensee == "Self Co"
+
+
+def test_a_pasted_public_key_is_trusted_only_with_a_key_it_signed_that_is_applied(home, staff_client):
+    vendor = keys.generate_private_key()
+    public = keys.public_key_text(vendor.public_key())
+    with pytest.raises(ValidationError) as refused:
+        services.apply_license(None, issue_key(private_key=vendor, created=date(2019, 1, 1), expires=date(2020, 1, 1)), public)
+    assert "expired on 2020-01-01" in str(refused.value.message_dict["key"])
+    with pytest.raises(ValidationError) as garbled:
+        services.apply_license(None, issue_key(private_key=vendor), "not a key")
+    assert "Not an issuer public key" in str(garbled.value.message_dict["issuer_public_key"])
+    assert not (home / "trusted_issuers").exists()
+    assert not AuditEvent.objects.filter(action="license.issuer_trusted").exists()
+
+    response = staff_client.post("/api/v1/license/", {"key": issue_key(private_key=vendor, licensee="API Co"),
+                                                      "issuer_public_key": public}, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["licensee"] == "API Co"
+    assert public in (home / "trusted_issuers").read_text()
+    assert AuditEvent.objects.filter(action="license.issuer_trusted").count() == 1
+
+
+def test_license_apply_takes_the_issuers_public_key_too(home, capsys):
+    vendor = keys.generate_private_key()
+    call_command("license", "apply", issue_key(private_key=vendor, licensee="Cmd Co"),
+                 "--issuer-public-key", keys.public_key_text(vendor.public_key()))
+    assert "License applied" in capsys.readouterr().out
+    assert services.current().licensee == "Cmd Co"

@@ -37,4 +37,5 @@ def test_bad_input_is_a_400_naming_the_field(staff_client, body, field, fragment
     assert response.status_code == 400
     errors = response.json()["errors"]
     assert any(e["field"] == field and fragment in e["message"] for e in errors), errors
+    assert len([e for e in errors if e["field"] == field]) == 1, errors  # said once, not once per validator
     assert staff_client.get(URL).json()["max_concurrency"] == 10

@@ -8,13 +8,11 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db import connections
 
 from notifications.models import AuditEvent, BackgroundJob
 from storage import services, tables
 from storage.connect import alias_for
-from storage.transfer import TransferJob
 from tasktop_hub import database
 from tests.storage.sample import AWKWARD, fill
 
@@ -83,44 +81,29 @@ def test_transfer_from_internal_copies_verifies_and_switches(request, target_fix
     assert Path(job.result["backup"]).exists()
 
 
-def test_between_external_databases_both_directions(pg_target, maria_target, pg_target2):
+def test_between_external_databases_both_directions(pg_target, maria_target, pg_target2, monkeypatch):
     fill()
     first = _run_transfer(pg_target)
     assert first.status == BackgroundJob.Status.SUCCEEDED, first.error
     with alias_for(_entry(pg_target)) as alias:
         expected = {m._meta.db_table: m._base_manager.using(alias).count() for m in tables.transfer_models()}
 
-    # PostgreSQL → MariaDB → PostgreSQL again with the same job code the panel starts.
+    # PostgreSQL → MariaDB → PostgreSQL again: the whole job the panel starts (pause, drain, copy,
+    # verify, switch), with the hub's "current database" being the external source. (This test
+    # process keeps its own database; tests/system/test_storage_transfer.py switches real ones.)
+    from storage import transfer
+
     for source, target in ((pg_target, maria_target), (maria_target, pg_target2)):
-        record = BackgroundJob.objects.create(kind=TransferJob.kind, title="t", status=BackgroundJob.Status.RUNNING)
-        result = TransferJob(record)._copy(_entry(source), source["vendor"], _entry(target), target["vendor"])
-        assert result["verified"] is True
+        monkeypatch.setattr(transfer, "current_entry", lambda source=source: _entry(source))
+        monkeypatch.setattr(services, "current_entry", lambda source=source: _entry(source))
+        job = _run_transfer(target)
+        assert job.status == BackgroundJob.Status.SUCCEEDED, job.error + job.log
+        assert job.result["verified"] is True and "backup" not in job.result
+        record = json.loads((Path(settings.HUB_DB_DIR) / database.ACTIVE_FILE).read_text())
+        assert record["vendor"] == target["vendor"] and record["entry"]["NAME"] == _entry(target)["NAME"]
         with alias_for(_entry(target)) as alias:
             got = {m._meta.db_table: m._base_manager.using(alias).count() for m in tables.transfer_models()}
         assert got == expected
 
 
-def test_target_that_is_not_empty_is_refused_and_partial_tables_are_cleaned_up(pg_target):
-    fill()
-    entry = _entry(pg_target)
-    # A transfer killed after creating the schema leaves marked, partial tables behind.
-    record = BackgroundJob.objects.create(kind=TransferJob.kind, title="t", status=BackgroundJob.Status.RUNNING)
-    with alias_for(entry) as alias:
-        from storage.transfer import mark_target, migrate_target
-
-        mark_target(alias, record.pk)
-        migrate_target(entry)
-        with connections[alias].cursor() as cursor:
-            cursor.execute("CREATE TABLE customer_own_table (id int)")
-    report = services.test(pg_target)
-    assert report.contents == "partial"
-    with pytest.raises(ValidationError, match="cleanup"):
-        services.start_transfer(pg_target, CONFIRM, None)
-
-    dropped = services.cleanup(pg_target, None)
-
-    assert "auth_user" in dropped and "hub_transfer_marker" in dropped
-    with alias_for(entry) as alias:
-        assert tables.existing_tables(alias) == {"customer_own_table"}
-    assert services.test(pg_target).contents == "empty"
-    assert _run_transfer(pg_target).status == BackgroundJob.Status.SUCCEEDED
+# A target with a failed transfer's partial tables (refused, then cleaned up): test_transfer_failures.py.

@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,12 +97,19 @@ def running_hub(tmp_path: Path, hub_env: dict[str, str]) -> Iterator[Hub]:
     from tests.ready import prepare_process_hub
 
     prepare_process_hub(hub)  # the first-run gate needs a master password and a license
+    with serving(hub):
+        yield hub
+
+
+@contextmanager
+def serving(hub: Hub) -> Iterator[Hub]:
+    """`manage.py serve` (one web worker) on a free port until the web server answers; Ctrl-C after."""
     port = free_port()
     hub.base_url = f"http://127.0.0.1:{port}"
     with hub.log.open("w") as out:
         hub.process = subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), "serve", "--bind", f"127.0.0.1:{port}", "--web-workers", "1"],
-            cwd=ROOT, env=hub_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT, env=hub.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     try:
         hub.wait_for(lambda: hub.request("GET", "/api/health")[0] in (200, 503), 60, "the web server")

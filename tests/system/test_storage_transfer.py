@@ -1,6 +1,7 @@
 """Transfers under the real processes: the web server and the django-q2 worker follow the
-switch without a restart; SIGKILL of the worker doing a transfer leaves the hub on its
-internal database, complete, and after cleanup a new transfer succeeds."""
+switch without a restart (SQLite → PostgreSQL, then PostgreSQL → MariaDB); SIGKILL of the worker
+doing a transfer leaves the hub on its internal database, complete, and after cleanup a new
+transfer succeeds; while a transfer runs the web server refuses writes (503, Retry-After)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import time
 import psycopg
 import pytest
 
-from tests.integrations.dbtargets import fresh_postgres_db
+from tests.integrations.dbtargets import fresh_mariadb_db, fresh_postgres_db
 from tests.storage.conftest import as_input
 from tests.system.conftest import ADMIN_PASSWORD, ADMIN_USER
 
@@ -122,3 +123,33 @@ def test_sigkill_keeps_the_internal_database_then_a_transfer_switches_web_and_wo
         assert _sqlite_count(hub, "notifications_auditevent", "action='seed'") == SEEDED
         assert list((hub.home / "db" / "backups").glob("hub-*.sqlite3"))
         assert not list((hub.home / "db" / "backups").glob("*.partial*"))  # the killed one's snapshot is gone
+
+        # External → another vendor's external database, the same way; writes wait meanwhile.
+        with fresh_mariadb_db("hubmove") as maria_url:
+            third = _transfer(hub, as_input(maria_url))
+            hub.wait_for(lambda: (hub.home / "db" / "transfer.json").exists(), 60, "the transfer to pause the hub")
+            status, refused = hub.request("PATCH", "/api/v1/settings/", {"instance_label": "lost in the move?"})
+            assert status == 503 and "try again in a minute" in refused["detail"], refused
+            done = hub.wait_for(lambda: (lambda j: j if j.get("status") in ("succeeded", "failed") else None)(
+                _job(hub, third)), 240, "the PostgreSQL → MariaDB transfer")
+            assert done["status"] == "succeeded" and done["result"]["verified"] is True, done
+            assert "Verified" in done["log"]  # logged after the copy began, carried over to MariaDB
+            _, state = hub.request("GET", "/api/v1/storage/")
+            assert state["vendor"] == "mysql", state
+            status, _ = hub.request("PATCH", "/api/v1/settings/", {"instance_label": "now on MariaDB"})
+            assert status == 200
+            from tests.integrations.dbtargets import _maria_admin
+
+            maria = _maria_admin()
+            cursor = maria.cursor()
+            cursor.execute(f"SELECT instance_label FROM `{maria_url.rsplit('/', 1)[1]}`.settings_app_hubsettings")
+            assert cursor.fetchone()[0] == "now on MariaDB"
+            status, job = hub.request("POST", "/api/v1/activity/jobs/", {"kind": "purge_activity"})
+            assert status == 201, job
+            done = hub.wait_for(lambda: (lambda j: j if j.get("status") in ("succeeded", "failed") else None)(
+                _job(hub, job["id"])), 120, "the worker to run a job from MariaDB")
+            assert done["status"] == "succeeded", done
+            maria.close()
+            with psycopg.connect(url) as pg:  # the PostgreSQL database it left is unchanged
+                assert pg.execute("SELECT instance_label FROM settings_app_hubsettings").fetchone()[0] == \
+                    "now on PostgreSQL"

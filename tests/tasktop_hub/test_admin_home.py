@@ -16,5 +16,12 @@ def test_home_lists_each_thing_once(staff):
     # django-q2's queue pages are not a second "Background tasks" beside Activity's background jobs.
     assert "Background tasks" not in home
     assert "Task queue (django-q2)" in home
+    # Errors, issues and background jobs are on the Activity screen, not listed a second time;
+    # their pages still open from there. The audit trail, which Activity does not show, stays.
+    assert "/admin/activity/" in home
+    for model in ("activityerror", "activityissue", "backgroundjob"):
+        assert f"/admin/notifications/{model}/" not in home
+        assert client.get(f"/admin/notifications/{model}/").status_code == 200
+    assert "/admin/notifications/auditevent/" in home
     # The settings page itself still opens (from the Settings screen's "Change" link).
     assert client.get("/admin/settings_app/hubsettings/1/change/").status_code == 200

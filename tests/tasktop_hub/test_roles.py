@@ -25,7 +25,8 @@ ANY_ROLE_READ_ONLY = ("security/setup/",)
 ADMIN_WRITES = ("pairs/import/",)
 INTEGRATOR_WRITES = ("connections/", "collections/", "integrations/", "routes/", "pairs/", "connector-kinds/",
                      "activity/", "extensions/")
-PUBLIC = ("auth/token/",)
+# The gateway's credential is the collection's token, not a user (tests/integrations/gateway/).
+PUBLIC = ("auth/token/", "gateway/")
 WRITE_METHODS = ("post", "put", "patch", "delete")
 
 

@@ -105,3 +105,14 @@ def test_admin_pages_warn_while_nothing_is_processed(monkeypatch):
     vault.forget()  # the master password is missing from this process
     page = client.get("/admin/integrations/integration/").content.decode()
     assert "Nothing is processed: The master password is missing or wrong" in page
+
+
+def test_setup_messages_name_the_page_that_opens_before_setup(staff_client):
+    """Health and the API's 503 point to /admin/setup/ (which opens), not to a Settings page the gate blocks."""
+    checks = staff_client.get("/api/health").json()["checks"]
+    blocked = staff_client.get("/api/v1/connections/").json()
+    for text in (checks["master_password"]["message"], checks["license"]["message"], blocked["detail"]):
+        assert "/admin/setup/" in text and "Settings" not in text, text
+    admin = Client()
+    admin.force_login(StaffFactory(username="first-admin"))
+    assert admin.get("/admin/setup/").status_code == 200

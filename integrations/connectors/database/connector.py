@@ -33,6 +33,9 @@ def _now() -> datetime:
 class DatabaseConnector(Connector):
     kind = "database"
     label = "Database table (SQLite, PostgreSQL, MySQL/MariaDB)"
+    url_help = ("The database: sqlite:////absolute/path/file.db (its directory must be allowed by "
+                "HUB_CONNECTION_SQLITE_DIRS), postgresql://user@host:5432/name or mysql://user@host:3306/name; "
+                "the password goes in the secret below, not in the URL.")
     parameters = (
         Parameter("table", "Table", help="The work-item table."),
         Parameter("id_column", "Id column", required=False, default="id", help="An auto-increment integer key."),

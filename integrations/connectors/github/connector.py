@@ -39,6 +39,7 @@ def api_url(url: str) -> str:
 class GitHubConnector(Connector):
     kind = "github"
     label = "GitHub Issues"
+    url_help = "https://github.com, or a GitHub Enterprise Server's API address, e.g. https://github.example.com/api/v3."
     page_size = 100
     parameters = (
         Parameter("repositories", "Repositories",

@@ -38,6 +38,7 @@ GATEWAY_PATH = "/ex/jira/"  # https://api.atlassian.com/ex/jira/{cloudId}: where
 class JiraConnector(Connector):
     kind = "jira"
     label = "Jira (Cloud and Data Center)"
+    url_help = "Cloud: https://SITE.atlassian.net; Data Center: your server's base URL, e.g. https://jira.example.com."
     page_size = PAGE
     parameters = (
         Parameter("deployment", "Deployment", type="choice", choices=("cloud", "datacenter"), default="cloud",

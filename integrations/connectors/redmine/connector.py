@@ -34,6 +34,7 @@ from integrations.connectors.redmine.lookups import PAGE, RedmineLookups, status
 class RedmineConnector(RedmineLookups, Connector):
     kind = "redmine"
     label = "Redmine"
+    url_help = "The Redmine server's base URL, e.g. https://redmine.example.com (its REST API must be enabled)."
     page_size = PAGE
     parameters = (
         Parameter("api_key", "API key", sensitive=True,

@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -46,6 +47,9 @@ class Command(BaseCommand):
         p_apply = sub.add_parser("apply", help="Apply a license key to this hub.")
         p_apply.add_argument("key", nargs="?", help="The key; omit to read it from --file or stdin.")
         p_apply.add_argument("--file", help="Read the key from this file ('-' = stdin).")
+        p_apply.add_argument("--issuer-public-key", default="",
+                             help="The issuer's public key, if this hub does not trust it yet: trusted only if it "
+                                  "signed the key, when the key is applied.")
         sub.add_parser("show", help="Show the license in force.")
         p_trust = sub.add_parser("trust", help="Trust a license issuer's public key (kept in HUB_HOME/trusted_issuers).")
         p_trust.add_argument("public_key", help="The public key printed by 'keygen' (base64 or PEM).")
@@ -73,7 +77,8 @@ class Command(BaseCommand):
         public = private.public_key()
         self.stdout.write(f"Private key written to {path} (mode 0600). Keep it off the hub and backed up.")
         self.stdout.write(f"Issuer key id: {keys.key_id(public)}")
-        self.stdout.write("Public key (run `manage.py license trust <key>` on every hub that should trust this issuer):")
+        self.stdout.write("Public key (paste it beside the license key on a hub's setup page, or run "
+                          "`manage.py license trust <key>` on every hub that should trust this issuer):")
         self.stdout.write(keys.public_key_text(public))
 
     def _issue(self, key: str, licensee: str, issuer: str, license_type: str, description: str, max_users: int,
@@ -99,9 +104,9 @@ class Command(BaseCommand):
         license_key = keys.issue(private, document)
         self.stdout.write(license_key)
         if apply:
-            kid, new = trust.trust(None, keys.public_key_text(private.public_key()))
-            self.stdout.write(f"Issuer key {kid} {'is now trusted' if new else 'was already trusted'} by this hub.")
-            self._apply(key=license_key)
+            # One step: the issuer is trusted (audited) together with the key's application, never alone.
+            self._apply(key=license_key, issuer_public_key=keys.public_key_text(private.public_key()))
+            self.stdout.write(f"Issuer key {keys.key_id(private.public_key())} is trusted by this hub.")
 
     def _trust(self, public_key: str, **options: Any) -> None:
         try:
@@ -112,19 +117,20 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Issuer key {kid} is now trusted (kept in {where}).") if new
                           else f"Issuer key {kid} was already trusted.")
 
-    def _apply(self, key: str | None = None, file: str | None = None, **options: Any) -> None:
+    def _apply(self, key: str | None = None, file: str | None = None, issuer_public_key: str = "",
+               **options: Any) -> None:
         if key is None:
             try:
                 key = sys.stdin.read() if file in (None, "-") else Path(file).read_text(encoding="utf-8")
             except OSError as exc:
                 raise CommandError(f"Cannot read {file}: {exc.strerror}") from None
         try:
-            lic = services.apply_license(None, key)
+            lic = services.apply_license(None, key, issuer_public_key)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
         self.stdout.write(self.style.SUCCESS(
             f"License applied: {lic.license_type} for {lic.licensee}, {lic.max_users} users, valid through "
-            f"{lic.expires.isoformat()}."))
+            f"{lic.expires.isoformat()} (the hub in HUB_HOME={settings.HUB_HOME})."))
 
     def _show(self, **options: Any) -> None:
         st = services.state()

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -87,12 +88,14 @@ class Command(BaseCommand):
         else:
             password = self._secret(password_file, "New master password", no_input, confirm=True)
         master_password.set_password(None, password)
-        self.stdout.write(self.style.SUCCESS("Master password set and stored (encrypted) in HUB_HOME."))
+        self.stdout.write(self.style.SUCCESS(
+            f"Master password set and stored (encrypted) in HUB_HOME ({settings.HUB_HOME})."))
 
     def _enter(self, password_file: str | None = None, no_input: bool = False, **options: Any) -> None:
         password = self._secret(password_file, "Current master password", no_input)
         master_password.enter_password(None, password)
-        self.stdout.write(self.style.SUCCESS("Master password accepted and stored (encrypted) in HUB_HOME."))
+        self.stdout.write(self.style.SUCCESS(
+            f"Master password accepted and stored (encrypted) in HUB_HOME ({settings.HUB_HOME})."))
 
     def _change(self, current_password_file: str | None = None, new_password_file: str | None = None,
                 no_input: bool = False, **options: Any) -> None:

@@ -6,6 +6,7 @@ import getpass
 import os
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -26,7 +27,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
-        self.stdout.write("Database migrated.")
+        self.stdout.write(f"Database migrated (HUB_HOME={settings.HUB_HOME}).")
         self._ensure_admin(no_input)
 
     def _ensure_admin(self, no_input: bool) -> None:

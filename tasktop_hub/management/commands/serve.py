@@ -23,8 +23,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from tasktop_hub.home import ensure_private_dir
+from tasktop_hub.setup_gate import is_set_up
 
 _PR_SET_PDEATHSIG = 1
 
@@ -56,8 +59,9 @@ class Command(BaseCommand):
         parser.add_argument("--stop-timeout", type=float, default=float(os.environ.get("HUB_STOP_TIMEOUT", "10")))
 
     def handle(self, *args: Any, bind: str, web_workers: int, stop_timeout: float, **options: Any) -> None:
+        self._require_migrated()
         python = sys.executable
-        manage = os.path.join(os.getcwd(), "manage.py")
+        manage = str(Path(settings.BASE_DIR) / "manage.py")  # the repository's, wherever serve was started from
         run_dir = ensure_private_dir(Path(settings.HUB_HOME) / "run")
         web = subprocess.Popen([
             python, "-m", "gunicorn", "tasktop_hub.wsgi:application", "--bind", bind,
@@ -67,7 +71,11 @@ class Command(BaseCommand):
         ], start_new_session=True, preexec_fn=_stop_with_parent)
         worker = subprocess.Popen([python, manage, "qcluster"], start_new_session=True, preexec_fn=_stop_with_parent)
         children = [web, worker]
-        self.stdout.write(f"tasktop_hub is running on http://{bind}/admin/ (Ctrl-C stops it).")
+        self.stdout.write(f"tasktop_hub is running on http://{bind}/admin/ with HUB_HOME={settings.HUB_HOME} "
+                          "(Ctrl-C stops it).")
+        if not is_set_up():
+            self.stdout.write(f"First start: sign in, then set the master password and apply a license on "
+                              f"http://{bind}/admin/setup/.")
 
         stopping = False
 
@@ -88,6 +96,16 @@ class Command(BaseCommand):
         if failed and not stopping:
             sys.exit(1)
         self.stdout.write("tasktop_hub stopped.")
+
+    @staticmethod
+    def _require_migrated() -> None:
+        """A fresh HUB_HOME (or an upgrade) needs `hub_setup` first: say so instead of serving errors."""
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if pending:
+            raise CommandError(
+                f"The hub's database (HUB_HOME={settings.HUB_HOME}) has {len(pending)} unapplied migration(s). Run "
+                "`make setup` (or `./manage.py hub_setup`) first; `make run` does both.")
 
     @staticmethod
     def _stop(children: list[subprocess.Popen[bytes]], timeout: float) -> bool:

@@ -63,6 +63,22 @@ def _plant_in_every_secret_field() -> list[str]:
     return planted
 
 
+def _plant_gateway_token() -> str:
+    """A gateway collection's token (only its digest is stored, so it is no encrypted field):
+    issued, then used by a sender (accepted) and sent wrong (refused)."""
+    from integrations.gateway import services as gateway
+
+    conn = ConnectionFactory(name="leak-gateway", kind="gateway", url="", options={})
+    collection = apps.get_model("integrations", "Collection").objects.create(
+        name="leak-gateway", connection=conn, projects=["HOOKS"], field_mapping={"summary": "summary"})
+    token = gateway.regenerate_token(collection, None)
+    sender = Client()
+    for sent in (token, token + "x"):
+        sender.post(f"/api/v1/gateway/{collection.pk}/", {"summary": "hello"}, content_type="application/json",
+                    HTTP_AUTHORIZATION=f"Bearer {sent}")
+    return token
+
+
 def test_no_secret_leaks_anywhere(staff, caplog, settings):
     caplog.set_level(logging.DEBUG)
     log_file = Path(settings.HUB_LOG_DIR) / "hub.log"
@@ -71,6 +87,8 @@ def test_no_secret_leaks_anywhere(staff, caplog, settings):
     master_password.reset_password(None, MASTER)  # the master password itself is a canary
     canaries = [MASTER, *CANARIES, *_plant_in_every_secret_field()]
     IntegrationFactory()  # something to show on every list
+    gateway_token = _plant_gateway_token()
+    canaries.append(gateway_token)
 
     api = Client()
     api.force_login(staff)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0008_collection_extensions'),
+        ('integrations', '0009_gateway_collections'),
     ]
 
     operations = [
