@@ -211,20 +211,22 @@ def main() -> None:
             ("audit, one action", "/api/v1/audit/?action=integration.update"),
             ("audit, deep page", f"/api/v1/audit/?cursor={cursor_at(AuditEvent, ('-at', '-id'), deep)}"),
         ]
-        open_last = min(n // 20, COUNT_CAP) // 100 - 1  # 5 % of the errors are open; the admin counts to the cap
+        per_page = 50  # tasktop_hub/admin_paging.LargeTableAdminMixin.list_per_page
+        last = COUNT_CAP // per_page  # the admin counts to the cap; its pages are numbered from 1
+        open_last = min(n // 20, COUNT_CAP) // per_page  # 5 % of the errors are open
         admin_pages = [
             ("admin pairs, page 1", "/admin/integrations/artifactpair/"),
-            ("admin pairs, page 100 (last under the cap)", "/admin/integrations/artifactpair/?p=99"),
+            (f"admin pairs, page {last} (last under the cap)", f"/admin/integrations/artifactpair/?p={last}"),
             ("admin pairs, integration B", f"/admin/integrations/artifactpair/?integration__id__exact={b}"),
             ("admin pairs, search", "/admin/integrations/artifactpair/?q=L4242"),
             ("admin errors, page 1", "/admin/notifications/activityerror/"),
-            (f"admin errors, open, last page ({open_last + 1})",
+            (f"admin errors, open, last page ({open_last})",
              f"/admin/notifications/activityerror/?status__exact=open&p={open_last}"),
             ("admin errors, open in B", f"/admin/notifications/activityerror/?status__exact=open&integration={b}"),
             ("admin jobs, one kind", "/admin/notifications/backgroundjob/?kind=engine.full_scan"),
             ("admin jobs, page 1", "/admin/notifications/backgroundjob/"),
             ("admin audit, page 1", "/admin/notifications/auditevent/"),
-            ("admin audit, page 100", "/admin/notifications/auditevent/?p=99"),
+            (f"admin audit, page {last}", f"/admin/notifications/auditevent/?p={last}"),
             ("admin audit, one action", "/admin/notifications/auditevent/?action=integration.update"),
             ("Activity screen, errors", "/admin/activity/"),
             ("Activity screen, open errors in B", f"/admin/activity/?tab=errors&status=open&integration={b}"),
