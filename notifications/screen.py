@@ -22,9 +22,9 @@ from django.utils import timezone
 from notifications import jobs
 from notifications.models import ActivityError, ActivityIssue, BackgroundJob
 from tasktop_hub import keyset, roles
-from tasktop_hub.admin_paging import COUNT_CAP
 
 SHOWN = 50
+TAB_COUNT_CAP = 1000
 
 # The integrations' ids and names for the integration filter, from the app that owns them
 # (integrations/apps.py): this app sits below it and may not import it.
@@ -61,8 +61,10 @@ TABS = {
 
 
 def _capped_count(rows: QuerySet) -> str:
-    counted = rows.order_by().values("pk")[:COUNT_CAP].count()
-    return f"{counted:,}+" if counted >= COUNT_CAP else f"{counted:,}"
+    """The tabs' counts: exact up to TAB_COUNT_CAP, then "1,000+" (four counts on every page; at a
+    million errors an exact count of the open ones alone would read tens of thousands of entries)."""
+    counted = rows.order_by().values("pk")[:TAB_COUNT_CAP].count()
+    return f"{counted:,}+" if counted >= TAB_COUNT_CAP else f"{counted:,}"
 
 
 def _day(raw: str, name: str, problems: list[str]) -> date | None:
