@@ -41,4 +41,5 @@ class IntegrationsConfig(AppConfig):
         register_integration_names(lambda: list(Integration.objects.order_by("name").values_list("id", "name")))
 
         periodic.register("engine-dispatcher", signals.TICK_FUNC, minutes=1)
+        periodic.register("gateway-prune", "integrations.tasks.prune_gateway_deliveries", minutes=24 * 60)
         post_spawn.connect(signals.kick_dispatcher, dispatch_uid="engine-kick")
