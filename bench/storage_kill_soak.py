@@ -109,6 +109,8 @@ def main():
                         state = json.loads(state_file.read_text())
                     except (FileNotFoundError, ValueError):
                         state = {}
+                    if state.get("job") != job:  # the previous round's killed transfer, or none yet
+                        state = {}
                     if str(state.get("phase", "")).startswith(phase):
                         return state["pid"]
                     # A short phase can be missed: then the transfer runs to its end (and the hub

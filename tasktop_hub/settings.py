@@ -77,13 +77,15 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Refuses writes while the data is being moved; outside the session middleware, so that a
+    # session saved after the view is still inside the writer's lock (tasktop_hub/write_guard.py).
+    "tasktop_hub.write_guard.WriteGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "tasktop_hub.setup_gate.SetupGateMiddleware",  # after auth and messages
-    "tasktop_hub.write_guard.WriteGuardMiddleware",  # refuses writes while the data is being moved
     "settings_app.hublog.levels.RefreshMiddleware",  # the logging level follows the Settings screen
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

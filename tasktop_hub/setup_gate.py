@@ -99,7 +99,9 @@ def setup_view(request: HttpRequest) -> HttpResponse:
     steps = [
         {"key": condition.key, "title": step.title, "needed": condition.key in problems, "done": step.done,
          "form": step.form_class()(), "action": step.action_url(), "submit": step.submit, "intro": step.intro,
-         "commands": step.commands()}
+         "commands": step.commands(),
+         # Done, yet still stopping processing (a master password set but not loaded): say why and where to act.
+         "note": "" if condition.key in problems else (condition.reason() or "")}
         for condition, step in conditions.setup_steps()
     ]
     context = {

@@ -180,12 +180,19 @@ def main() -> None:
     _limits()
     global qjs
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder out
-    import qjs  # after the limits: the engine's own allocations count too
+    runtime: Any = None
+    try:
+        import qjs  # after the limits: the engine's own allocations count too
 
-    runtime = qjs.Runtime(PRELUDE)
+        runtime = qjs.Runtime(PRELUDE)
+        broken = ""
+    except Exception as exc:  # noqa: BLE001 - answered to every request, not a crash loop
+        broken = f"The sandbox cannot start quickjs-ng: {exc}"
     out = sys.stdout
     for line in sys.stdin:
         try:
+            if broken:
+                raise RuntimeError(broken)
             request = json.loads(line)
             answer, runtime = serve(runtime, request)
         except MemoryError:
@@ -194,6 +201,8 @@ def main() -> None:
             answer = _error("error", f"{type(exc).__name__}: {exc}")
         out.write(json.dumps(answer) + "\n")
         out.flush()
+        if broken:
+            continue
         try:
             runtime.prepare()  # the next call's fresh context, made while no one waits for it
         except Exception:  # noqa: BLE001 - then the next call makes its own (and reports why not)

@@ -40,6 +40,13 @@ _P, _SIZE = ctypes.c_void_p, ctypes.c_size_t
 _lib = ctypes.PyDLL(_quickjs.__file__)  # PyDLL: the GIL stays held (one thread; the handler is Python)
 INTERRUPT = ctypes.CFUNCTYPE(ctypes.c_int, _P, _P)
 
+# The value layout and signatures below are quickjs-ng 0.17's (constraints.txt pins the package):
+# another version must be checked against its quickjs.h before it is allowed here.
+_lib.JS_GetVersion.restype = ctypes.c_char_p
+VERSION = (_lib.JS_GetVersion() or b"").decode()
+if not VERSION.startswith("0.17."):
+    raise ImportError(f"The extension sandbox is built for quickjs-ng 0.17, not {VERSION or 'an unknown version'}")
+
 
 def _fn(name: str, restype: Any, *argtypes: Any) -> Any:
     f = getattr(_lib, name)

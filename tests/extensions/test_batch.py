@@ -57,19 +57,20 @@ def test_a_promise_job_left_behind_runs_in_no_later_call(pool):
     ("function transform(v, f) { while (true) {} }", "time"),
     ("function transform(v, f) { const a = []; while (true) a.push('x'.repeat(1 << 20) + a.length) }", "memory"),
     ("function transform(v, f) { function r(n) { return r(n + 1) + 1 } return r(0) }", "stack"),
-    ("function transform(v, f) { return 'x'.repeat(3 * 1024 * 1024) }", "output"),
+    ("function transform(v, f) { return 'x'.repeat(1100 * 1024) }", "output"),
     ("function transform(v, f) { return v + Math.random() }", "nondeterministic"),
 ], ids=["time", "memory", "stack", "output", "nondeterministic"])
 def test_limits_hold_per_call_within_a_batch(pool, source, kind):
-    # The runaway call stops at its own limit; the calls after it get theirs in full, and the
-    # memory it took is not counted against them.
-    big = "function transform(v, f) { const a = []; for (let i = 0; i < 20; i++) a.push('y'.repeat(1 << 20) + i); " \
+    # The runaway call stops at its own limit; the calls after it get theirs in full (after a
+    # memory bomb, one that needs a third of the limit still gets it: the bomb's memory is freed).
+    big = "function transform(v, f) { const a = []; for (let i = 0; i < 10; i++) a.push('y'.repeat(1 << 20) + i); " \
           "return a.length }"
-    results = _batch(pool, OK, source, big, OK, time_limit=0.3)
+    replaced = pool.replaced
+    results = _batch(pool, OK, source, big if kind == "memory" else OK, OK, time_limit=0.3)
     assert [r.ok for r in results] == [True, False, True, True], results
     assert results[1].kind == kind
-    assert results[2].result == 20 and results[3].result == 4
-    assert pool.replaced == 0  # the limits are quickjs's: the child itself stayed healthy
+    assert results[2].result == (10 if kind == "memory" else 3) and results[3].result == 4
+    assert pool.replaced == replaced  # the limits are quickjs's: the child itself stayed healthy
 
 
 def test_chained_steps_each_run_fresh_and_the_failing_step_is_named(pool):
@@ -105,3 +106,25 @@ def test_requests_and_answers_larger_than_the_pipe_cross_it(pool):
     result = pool.run(source, "transform", [big, {"k": big}])
     assert result.ok and result.result == "300000:300000:" + "y" * 900_000
     assert pool.run(OK, "transform", [1, {}]).result == 2
+
+
+def test_a_child_killed_mid_batch_fails_the_batch_and_is_replaced(pool):
+    import os
+    import signal
+    import threading
+    import time
+
+    pool.run(OK, "transform", [1, {}])
+    child = pool.idle.get()  # the pool's only child: the one the batch will take
+    pool.idle.put(child)
+    box = {}
+    spin = "function transform(v, f) { while (true) {} }"
+    worker = threading.Thread(target=lambda: box.update(results=_batch(pool, OK, spin, OK, time_limit=30)))
+    worker.start()
+    while pool.idle.qsize():  # until the batch has taken the child
+        time.sleep(0.01)
+    time.sleep(0.3)  # the request is in the child, spinning in its second call
+    os.kill(child.proc.pid, signal.SIGKILL)
+    worker.join()
+    assert [r.kind for r in box["results"]] == ["crash"] * 3 and "replaced" in box["results"][0].message
+    assert [r.result for r in _batch(pool, OK, OK)] == [1, 2]

@@ -72,3 +72,15 @@ def test_an_untrusted_issuers_key_is_applied_with_its_public_key_pasted_beside_i
     assert public in (tmp_path / "trusted_issuers").read_text()
     assert AuditEvent.objects.filter(action="license.issuer_trusted", target=keys.key_id(vendor.public_key())).exists()
     assert client.get("/admin/settings/").status_code == 200
+
+
+def test_a_master_password_set_but_not_loaded_is_explained_on_the_setup_page(client, staff):
+    from settings_app.security import password_store, vault
+
+    client.force_login(staff)
+    client.post("/admin/security/master-password/set/", {"password": STRONG, "confirmation": STRONG})
+    password_store.remove()  # as after a restart whose HUB_HOME lost the stored copy
+    vault.forget()
+    page = client.get("/admin/setup/").content.decode()
+    assert "missing or wrong" in page and "/admin/security/master-password/enter/" in page
+    assert client.get("/admin/security/master-password/enter/").status_code == 200
