@@ -91,9 +91,14 @@ class FirstStepAdminMixin(admin.ModelAdmin):
             else:
                 step = self.first_step_form(request.GET)  # answered wrongly: say why
             opts = self.model._meta
+            # A question with nothing to choose from says what to create first.
+            missing = [f.label for f in step.fields.values()
+                       if isinstance(f, forms.ModelChoiceField) and f.queryset is not None and not f.queryset.exists()]
             context = {
                 **self.admin_site.each_context(request),
                 "title": f"Add {opts.verbose_name}", "opts": opts, "step": step, "intro": self.first_step_intro,
+                "nothing_to_choose": [f"There is nothing to choose as {str(label).lower()} yet: add one first."
+                                      for label in missing],
                 "has_view_permission": self.has_view_permission(request),
             }
             return TemplateResponse(request, "admin/integrations/first_step.html", context)

@@ -26,6 +26,8 @@ from integrations.admin_base import ChosenInput, FirstStepAdminMixin, ServiceAdm
 from integrations.admin_tables import Column, TableField
 from integrations.models import GATEWAY_KIND, Collection, RepositoryConnection
 
+ROWS_PER_FIELD_UP_TO = 20  # a tool with at most this many unmapped fields gets one row for each
+EMPTY_ROWS = 5
 ROLE_CHOICES = [("", "—"), ("person", "person"), ("state", "state")]
 MAPPING_HELP = ("Each row maps one tool field under a model field name: the hub's name for it. Two collections "
                 "synchronize the fields they map under the same model field name (e.g. both map their title "
@@ -65,10 +67,13 @@ class CollectionForm(forms.ModelForm):
         rows = [{"model": m, "tool": t, "role": roles.get(m, ""), **_extensions_of(chosen, m)}
                 for m, t in mapping.items()]
         mapped_tool_fields = set(mapping.values())
-        # One row per tool field not mapped yet, its select already on it: name it to map it.
-        rows += [{"model": "", "tool": f, "role": ""} for f in self.catalog.fields if f not in mapped_tool_fields]
-        if not self.catalog.available:
-            rows += [{"model": "", "tool": "", "role": ""} for _ in range(3)]
+        unmapped = [f for f in self.catalog.fields if f not in mapped_tool_fields]
+        if self.catalog.available and len(unmapped) <= ROWS_PER_FIELD_UP_TO:
+            # One row per tool field not mapped yet, its select already on it: name it to map it.
+            rows += [{"model": "", "tool": f, "role": ""} for f in unmapped]
+        else:
+            # A tool with many fields (Jira's dozens): a few empty rows; save and continue for more.
+            rows += [{"model": "", "tool": "", "role": ""} for _ in range(EMPTY_ROWS)]
         self.initial["field_mapping"] = rows
         if "projects" in self.fields:
             stored = instance.projects if isinstance(instance.projects, list) else []

@@ -12,7 +12,7 @@ from extensions.models import Extension
 from integrations.connectors.base import ConnectorError
 from integrations.engine import connections, gateway
 from integrations.engine.models import PendingWork, SyncState
-from integrations.models import Collection, RepositoryConnection
+from integrations.models import GATEWAY_KIND, Collection, GatewayDelivery, RepositoryConnection
 from notifications.models import ActivityError
 
 
@@ -50,6 +50,8 @@ def recorded_input(ext: Extension, connection_id: int, artifact_id: str, field: 
     conn = RepositoryConnection.objects.filter(pk=connection_id).first()
     if conn is None:
         raise ValidationError({"connection": f"Connection {connection_id} does not exist."})
+    if conn.kind == GATEWAY_KIND and ext.type == Extension.Type.PAYLOAD:
+        return [_delivered_payload(conn, artifact_id)]
     connector = connections.build(conn)
     try:
         found = connector.read([artifact_id])
@@ -72,6 +74,17 @@ def recorded_input(ext: Extension, connection_id: int, artifact_id: str, field: 
     if ext.type == Extension.Type.STATE:
         return [value, value, fields]
     return [value, fields]
+
+
+def _delivered_payload(conn: RepositoryConnection, artifact_id: str) -> Any:
+    """A payload extension's recorded input on a gateway connection: a delivery's payload as
+    POSTed (``delivery:17`` or ``17``), not the artifact it was reshaped into."""
+    pk = artifact_id.removeprefix("delivery:")
+    found = GatewayDelivery.objects.filter(pk=int(pk), collection__connection=conn).first() if pk.isdigit() else None
+    if found is None:
+        raise ValidationError({"artifact": f"Gateway connection '{conn.name}' has no delivery '{artifact_id}' "
+                                           "(give a delivery's id, e.g. 17 or delivery:17)."})
+    return found.payload
 
 
 def register() -> None:

@@ -62,3 +62,16 @@ def dispatcher_tick() -> bool:
     if looped and not Conf.SYNC and not shutdown.requested():
         async_task("integrations.tasks.dispatcher_tick", task_name="engine-dispatcher")
     return looped
+
+
+def prune_gateway_deliveries() -> int:
+    """Daily: processed gateway deliveries older than HUB_GATEWAY_KEEP_DAYS go."""
+    from integrations.gateway import services as gateway
+
+    started = timezone.now()
+    removed = gateway.prune_deliveries()
+    if removed:
+        jobs.record_periodic_run("periodic.gateway_prune", "Prune gateway deliveries", started,
+                                 [f"{removed} processed deliveries older than {gateway.keep_days()} days removed."],
+                                 {"removed": removed})
+    return removed

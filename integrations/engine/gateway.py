@@ -56,23 +56,31 @@ def take_deliveries(ctx: RunContext) -> int:
     if not collection.is_gateway:
         return 0
     taken = 0
+    later: set[int] = set()  # the sandbox itself failed on these (not the script): the next pass
     while True:
         ids = list(GatewayDelivery.objects.filter(collection=collection, status=GatewayDelivery.Status.RECEIVED)
-                   .order_by("pk").values_list("pk", "payload")[:CHUNK])
+                   .exclude(pk__in=later).order_by("pk").values_list("pk", "payload")[:CHUNK])
         if not ids:
             return taken
         extension = (Extension.objects.filter(pk=collection.payload_extension_id).first()
                      if collection.payload_extension_id else None)
         # Reshaped outside the transaction (sandbox calls take time); applied only to the
         # deliveries still received when it commits (another run may have taken some).
-        shaped = {pk: _shape(collection, extension, pk, payload) for pk, payload in ids}
-        taken += _apply(ctx, collection, shaped)
+        shaped = {}
+        for pk, payload in ids:
+            outcome = _shape(collection, extension, pk, payload)
+            if outcome is None:
+                later.add(pk)
+            else:
+                shaped[pk] = outcome
+        taken += _apply(ctx, collection, shaped) if shaped else 0
         if len(ids) < CHUNK:
             return taken
 
 
-def _shape(collection: Collection, extension: Extension | None, pk: int, payload: Any) -> tuple[str, dict] | str:
-    """(artifact id, fields), or the problem as text."""
+def _shape(collection: Collection, extension: Extension | None, pk: int, payload: Any) -> tuple[str, dict] | str | None:
+    """(artifact id, fields), the problem as text, or None when the sandbox process failed (died,
+    or did not answer): not the script's fault, so the delivery waits for the next pass."""
     try:
         if extension is None:
             if not isinstance(payload, dict):
@@ -83,6 +91,9 @@ def _shape(collection: Collection, extension: Extension | None, pk: int, payload
             try:
                 fields = runtime.call(extension, payload)
             except runtime.ExtensionFailure as exc:
+                if exc.result.kind == "crash":
+                    log.warning("Delivery %s: the sandbox failed (%s); taken again at the next pass", pk, exc)
+                    return None
                 raise DeliveryProblem(str(exc)) from None
         return artifact_id(collection, pk, fields), fields
     except DeliveryProblem as exc:
@@ -157,6 +168,21 @@ def _write_artifacts(collection: Collection, project: str, made: dict[str, dict]
             changed.append(a)
     GatewayArtifact.objects.bulk_create(new, batch_size=500)
     GatewayArtifact.objects.bulk_update(changed, ["fields", "version", "updated_at", "project"], batch_size=500)
+
+
+def retry_delivery(integration_id: int, artifact_id: str) -> bool:
+    """Activity "retry" of a failed delivery (``delivery:<id>``) of this integration's gateway
+    collection: it is taken again at the next pass. Whether there was such a delivery."""
+    kind, _, pk = artifact_id.partition(":")
+    integration = Integration.objects.filter(pk=integration_id, template=Integration.Template.GATEWAY_CREATE).first()
+    if kind != "delivery" or not pk.isdigit() or integration is None:
+        return False
+    failed = GatewayDelivery.objects.filter(pk=int(pk), collection_id=integration.left_collection_id,
+                                            status=GatewayDelivery.Status.FAILED)
+    if not failed.exists():
+        return False
+    gateway_services.retry_failed([integration.left_collection_id], only=[int(pk)])
+    return True
 
 
 def retry_for_extension(extension: Extension) -> None:

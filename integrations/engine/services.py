@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from integrations.engine import gateway
 from integrations.engine.jobs import INITIATE_KIND, SCAN_KIND
 from integrations.engine.models import PendingWork, SyncState
 from integrations.engine.validation import config_problems
@@ -56,7 +57,9 @@ def _retry(error: ActivityError) -> None:
     """Activity 'retry': the artifact's blocked work becomes ready and runs at the next pass."""
     if error.integration_id is None:
         return  # every sync error names its integration; nothing of an unknown one can be retried
-    _, _, artifact_id = error.artifact.rpartition(":")
+    artifact_id = _artifact_id(error)
+    if gateway.retry_delivery(error.integration_id, artifact_id):
+        return  # a gateway delivery that failed before it became work: taken again at the next pass
     ids = {artifact_id}
     pair = ArtifactPair.objects.filter(integration_id=error.integration_id, left_id=artifact_id).first()
     if pair is not None:
@@ -68,6 +71,19 @@ def _retry(error: ActivityError) -> None:
     if not updated:
         # Nothing blocked any more (e.g. the row was re-detected): the next run will decide.
         return
+
+
+def _artifact_id(error: ActivityError) -> str:
+    """The id in an Activity label "<connection name>:<artifact id>" (processing.unit_label): the
+    connection names are known, so an id with a colon in it (a gateway's "delivery:17") stays whole."""
+    integration = Integration.objects.filter(pk=error.integration_id or 0).select_related(
+        "left_collection__connection", "right_collection__connection").first()
+    if integration is not None:
+        for c in (integration.left_collection, integration.right_collection):
+            prefix = f"{c.connection.name}:"
+            if error.artifact.startswith(prefix):
+                return error.artifact[len(prefix):]
+    return error.artifact.rpartition(":")[2]
 
 
 register_retry_handler("sync", _retry)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -26,6 +27,7 @@ from integrations.models import Collection, Integration
 from notifications.services import Actor, record_audit
 
 WINDOW = timedelta(seconds=60)
+DEFAULT_KEEP_DAYS = 30
 MAX_KEY_LENGTH = 200
 
 
@@ -51,7 +53,8 @@ def authenticate(collection_ref: str, token: str) -> Collection:
     """The gateway collection named by id or name whose token this is, else ``Refused(401)``.
     The same answer for an unknown collection, a non-gateway one and a wrong token."""
     lookup: dict[str, Any] = {"pk": int(collection_ref)} if collection_ref.isdigit() else {"name": collection_ref}
-    collection = Collection.objects.select_related("connection", "payload_extension").filter(**lookup).first()
+    # [:1], not first(): no ORDER BY for a lookup by a unique column (every POST runs it).
+    collection = next(iter(Collection.objects.select_related("connection").filter(**lookup)[:1]), None)
     stored = collection.gateway_token_digest if collection is not None and collection.is_gateway else ""
     if not tokens.matches(token or "", stored):  # computed and compared even when nothing is stored
         raise Refused(401, UNAUTHORIZED)
@@ -94,7 +97,7 @@ def receive(collection: Collection, payload: Any, idempotency_key: str | None) -
                            f"object of its fields (got {_json_type(payload)}).", field="body")
     key = check_key(idempotency_key)
     if key is not None:
-        found = GatewayDelivery.objects.filter(collection=collection, idempotency_key=key).first()
+        found = next(iter(GatewayDelivery.objects.filter(collection=collection, idempotency_key=key)[:1]), None)
         if found is not None:
             return Accepted(found, duplicate=True)
     try:
@@ -139,13 +142,34 @@ def regenerate_token(collection: Collection, actor: Actor) -> str:
     return token
 
 
-def retry_failed(collection_ids: list[int]) -> int:
-    """Failed deliveries of these collections wait for the worker again (a fixed payload
-    extension was saved); returns how many."""
+def retry_failed(collection_ids: list[int], only: list[int] | None = None) -> int:
+    """Failed deliveries of these collections (or only these of them) wait for the worker again
+    (a fixed payload extension was saved, an Activity error retried); returns how many."""
+    failed = GatewayDelivery.objects.filter(collection_id__in=collection_ids, status=GatewayDelivery.Status.FAILED)
+    if only is not None:
+        failed = failed.filter(pk__in=only)
     with transaction.atomic():
-        count = GatewayDelivery.objects.filter(collection_id__in=collection_ids,
-                                               status=GatewayDelivery.Status.FAILED).update(
+        count = failed.update(
             status=GatewayDelivery.Status.RECEIVED, processed_at=None)
         for c in Collection.objects.filter(pk__in=collection_ids):
             wake(c)
     return count
+
+
+def keep_days() -> int:
+    return int(getattr(settings, "HUB_GATEWAY_KEEP_DAYS", DEFAULT_KEEP_DAYS))
+
+
+def prune_deliveries(days: int | None = None) -> int:
+    """Delete processed deliveries older than ``days`` (``HUB_GATEWAY_KEEP_DAYS``, 30): the table
+    would otherwise grow with every POST. Received and failed ones stay (work not done). An
+    Idempotency-Key is remembered as long as its delivery: the window in which a repeat is
+    recognised. The artifacts they made stay (the engine reads them)."""
+    cutoff = timezone.now() - timedelta(days=keep_days() if days is None else days)
+    total = 0
+    while True:  # in slices: one huge DELETE would hold its locks for long
+        ids = list(GatewayDelivery.objects.filter(status=GatewayDelivery.Status.PROCESSED, processed_at__lt=cutoff)
+                   .values_list("pk", flat=True)[:5000])
+        if not ids:
+            return total
+        total += GatewayDelivery.objects.filter(pk__in=ids).delete()[0]

@@ -38,6 +38,11 @@ def _mapping(rows: list[tuple[str, str, str]]) -> dict[str, str]:
     return data
 
 
+def test_without_connections_the_first_step_says_to_add_one(admin_client):
+    page = admin_client.get(ADD).content.decode()
+    assert "There is nothing to choose as repository connection yet: add one first." in page
+
+
 def test_add_asks_for_the_connection_first(admin_client, table_connection):
     page = admin_client.get(ADD).content.decode()
     assert 'id="first-step"' in page and table_connection.name in page and 'name="field_mapping' not in page
@@ -136,3 +141,15 @@ def test_custom_transformations_are_picked_per_field_and_direction(admin_client,
     })
     assert response.status_code == 302, response.content.decode()[:3000]
     assert Collection.objects.get(name="with-ext").field_extensions == {"status": {"read": "label"}}
+
+
+def test_a_tool_with_many_fields_gets_empty_rows_to_pick_from(admin_client, tmp_path):
+    from integrations.admin_collections import EMPTY_ROWS, ROWS_PER_FIELD_UP_TO
+
+    path = tmp_path / "wide.db"
+    path.touch()
+    create_work_item_table(f"sqlite:///{path}", "items", [f"f{i}" for i in range(ROWS_PER_FIELD_UP_TO + 1)])
+    wide = ConnectionFactory(kind="database", url=f"sqlite:///{path}", options={"table": "items", "projects": "A"})
+    page = admin_client.get(f"{ADD}?connection={wide.pk}").content.decode()
+    assert f'name="field_mapping-{EMPTY_ROWS - 1}-tool"' in page and f'name="field_mapping-{EMPTY_ROWS}-tool"' not in page
+    assert page.count('<option value="f20">') == EMPTY_ROWS and '<option value="f0" selected>' not in page

@@ -1,8 +1,10 @@
 """Extensions under the real django-q2 worker (a ``qcluster`` subprocess, the hub's database a
-fresh PostgreSQL database, two PostgreSQL tool tables): a two-way sync in which a custom data
-transformation (priority number ↔ label), a person reconciliation extension and a state
-transition extension take part, and a failing transform whose artifact waits until a fixed
-version is saved with ``manage.py extensions update``."""
+fresh PostgreSQL database, two PostgreSQL tool tables): a two-way sync in which all four types
+take part — a custom data transformation (priority number ↔ label), a person reconciliation
+extension, a state transition extension, and a payload transformation on a gateway collection
+whose "Gateway: create" integration feeds the left table (a delivery recorded twice with one
+Idempotency-Key) — and a failing transform whose artifact waits until a fixed version is saved
+with ``manage.py extensions update``. (The gateway's HTTP side under load: test_gateway_flood.py.)"""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import pytest
 from integrations.connectors.database import DatabaseConnector
 from integrations.connectors.database.schema import create_work_item_table
 from tests.integrations.dbtargets import fresh_postgres_db
-from tests.system.engine_procs import FIELDS, Worker, pairs, table, wait
+from tests.system.engine_procs import FIELDS, Worker, table, wait
 
 pytestmark = [pytest.mark.system, pytest.mark.postgres]
 
@@ -41,6 +43,22 @@ right.save()
 i = Integration.objects.create(name="ext-sync", left_collection=cols[0], right_collection=right,
                                run_state="running", change_detection_interval=10, conflict_strategy="left_wins")
 Route.objects.create(integration=i, left_project="ALPHA", right_project="ALPHA")
+# The fourth type: alerts POSTed to a gateway collection, reshaped by the payload example, created in the left table.
+from integrations.gateway import services as gateway
+hooks = RepositoryConnection.objects.create(name="alerts-gw", kind="gateway", url="", options={})
+alerts = Collection.objects.create(name="alerts", connection=hooks, projects=["ALERTS"],
+                                   field_mapping={f: f for f in ("summary", "priority", "status")},
+                                   payload_extension=Extension.objects.get(name="Example: flatten a webhook"))
+g = Integration.objects.create(name="alerts-in", template="gateway_create", left_collection=alerts,
+                               right_collection=cols[0], run_state="running", change_detection_interval=10)
+Route.objects.create(integration=g, left_project="ALERTS", right_project="ALPHA")
+for _ in range(2):  # what the endpoint records; the repeated key makes nothing new
+    gateway.receive(alerts, {"alert": {"title": "Disk full", "severity": "critical"}}, "alert-1")
+"""
+SYNC_PAIRS = """
+import json
+from integrations.models import ArtifactPair
+print(json.dumps({p.left_id: p.right_id for p in ArtifactPair.objects.filter(integration__name="ext-sync")}))
 """
 ERRORS = """
 from notifications.models import ActivityError
@@ -48,6 +66,13 @@ print("|".join(e.message for e in ActivityError.objects.filter(status__in=["open
 """
 GUARD_BROKEN = "function transform(v, f) {\n  if (String(v).includes('boom')) throw new Error('no boom');\n  return v\n}"
 GUARD_FIXED = "function transform(v, f) {\n  return String(v).replace('boom', 'bang')\n}"
+
+
+def twins(hub) -> dict[str, str]:
+    """The two-way integration's pairs, left id → right id (the gateway integration has its own)."""
+    done = hub.manage("shell", "-c", SYNC_PAIRS)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_two_way_sync_with_extensions_under_the_real_worker(engine_hub, tmp_path):
@@ -80,25 +105,44 @@ def test_two_way_sync_with_extensions_under_the_real_worker(engine_hub, tmp_path
                 def errors() -> str:
                     return hub.manage("shell", "-c", ERRORS).stdout.strip()
 
-                wait(lambda: len(pairs(hub)) == 1 and "guard' version 1 failed on field 'summary' at line 2" in errors(), 120,
-                     "the good artifact synced, the failing one reported", worker.log)
-                twin = table(right)[pairs(hub)[0][1]].fields
+                alert_of = {}
+
+                def alert_synced() -> bool:
+                    found = [a for a in table(left).values() if a.fields["summary"] == "Disk full"]
+                    alert_of.update({"left": found[0].id} if len(found) == 1 else {})
+                    return bool(alert_of) and alert_of["left"] in twins(hub)
+
+                try:
+                    wait(lambda: ok.id in twins(hub) and alert_synced()
+                         and "guard' version 1 failed on field 'summary' at line 2" in errors(),
+                         120, "the good artifact and the gateway's synced, the failing one reported", worker.log)
+                except AssertionError as exc:  # say which part never came
+                    left_rows = {k: (a.fields, a.hub_key) for k, a in table(left).items()}
+                    raise AssertionError(f"{exc}\ntwins {twins(hub)}\nleft {left_rows}\nerrors {errors()}") from None
+                assert boom.id not in twins(hub)
+                twin = table(right)[twins(hub)[ok.id]].fields
                 assert (twin["priority"], twin["assignee"], twin["status"]) == ("High", "u-9", "New")
+                # The gateway's alert: reshaped (severity critical → "1"), created once on the left,
+                # and synced to the right as the label.
+                alert_twin = table(right)[twins(hub)[alert_of["left"]]].fields
+                assert (alert_twin["summary"], alert_twin["priority"], alert_twin["status"]) == ("Disk full", "Urgent",
+                                                                                                  "New")
                 # Two ways: a label set on the right arrives on the left as its number.
-                right.update(pairs(hub)[0][1], {"priority": "Low"})
+                right.update(twins(hub)[ok.id], {"priority": "Low"})
                 wait(lambda: table(left)[ok.id].fields["priority"] == "4", 90, "label → number", worker.log)
                 # State transition extension: closing goes through Resolved on the right.
                 left.update(ok.id, {"status": "Closed"})
-                wait(lambda: table(right)[pairs(hub)[0][1]].fields["status"] == "Closed", 90, "closed", worker.log)
+                wait(lambda: table(right)[twins(hub)[ok.id]].fields["status"] == "Closed", 90, "closed", worker.log)
                 # The failing artifact waits; saving a fixed version retries it.
                 guard.write_text(GUARD_FIXED)
                 done = hub.manage("extensions", "update", "guard", "--file", str(guard))
                 assert done.returncode == 0 and "version 2" in done.stdout, done.stdout + done.stderr
-                wait(lambda: len(pairs(hub)) == 2 and "guard" not in errors(), 120, "the fixed version retried",
+                wait(lambda: boom.id in twins(hub) and "guard" not in errors(), 120, "the fixed version retried",
                      worker.log)
-                boom_twin = next(b for a, b in pairs(hub) if a == boom.id)
+                boom_twin = twins(hub)[boom.id]
                 assert table(right)[boom_twin].fields["summary"] == "bang"
                 assert table(right)[boom_twin].fields["priority"] == "Normal"
+                assert len(table(left)) == len(table(right)) == 3  # ok, boom and the alert, each once
             finally:
                 worker.stop()
         finally:

@@ -148,3 +148,60 @@ def test_a_payload_extension_in_use_cannot_be_deleted(right_url):
     make_gateway_rig(right_url, extension=ext)
     with pytest.raises(ValidationError, match="collection 'alerts' payload transformation"):
         ext_services.delete(None, ext)
+
+
+def test_an_activity_retry_takes_a_failed_delivery_again(right_url):
+    from notifications import services as activity
+
+    gw = make_gateway_rig(right_url, match_field="ref", extra_fields=("ref",))
+    gw.post({"summary": "no ref"})
+    gw.run_until_quiet()
+    error = ActivityError.objects.get()
+    assert error.artifact == f"gw:delivery:{GatewayDelivery.objects.get().pk}"
+    gw.collection.gateway_match_field = ""  # the fix: every POST is its own artifact
+    gw.collection.save()
+    activity.retry_error(error.pk)
+    assert GatewayDelivery.objects.get().status == "received"
+    gw.run_until_quiet()
+    assert [r.fields["summary"] for r in gw.rows().values()] == ["no ref"]
+    assert ActivityError.objects.get().status == ActivityError.Status.RESOLVED
+
+
+def test_the_harness_runs_a_payload_extension_on_a_recorded_delivery(right_url, staff):
+    from rest_framework.test import APIClient
+
+    ext = ext_services.create(None, name="flatten", type="payload", source=FLATTEN)
+    gw = make_gateway_rig(right_url)
+    payload = {"id": 7, "alert": {"title": "Disk full", "severity": "critical"}}
+    delivery = gw.post(payload).json()["delivery"]
+    client = APIClient()
+    client.force_authenticate(staff)
+    r = client.post(f"/api/v1/extensions/{ext.pk}/run/", {"connection": gw.collection.connection_id,
+                                                          "artifact": f"delivery:{delivery}"}, format="json")
+    assert r.status_code == 200, r.content
+    assert r.json()["input"] == [payload]
+    assert r.json()["ok"] and r.json()["result"] == {"summary": "Disk full", "priority": "1", "ref": 7}
+    r = client.post(f"/api/v1/extensions/{ext.pk}/run/", {"connection": gw.collection.connection_id,
+                                                          "artifact": "delivery:999"}, format="json")
+    assert r.status_code == 400 and "no delivery 'delivery:999'" in r.json()["detail"]
+
+
+def test_a_sandbox_process_that_dies_leaves_the_delivery_for_the_next_pass(right_url, monkeypatch):
+    from extensions import runtime
+    from extensions.sandbox.pool import Result
+
+    ext = ext_services.create(None, name="flatten", type="payload", source=FLATTEN)
+    gw = make_gateway_rig(right_url, extension=ext)
+    gw.post({"id": 1, "alert": {"title": "Disk full", "severity": "critical"}})
+    real = runtime.call
+
+    def dies(extension, *args):
+        raise runtime.ExtensionFailure(extension, Result(ok=False, kind="crash", message="The sandbox process died"))
+
+    monkeypatch.setattr(runtime, "call", dies)
+    gw.run()
+    assert GatewayDelivery.objects.get().status == "received"  # not the script's fault: not failed
+    assert not ActivityError.objects.exists() and gw.rows() == {}
+    monkeypatch.setattr(runtime, "call", real)
+    gw.run_until_quiet()
+    assert [r.fields["summary"] for r in gw.rows().values()] == ["Disk full"]

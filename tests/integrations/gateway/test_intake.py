@@ -226,3 +226,33 @@ def test_the_token_is_never_logged(gw, caplog):
     gw.post("{bad", key="k")
     text = "\n".join(r.getMessage() + str(r.__dict__) for r in caplog.records)
     assert gw.token not in text and wrong not in text
+
+
+def test_processed_deliveries_are_pruned_after_the_keeping_time_the_others_stay(gw, settings):
+    from integrations import tasks
+
+    settings.HUB_GATEWAY_KEEP_DAYS = 30
+    for key in ("old", "recent", "failed", "waiting"):
+        gw.post({"summary": key}, key=key)
+    old = timezone.now() - timedelta(days=31)
+    GatewayDelivery.objects.filter(idempotency_key__in=["old", "failed"]).update(processed_at=old)
+    GatewayDelivery.objects.filter(idempotency_key__in=["old", "recent"]).update(status="processed")
+    GatewayDelivery.objects.filter(idempotency_key="recent").update(processed_at=timezone.now())
+    GatewayDelivery.objects.filter(idempotency_key="failed").update(status="failed")
+    assert tasks.prune_gateway_deliveries() == 1
+    assert set(GatewayDelivery.objects.values_list("idempotency_key", flat=True)) == {"recent", "failed", "waiting"}
+    assert gw.post({"summary": "again"}, key="old").status_code == 202  # its key is forgotten with it
+
+
+def test_a_gateway_collection_added_in_the_admin_shows_its_first_token_on_the_next_page(db, staff):
+    conn = RepositoryConnection.objects.create(name="hooks-gw", kind="gateway", url="", options={})
+    admin = Client()
+    admin.force_login(staff)
+    r = admin.post("/admin/integrations/collection/add/", {
+        "connection": conn.pk, "name": "hooks", "projects": "HOOKS", "person_strategy": "default",
+        "gateway_rate_limit": 600, "field_mapping-0-model": "summary", "field_mapping-0-tool": "summary",
+        "field_mapping-0-role": ""})
+    assert r.status_code == 200, r.content.decode()[:3000]
+    collection = Collection.objects.get(name="hooks")
+    assert r.templates[0].name == "admin/integrations/gateway_token.html"
+    assert tokens.matches(r.context["token"], collection.gateway_token_digest)
