@@ -34,6 +34,11 @@ class IntegrationsConfig(AppConfig):
         from tasktop_hub import inflight
 
         inflight.register(leases.runs_in_flight)  # a database transfer's drain waits for them
+        from integrations.models import Integration
+        from notifications.screen import register_integration_names
+
+        # The Activity screen's integration filter (notifications may not import this app).
+        register_integration_names(lambda: list(Integration.objects.order_by("name").values_list("id", "name")))
 
         periodic.register("engine-dispatcher", signals.TICK_FUNC, minutes=1)
         periodic.register("gateway-prune", "integrations.tasks.prune_gateway_deliveries", minutes=24 * 60)

@@ -480,8 +480,9 @@ class RouteMove(models.Model):
 class ArtifactPair(models.Model):
     """An artifact and its twin in one integration, with the last synchronized values."""
 
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="pairs")
-    route = models.ForeignKey(Route, on_delete=models.PROTECT, related_name="pairs")
+    # No single-column indexes on these two: the composite ones below lead with them.
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="pairs", db_index=False)
+    route = models.ForeignKey(Route, on_delete=models.PROTECT, related_name="pairs", db_index=False)
     left_id = models.CharField(max_length=200)
     right_id = models.CharField(max_length=200)
     base = models.JSONField(default=dict, blank=True, help_text="Model field values last written to both sides.")
@@ -495,6 +496,12 @@ class ArtifactPair(models.Model):
 
     class Meta:
         ordering = ["integration", "left_id"]
+        # The API lists pairs by id (cursor paging); filtered by integration or route, the page is
+        # a range of one of these.
+        indexes = [
+            models.Index(fields=["integration", "id"], name="pair_integration_list"),
+            models.Index(fields=["route", "id"], name="pair_route_list"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["integration", "left_id"], name="pair_left_once_per_integration"),
             models.UniqueConstraint(fields=["integration", "right_id"], name="pair_right_once_per_integration"),

@@ -9,7 +9,8 @@ from django.http import HttpRequest
 
 from notifications import services
 from notifications.models import ActivityError, ActivityIssue, AuditEvent, BackgroundJob
-from tasktop_hub.admin_paging import LargeTableAdminMixin
+from notifications.screen import integration_names
+from tasktop_hub.admin_paging import LargeTableAdminMixin, indexed_values_filter
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -34,22 +35,36 @@ class OnActivityScreen:
         return {}
 
 
-def _apply(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, func: Any, verb: str) -> None:
-    done = 0
-    for error in queryset:
-        try:
-            func(error.pk, request.user)
-            done += 1
-        except ValidationError as exc:
-            modeladmin.message_user(request, f"{error.artifact}: {'; '.join(exc.messages)}", messages.ERROR)
+def _apply(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, action: str) -> None:
+    try:
+        done, refused = services.bulk_error_action(action, list(queryset.values_list("pk", flat=True)), request.user)
+    except ValidationError as exc:
+        modeladmin.message_user(request, "; ".join(exc.messages), messages.ERROR)
+        return
+    for message in refused:
+        modeladmin.message_user(request, message, messages.ERROR)
     if done:
-        modeladmin.message_user(request, f"{verb} {done} error(s).")
+        modeladmin.message_user(request, f"{services.BULK_ACTIONS[action][1]} {done} error(s).")
+
+
+class IntegrationFilter(admin.SimpleListFilter):
+    title = "integration"
+    parameter_name = "integration"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(pk), name) for pk, name in integration_names()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        return queryset.filter(integration_id=int(value)) if value and value.isdigit() else queryset
 
 
 @admin.register(ActivityError)
 class ActivityErrorAdmin(OnActivityScreen, LargeTableAdminMixin, ReadOnlyAdmin):
-    list_display = ["artifact", "integration_name", "message", "status", "occurrences", "last_seen"]
-    list_filter = ["status", "category", "integration_name"]
+    list_display = ["artifact", "integration_name", "message", "status", "occurrences", "first_seen", "last_seen"]
+    # Each filter is a range of a composite index (models.py); the integration's choices come from
+    # the integrations app, not from a DISTINCT over every error.
+    list_filter = ["status", IntegrationFilter]
     search_fields = ["artifact", "message"]
     actions = ["retry", "ignore", "unignore"]
 
@@ -63,15 +78,15 @@ class ActivityErrorAdmin(OnActivityScreen, LargeTableAdminMixin, ReadOnlyAdmin):
 
     @admin.action(description="Retry selected errors", permissions=["change"])
     def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _apply(self, request, queryset, services.retry_error, "Retrying")
+        _apply(self, request, queryset, "retry")
 
     @admin.action(description="Ignore selected errors", permissions=["change"])
     def ignore(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _apply(self, request, queryset, services.ignore_error, "Ignored")
+        _apply(self, request, queryset, "ignore")
 
     @admin.action(description="Stop ignoring selected errors", permissions=["change"])
     def unignore(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _apply(self, request, queryset, services.unignore_error, "Re-opened")
+        _apply(self, request, queryset, "unignore")
 
 
 @admin.register(ActivityIssue)
@@ -83,11 +98,12 @@ class ActivityIssueAdmin(OnActivityScreen, ReadOnlyAdmin):
 @admin.register(BackgroundJob)
 class BackgroundJobAdmin(OnActivityScreen, LargeTableAdminMixin, ReadOnlyAdmin):
     list_display = ["title", "status", "progress_done", "progress_total", "started_at", "finished_at"]
-    list_filter = ["status", "kind"]
+    list_filter = ["status", indexed_values_filter("kind", "kind")]
 
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(LargeTableAdminMixin, ReadOnlyAdmin):
     list_display = ["at", "actor", "action", "target"]
-    list_filter = ["action"]
+    list_select_related = ["actor"]
+    list_filter = [indexed_values_filter("action", "action")]
     search_fields = ["target", "action"]

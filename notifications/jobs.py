@@ -32,7 +32,7 @@ _executing: set[int] = set()
 
 
 class JobCancelled(Exception):
-    """Raised inside a job when someone cancelled it; the runner records 'cancelled'."""
+    """Raised inside a job when someone asked to cancel it; the runner records 'cancelled'."""
 
 
 class JobFailed(Exception):
@@ -52,6 +52,7 @@ class Job:
     def __init__(self, record: BackgroundJob) -> None:
         self.record = record
         self._last_progress_write = 0.0
+        self.last_done: int | None = None
 
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
         """Check and normalise the parameters before the job is queued."""
@@ -64,6 +65,7 @@ class Job:
     # -- helpers for run() --
 
     def progress(self, done: int, total: int | None = None, *, force: bool = False) -> None:
+        self.last_done = done  # written with the final status even when this write is skipped
         now = time.monotonic()
         if not force and now - self._last_progress_write < self.progress_interval:
             return
@@ -72,8 +74,7 @@ class Job:
         if total is not None:
             fields["progress_total"] = total
         BackgroundJob.objects.filter(pk=self.record.pk).update(**fields)
-        if self.cancelled():
-            raise JobCancelled()
+        self.stop_if_cancelled()
 
     def log(self, message: str) -> None:
         line = f"{timezone.now():%Y-%m-%d %H:%M:%S} {message}\n"
@@ -81,8 +82,16 @@ class Job:
         log.info("[job %s %s] %s", self.record.pk, self.kind, message)
 
     def cancelled(self) -> bool:
-        status = BackgroundJob.objects.filter(pk=self.record.pk).values_list("status", flat=True).first()
-        return status == BackgroundJob.Status.CANCELLED
+        """Whether someone asked to cancel this job (see :func:`cancel`)."""
+        return bool(BackgroundJob.objects.filter(pk=self.record.pk).values_list("cancel_requested", flat=True)
+                    .first())
+
+    def stop_if_cancelled(self) -> None:
+        """Call between chunks of work (``progress()`` does, at each of its writes): if a cancel was
+        asked, stop here — raising :class:`JobCancelled`, which the runner records as 'cancelled'.
+        A job should call it only where stopping leaves its work consistent (a chunk committed)."""
+        if self.cancelled():
+            raise JobCancelled()
 
 
 def register(cls: type[Job]) -> type[Job]:
@@ -90,6 +99,18 @@ def register(cls: type[Job]) -> type[Job]:
         raise ValueError(f"Job kind '{cls.kind}' is registered twice.")
     _registry[cls.kind] = cls
     return cls
+
+
+def registered() -> list[type[Job]]:
+    return list(_registry.values())
+
+
+def may_cancel(record: BackgroundJob, actor: AbstractBaseUser | AnonymousUser | None) -> bool:
+    """Whether the Activity screen offers Cancel for this job to this user (cancel() decides)."""
+    if record.status not in (BackgroundJob.Status.QUEUED, BackgroundJob.Status.RUNNING) or record.cancel_requested:
+        return False
+    cls = _registry.get(record.kind)
+    return roles.has_role(actor, cls.started_by if cls else roles.ADMINISTRATORS)
 
 
 def check_may_start(cls: type[Job], actor: AbstractBaseUser | AnonymousUser | None) -> None:
@@ -130,13 +151,35 @@ def _dispatch(job_id: int) -> None:
     BackgroundJob.objects.filter(pk=job_id).update(task_id=str(task_id or ""))
 
 
-def cancel(job_id: int) -> BackgroundJob:
-    updated = BackgroundJob.objects.filter(
-        pk=job_id, status__in=[BackgroundJob.Status.QUEUED, BackgroundJob.Status.RUNNING]
-    ).update(status=BackgroundJob.Status.CANCELLED, finished_at=timezone.now())
-    if not updated:
-        raise ValidationError("Only a queued or running job can be cancelled.")
-    return BackgroundJob.objects.get(pk=job_id)
+def cancel(job_id: int, actor: AbstractBaseUser | AnonymousUser | None = None) -> BackgroundJob:
+    """Ask a job to stop. A queued job is cancelled at once (the worker's claim then finds nothing
+    to run); a running one gets ``cancel_requested`` and stops at its next check between chunks
+    (:meth:`Job.stop_if_cancelled`), when the runner records 'cancelled'. Whoever may start the
+    job's kind may cancel it; audited.
+    """
+    from notifications.services import record_audit
+
+    with transaction.atomic():
+        record = BackgroundJob.objects.select_for_update().filter(pk=job_id).first()
+        if record is None:
+            raise ValidationError(f"Background job {job_id} does not exist.")
+        cls = _registry.get(record.kind)
+        if cls is not None:
+            check_may_start(cls, actor)
+        elif actor is not None and not roles.has_role(actor, roles.ADMINISTRATORS):
+            raise PermissionDenied("Only administrators may cancel a job of a kind this hub does not know.")
+        was = record.status
+        if record.status == BackgroundJob.Status.QUEUED:
+            record.status = BackgroundJob.Status.CANCELLED
+            record.finished_at = timezone.now()
+        elif record.status != BackgroundJob.Status.RUNNING:
+            raise ValidationError("Only a queued or running job can be cancelled.")
+        elif record.cancel_requested:
+            raise ValidationError("Cancelling was already asked; the job stops at its next check.")
+        record.cancel_requested = True
+        record.save(update_fields=["status", "finished_at", "cancel_requested"])
+        record_audit(actor, "job.cancel", f"job:{record.pk}", kind=record.kind, was=was)
+    return record
 
 
 @contextmanager
@@ -175,20 +218,33 @@ def running_jobs() -> list[str]:
 
 def execute(job_id: int) -> None:
     """Run one job. Claims the row with a conditional update so a redelivered task is a no-op."""
-    _wait_while_frozen()
-    claimed = BackgroundJob.objects.filter(pk=job_id, status=BackgroundJob.Status.QUEUED).update(
-        status=BackgroundJob.Status.RUNNING, started_at=timezone.now()
-    )
-    if not claimed:
-        log.info("Job %s is not queued any more; skipping.", job_id)
-        return
+    from tasktop_hub import write_guard
+
+    while True:
+        _wait_while_frozen()
+        claimed = BackgroundJob.objects.filter(pk=job_id, status=BackgroundJob.Status.QUEUED).update(
+            status=BackgroundJob.Status.RUNNING, started_at=timezone.now()
+        )
+        if not claimed:
+            log.info("Job %s is not queued any more; skipping.", job_id)
+            return
+        if not write_guard.frozen_reason():
+            break
+        # A move began between the check and the claim, and its drain may have looked before
+        # the claim: hand the job back and wait like the others.
+        BackgroundJob.objects.filter(pk=job_id, status=BackgroundJob.Status.RUNNING).update(
+            status=BackgroundJob.Status.QUEUED, started_at=None)
     record = BackgroundJob.objects.get(pk=job_id)
     job = _registry[record.kind](record)
     try:
         with executing(job_id):
             result = job.run(**record.params)
     except JobCancelled:
-        job.log("Cancelled.")
+        job.log("Cancelled on request; stopped between chunks.")
+        stopped: dict[str, Any] = {"status": BackgroundJob.Status.CANCELLED, "finished_at": timezone.now()}
+        if job.last_done is not None:
+            stopped["progress_done"] = job.last_done
+        BackgroundJob.objects.filter(pk=job_id, status=BackgroundJob.Status.RUNNING).update(**stopped)
         return
     except Exception as exc:
         log.exception("Job %s (%s) failed", job_id, record.kind)

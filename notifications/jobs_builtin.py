@@ -56,6 +56,7 @@ class PurgeActivityJob(jobs.Job):
                 deleted[name] += count
                 done += count
                 self.progress(done, total)
+                self.stop_if_cancelled()  # a chunk is committed: a cancel stops here, consistent
             self.log(f"Deleted {deleted[name]} {name}.")
         self.progress(done, total, force=True)
         return deleted

@@ -11,7 +11,10 @@ from django.db.models import Q
 
 
 class ActivityError(models.Model):
-    """Processing of one artifact failed. Stays until retried successfully or ignored."""
+    """Processing of one artifact failed. Stays until retried successfully or ignored.
+
+    The lists' indexes are composite (``Meta.indexes``); no column has a single index of its own.
+    """
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -19,12 +22,12 @@ class ActivityError(models.Model):
         IGNORED = "ignored", "Ignored"
         RESOLVED = "resolved", "Resolved"
 
-    integration_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    integration_id = models.BigIntegerField(null=True, blank=True)
     integration_name = models.CharField(max_length=200, blank=True)
     artifact = models.CharField(max_length=300, help_text="Connection and artifact id, e.g. 'redmine-prod:1234'.")
     category = models.CharField(max_length=50, default="processing")
     message = models.TextField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     occurrences = models.PositiveIntegerField(default=1)
     first_seen = models.DateTimeField(auto_now_add=True)
     last_seen = models.DateTimeField(auto_now=True)
@@ -34,7 +37,17 @@ class ActivityError(models.Model):
     )
 
     class Meta:
-        ordering = ["-last_seen"]
+        # Newest first by an ordering that never changes once written (first_seen, id): the API's
+        # cursor and the admin's pages stay stable while errors recur (last_seen moves).
+        ordering = ["-first_seen", "-id"]
+        # One per filter of the lists (API, admin, Activity screen), each ending in the ordering:
+        # a filtered page is an index range, not a sort of every matching row.
+        indexes = [
+            models.Index(fields=["first_seen", "id"], name="act_error_list"),
+            models.Index(fields=["status", "first_seen", "id"], name="act_error_status"),
+            models.Index(fields=["integration_id", "first_seen", "id"], name="act_error_integration"),
+            models.Index(fields=["integration_id", "status", "first_seen", "id"], name="act_error_integ_status"),
+        ]
         constraints = [
             # One live error per artifact and integration; repeats bump `occurrences`.
             models.UniqueConstraint(
@@ -64,13 +77,17 @@ class ActivityIssue(models.Model):
     title = models.CharField(max_length=300)
     message = models.TextField(blank=True)
     severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.ERROR)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     raised_at = models.DateTimeField(auto_now_add=True)
     last_seen = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-raised_at"]
+        ordering = ["-raised_at", "-id"]
+        indexes = [
+            models.Index(fields=["raised_at", "id"], name="act_issue_list"),
+            models.Index(fields=["status", "raised_at", "id"], name="act_issue_status"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["key"], condition=Q(status="open"), name="activity_issue_one_open_per_key"
@@ -93,16 +110,18 @@ class BackgroundJob(models.Model):
 
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
 
-    kind = models.CharField(max_length=100, db_index=True)
+    kind = models.CharField(max_length=100)
     title = models.CharField(max_length=300)
     params = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     progress_done = models.PositiveBigIntegerField(default=0)
     progress_total = models.PositiveBigIntegerField(null=True, blank=True)
     log = models.TextField(blank=True)
     error = models.TextField(blank=True)
     result = models.JSONField(null=True, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
+    # Someone asked to cancel it (notifications.jobs.cancel); a running job stops at its next check.
+    cancel_requested = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -111,7 +130,12 @@ class BackgroundJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="job_list"),
+            models.Index(fields=["status", "created_at", "id"], name="job_status"),
+            models.Index(fields=["kind", "created_at", "id"], name="job_kind"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.title} ({self.status})"
@@ -139,7 +163,7 @@ class AuditEvent(models.Model):
     """Who changed what, written in the same transaction as the change itself. Append-only
     (model, queryset, admin, API): a deleted user's rows keep the action with ``actor`` null."""
 
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    at = models.DateTimeField(auto_now_add=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -150,7 +174,12 @@ class AuditEvent(models.Model):
     objects = AuditQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-at"]
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["at", "id"], name="audit_list"),
+            models.Index(fields=["action", "at", "id"], name="audit_action"),
+            models.Index(fields=["actor", "at", "id"], name="audit_actor"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} {self.target}"

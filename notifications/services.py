@@ -152,6 +152,35 @@ def unignore_error(error_id: int, actor: Actor = None) -> ActivityError:
     return error
 
 
+BULK_ACTIONS = {"retry": (retry_error, "Retry requested for"), "ignore": (ignore_error, "Ignored"),
+                "unignore": (unignore_error, "Re-opened")}
+BULK_MAX = 500
+
+
+def bulk_error_action(action: str, error_ids: list[int], actor: Actor = None) -> tuple[int, list[str]]:
+    """Retry, ignore or un-ignore several errors (the Activity screen's bulk actions).
+
+    Each error goes through its own service call (its own transaction and audit row), so one
+    refused error — already resolved, a category that cannot be retried — does not undo the
+    others. Returns how many were done and one message per refused error.
+    """
+    if action not in BULK_ACTIONS:
+        raise ValidationError(f"Unknown action '{action}'; one of: {', '.join(BULK_ACTIONS)}.")
+    if not error_ids:
+        raise ValidationError("Select at least one error.")
+    if len(error_ids) > BULK_MAX:
+        raise ValidationError(f"At most {BULK_MAX} errors at once; narrow the list with its filters.")
+    func = BULK_ACTIONS[action][0]
+    done, refused = 0, []
+    for error_id in error_ids:
+        try:
+            func(error_id, actor)
+            done += 1
+        except ValidationError as exc:
+            refused.append(f"Error {error_id}: {'; '.join(exc.messages)}")
+    return done, refused
+
+
 # --- issues -----------------------------------------------------------------------------
 
 

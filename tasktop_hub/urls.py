@@ -33,6 +33,7 @@ urlpatterns = [
     path("", include("settings_app.support.urls")),
     path("", include("integrations.urls")),
     path("", include("storage.urls")),
+    path("", include("notifications.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/health", health_view, name="health"),

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from integrations.models import ArtifactPair, Collection, Integration, RepositoryConnection, Route
+from integrations.models import ArtifactPair, Collection, Integration, PendingWork, RepositoryConnection, Route
 from settings_app import limits
 from settings_app.security.secret_inputs import SecretsPatchField, WriteOnlySecretsMixin
 from tasktop_hub.api.serializers import StrictModelSerializer
@@ -92,6 +92,14 @@ class ArtifactPairSerializer(StrictModelSerializer):
             "establish_base", "created_at", "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
+
+
+class PendingWorkSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PendingWork
+        fields = ["id", "integration", "side", "artifact_id", "project", "status", "detected_at", "not_before",
+                  "attempts", "last_error"]
+        read_only_fields = fields
 
 
 class EffectiveSettingsSerializer(serializers.Serializer):

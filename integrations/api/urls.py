@@ -13,6 +13,7 @@ router.register("route-moves", moves_views.RouteMoveViewSet)
 # Before "pairs": /pairs/import/ and /pairs/export/ are not pair ids.
 router.register("pairs", moves_views.PairsTransferViewSet, basename="pairs-transfer")
 router.register("pairs", views.ArtifactPairViewSet)
+router.register("pending-work", views.PendingWorkViewSet)
 router.register("connector-kinds", views.ConnectorKindViewSet, basename="connector-kind")
 
 urlpatterns = [

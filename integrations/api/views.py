@@ -7,6 +7,7 @@ from django.db.models import Model
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -15,8 +16,11 @@ from integrations.api import serializers as s
 from integrations.api.engine_views import EngineActionsMixin
 from integrations.connectors import registry
 from integrations.gateway import services as gateway_services
-from integrations.models import ArtifactPair, Collection, Integration, RepositoryConnection, Route
+from integrations.models import ArtifactPair, Collection, Integration, PendingWork, RepositoryConnection, Route
 from settings_app.services import effective_settings
+from tasktop_hub.api.fast_lists import ValuesListMixin
+from tasktop_hub.api.filters import DeclaredFilters, ListFilter
+from tasktop_hub.api.pagination import KeysetPagination
 
 
 class ServiceModelViewSet(viewsets.ModelViewSet):
@@ -101,16 +105,45 @@ class RouteViewSet(ServiceModelViewSet):
     serializer_class = s.RouteSerializer
 
 
-class ArtifactPairViewSet(ServiceModelViewSet):
+class ArtifactPairViewSet(ValuesListMixin, ServiceModelViewSet):
+    """Pairs grow without bound: cursor pages by id; each filter is a range of an index
+    (``(integration, id)``, ``(route, id)``, and the unique ``(integration, left_id | right_id)``)."""
+
     queryset = ArtifactPair.objects.all()
     serializer_class = s.ArtifactPairSerializer
+    pagination_class = KeysetPagination
+    filter_backends = [DeclaredFilters]
+    keyset_ordering = ("id",)
+    list_filters = (
+        ListFilter("integration", "integration_id", "int", "Only pairs of this integration (its id)."),
+        ListFilter("route", "route_id", "int", "Only pairs of this route (its id)."),
+        ListFilter("left_id", "left_id", "text", "The pair of this left artifact id (needs integration: an "
+                   "artifact id means something within one integration's collection)."),
+        ListFilter("right_id", "right_id", "text", "The pair of this right artifact id (needs integration)."),
+    )
 
-    def get_queryset(self) -> Any:
-        qs = super().get_queryset()
-        integration = self.request.query_params.get("integration")
-        if integration and integration.isdigit():
-            qs = qs.filter(integration_id=int(integration))
-        return qs
+    def filter_queryset(self, queryset: Any) -> Any:
+        params = self.request.query_params
+        if self.action == "list" and "integration" not in params:
+            for side in ("left_id", "right_id"):
+                if side in params:
+                    raise ValidationError({side: ["Give the integration too (?integration=<id>): an artifact id "
+                                                  "is only unique within one integration."]})
+        return super().filter_queryset(queryset)
+
+
+class PendingWorkViewSet(ValuesListMixin, viewsets.ReadOnlyModelViewSet):
+    """Changes detected and waiting to be processed (the engine's queue), oldest first."""
+
+    queryset = PendingWork.objects.all()
+    serializer_class = s.PendingWorkSerializer
+    pagination_class = KeysetPagination
+    filter_backends = [DeclaredFilters]
+    keyset_ordering = ("id",)
+    list_filters = (
+        ListFilter("integration", "integration_id", "int", "Only the pending work of this integration (its id)."),
+        ListFilter("status", "status", "choice", "Only rows in this status.", tuple(PendingWork.Status.values)),
+    )
 
 
 class ConnectorKindViewSet(viewsets.ViewSet):

@@ -61,7 +61,9 @@ class PendingWork(models.Model):
         READY = "ready", "Ready"
         BLOCKED = "blocked", "Blocked by an error"
 
-    integration = models.ForeignKey("integrations.Integration", on_delete=models.CASCADE, related_name="pending")
+    # No single-column index: pending_list_integration leads with it.
+    integration = models.ForeignKey("integrations.Integration", on_delete=models.CASCADE, related_name="pending",
+                                    db_index=False)
     side = models.CharField(max_length=5)
     artifact_id = models.CharField(max_length=200)
     project = models.CharField(max_length=200, blank=True)
@@ -75,7 +77,13 @@ class PendingWork(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["integration", "side", "artifact_id"], name="pending_once_per_artifact"),
         ]
-        indexes = [models.Index(fields=["integration", "status", "not_before"], name="pending_ready_idx")]
+        indexes = [
+            models.Index(fields=["integration", "status", "not_before"], name="pending_ready_idx"),
+            # The API's list (by id, cursor paging) and its filters.
+            models.Index(fields=["integration", "id"], name="pending_list_integration"),
+            models.Index(fields=["status", "id"], name="pending_list_status"),
+            models.Index(fields=["integration", "status", "id"], name="pending_list_integ_status"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.side}:{self.artifact_id} ({self.status})"

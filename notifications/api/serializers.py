@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from notifications.models import ActivityError, ActivityIssue, BackgroundJob
+from notifications.models import ActivityError, ActivityIssue, AuditEvent, BackgroundJob
 from tasktop_hub.api.serializers import StrictFieldsMixin
 
 
@@ -28,8 +28,17 @@ class BackgroundJobSerializer(serializers.ModelSerializer):
         model = BackgroundJob
         fields = [
             "id", "kind", "title", "params", "status", "progress_done", "progress_total", "percent", "log",
-            "error", "result", "created_at", "started_at", "finished_at",
+            "error", "result", "created_at", "started_at", "finished_at", "cancel_requested",
         ]
+        read_only_fields = fields
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", default=None, read_only=True, allow_null=True)
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "at", "actor_id", "actor", "action", "target", "details"]
         read_only_fields = fields
 
 

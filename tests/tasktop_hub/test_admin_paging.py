@@ -53,3 +53,31 @@ def test_the_count_stops_at_the_cap_and_pages_still_work(staff, monkeypatch):
     assert client.get("/admin/integrations/artifactpair/?p=1").status_code == 200
     assert "5 audit events" in client.get("/admin/notifications/auditevent/").content.decode()
     assert AuditEvent.objects.count() >= 5
+
+
+def test_filters_read_their_choices_without_a_distinct_over_every_row(staff):
+    from notifications.models import ActivityError, BackgroundJob
+    from notifications.services import record_error
+    from tests.factories import IntegrationFactory
+
+    for action in ("b.action", "a.action", "b.action"):
+        record_audit(None, action, "t")
+    BackgroundJob.objects.create(kind="purge_activity")
+    assert admin_paging.distinct_values(AuditEvent, "action") == ["a.action", "b.action"]
+    assert admin_paging.distinct_values(AuditEvent, "action", limit=1) == ["a.action"]
+    client = Client()
+    client.force_login(staff)
+    with CaptureQueriesContext(connection) as ctx:
+        page = client.get("/admin/notifications/auditevent/").content.decode()
+        jobs_page = client.get("/admin/notifications/backgroundjob/").content.decode()
+    assert "?action=a.action" in page and "?kind=purge_activity" in jobs_page
+    assert not [q["sql"] for q in ctx.captured_queries if "DISTINCT" in q["sql"].upper()]
+    assert client.get("/admin/notifications/auditevent/?action=a.action").context["cl"].result_count == 1
+
+    integration = IntegrationFactory(name="bugs")
+    record_error(artifact="x:1", message="m", integration_id=integration.pk, integration_name="bugs")
+    record_error(artifact="x:2", message="m", integration_id=None)
+    errors = client.get(f"/admin/notifications/activityerror/?integration={integration.pk}")
+    assert [e.artifact for e in errors.context["cl"].result_list] == ["x:1"]
+    assert f"?integration={integration.pk}" in errors.content.decode()
+    assert ActivityError.objects.count() == 2

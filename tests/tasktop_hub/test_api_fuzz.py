@@ -55,6 +55,10 @@ STATE_DEPENDENT = {
     "POST /api/v1/storage/test/", "POST /api/v1/storage/transfer/", "POST /api/v1/storage/transfer/abort/",
     # Extensions: source that compiles and defines the type's entry point; a run's input per type.
     "POST /api/v1/extensions/", "POST /api/v1/extensions/{id}/run/",
+    # Cursor lists: a cursor is valid only as the list gave it out (a 'next' or 'previous' link);
+    # pairs' left_id/right_id need the integration too.
+    "GET /api/v1/pairs/", "GET /api/v1/pending-work/", "GET /api/v1/audit/", "GET /api/v1/activity/errors/",
+    "GET /api/v1/activity/issues/", "GET /api/v1/activity/jobs/",
 }
 
 
