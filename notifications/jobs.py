@@ -218,13 +218,22 @@ def running_jobs() -> list[str]:
 
 def execute(job_id: int) -> None:
     """Run one job. Claims the row with a conditional update so a redelivered task is a no-op."""
-    _wait_while_frozen()
-    claimed = BackgroundJob.objects.filter(pk=job_id, status=BackgroundJob.Status.QUEUED).update(
-        status=BackgroundJob.Status.RUNNING, started_at=timezone.now()
-    )
-    if not claimed:
-        log.info("Job %s is not queued any more; skipping.", job_id)
-        return
+    from tasktop_hub import write_guard
+
+    while True:
+        _wait_while_frozen()
+        claimed = BackgroundJob.objects.filter(pk=job_id, status=BackgroundJob.Status.QUEUED).update(
+            status=BackgroundJob.Status.RUNNING, started_at=timezone.now()
+        )
+        if not claimed:
+            log.info("Job %s is not queued any more; skipping.", job_id)
+            return
+        if not write_guard.frozen_reason():
+            break
+        # A move began between the check and the claim, and its drain may have looked before
+        # the claim: hand the job back and wait like the others.
+        BackgroundJob.objects.filter(pk=job_id, status=BackgroundJob.Status.RUNNING).update(
+            status=BackgroundJob.Status.QUEUED, started_at=None)
     record = BackgroundJob.objects.get(pk=job_id)
     job = _registry[record.kind](record)
     try:

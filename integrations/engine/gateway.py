@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from extensions import runtime
 from extensions.models import Extension
@@ -119,7 +119,9 @@ def _apply(ctx: RunContext, collection: Collection, shaped: dict[int, tuple[str,
     project = collection.projects[0]
     with transaction.atomic():
         ctx.fence()  # only under the run's lease
-        rows = list(GatewayDelivery.objects.select_for_update(skip_locked=True)
+        # Another run taking the same deliveries skips the rows this one holds (where the database can).
+        skip = connection.features.has_select_for_update_skip_locked
+        rows = list(GatewayDelivery.objects.select_for_update(skip_locked=skip)
                     .filter(pk__in=list(shaped), status=GatewayDelivery.Status.RECEIVED).order_by("pk"))
         made: dict[str, dict] = {}
         failed, retried = [], []

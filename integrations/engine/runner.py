@@ -62,6 +62,11 @@ def run_integration(integration_id: int, *, factory: context.ConnectorFactory | 
 
 
 def _run(integration: Integration, lease: leases.RunLease, factory, budget: float) -> dict:  # noqa: ANN001
+    # The gate again, under the lease: a database transfer that paused the hub between the first
+    # check and the lease may have looked for runs in flight (its drain) before this one held it.
+    reason = processing_blocked_reason()
+    if reason:
+        return {"skipped": reason}
     # Checked under the lease: a route move holds both leases while it runs, and a move that was
     # killed half way leaves pairs on both sides of it, which no run may touch until it is resumed.
     moving = RouteMove.objects.filter(status=RouteMove.Status.MOVING).filter(

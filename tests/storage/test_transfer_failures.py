@@ -23,8 +23,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from notifications.models import AuditEvent, BackgroundJob
-from storage import bulk, pause, services, tables
+from storage import pause, services, tables, transfer
 from storage.connect import alias_for, read_identity
+from storage.transfer import TransferJob
 from tasktop_hub import database, write_guard
 from tests.storage.sample import fill
 
@@ -78,20 +79,26 @@ def test_abort_dropped_connection_and_full_disk_leave_the_hub_whole(pg_target, p
         target.execute("CREATE TABLE customer_own_table (id int)")  # not the hub's: cleanup leaves it
     before = _counts()
     mishap = {"do": None}
-    real_write_table = bulk.write_table
+    # The mishaps strike when the transfer says it starts copying FAIL_AT (whichever copy path it
+    # takes); the full disk's trigger is made just after the migrations, before any copying.
+    real_beat, real_migrate = TransferJob.beat, transfer.migrate_target
 
-    def write_table(alias, vendor, model, *args, **kwargs):
-        if model._meta.db_table == FAIL_AT and mishap.get("do"):
+    def beat(self, phase):
+        if phase == f"copying {FAIL_AT}" and mishap.get("do") in (_abort, _drop_connection):
             mishap.pop("do")(entry)
-        return real_write_table(alias, vendor, model, *args, **kwargs)
+        return real_beat(self, phase)
 
-    monkeypatch.setattr(bulk, "write_table", write_table)
+    def migrate_target(target_entry):
+        real_migrate(target_entry)
+        if mishap.get("do") is _fill_the_disk:
+            mishap.pop("do")(entry)
+
+    monkeypatch.setattr(TransferJob, "beat", beat)
+    monkeypatch.setattr(transfer, "migrate_target", migrate_target)
     expected = {
-        # (an abort is noticed when the step in progress ends: the next table)
-        _abort: (BackgroundJob.Status.CANCELLED, "Transfer aborted while copying "),
-        _drop_connection: (BackgroundJob.Status.FAILED, f"The connection to a database was lost while copying "
-                                                        f"{FAIL_AT}"),
-        _fill_the_disk: (BackgroundJob.Status.FAILED, f"The target database ran out of space while copying {FAIL_AT}"),
+        _abort: (BackgroundJob.Status.CANCELLED, f"Transfer aborted while copying {FAIL_AT}"),
+        _drop_connection: (BackgroundJob.Status.FAILED, "The connection to a database was lost while "),
+        _fill_the_disk: (BackgroundJob.Status.FAILED, "The target database ran out of space while copying "),
     }
     for do, (status, words) in expected.items():
         mishap["do"] = do

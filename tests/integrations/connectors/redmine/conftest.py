@@ -39,6 +39,7 @@ class LiveRedmine:
     key: str
     user_key: str = ""
     db: str = ""
+    hub_key_field: str = ""
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -65,7 +66,8 @@ def _find() -> tuple[LiveRedmine | None, str]:
         env = {**_read_env_file(creds), **{k: v for k, v in env.items() if k.startswith("HUB_TEST_REDMINE_")}}
     url, key = env.get("HUB_TEST_REDMINE_URL", ""), env.get("HUB_TEST_REDMINE_KEY", "")
     if url and key and _works(url, key):
-        return LiveRedmine(url, key, env.get("HUB_TEST_REDMINE_USER_KEY", ""), env.get("HUB_TEST_REDMINE_DB", ""), env), ""
+        return LiveRedmine(url, key, env.get("HUB_TEST_REDMINE_USER_KEY", ""), env.get("HUB_TEST_REDMINE_DB", ""),
+                           env.get("HUB_TEST_REDMINE_HUB_KEY_FIELD", ""), env), ""
     return None, f"no Redmine answers at {url or '(none configured)'}"
 
 
@@ -103,7 +105,14 @@ class Backend:
 
     def user_connector(self) -> RedmineConnector:
         """A non-administrator (a Developer in the project): Redmine's workflow applies."""
-        return self.connector(key=self.user_key)
+        return self.connector(key=self.user_key, **self.user_options())
+
+    def user_options(self) -> dict[str, str]:
+        """A non-administrator cannot list custom fields: on a Redmine where it sees no issue yet
+        the hub-key field is only found by its id, as the connection's docs tell users to set."""
+        if self.live is not None and self.live.hub_key_field:
+            return {"hub_key_field": self.live.hub_key_field}
+        return {}
 
     def new_project(self) -> str:
         identifier = f"t-{uuid.uuid4().hex[:10]}"

@@ -26,7 +26,8 @@ def table_to_redmine(settings, redmine_backend, tmp_path):
     create_work_item_table(url, "items", ["summary", "state"])
     table = side("table", "database", url, {"table": "items", "projects": "OPS"}, {}, "OPS",
                  {"title": "summary", "state": "state"}, field_roles={"state": "state"})
-    redmine = side("redmine", "redmine", redmine_backend.url, {}, {"api_key": redmine_backend.user_key},
+    redmine = side("redmine", "redmine", redmine_backend.url, redmine_backend.user_options(),
+                   {"api_key": redmine_backend.user_key},
                    redmine_backend.project, {"title": "subject", "state": "status"}, field_roles={"state": "state"},
                    transitions=PATH)
     rig = integrate(table, redmine, "table-redmine")
