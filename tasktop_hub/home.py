@@ -24,8 +24,13 @@ def ensure_private_dir(path: Path) -> Path:
 
 
 def write_private_file(path: Path, data: bytes) -> None:
-    """Write ``data`` atomically with mode 0600: a crash leaves the old file or the new one."""
-    ensure_private_dir(path.parent)
+    """Write ``data`` atomically with mode 0600: a crash leaves the old file or the new one.
+
+    A missing parent is created 0700; an existing one keeps its mode — the file may be written
+    where a person asked (``license keygen --out /tmp/issuer.pem``), and tightening /tmp or a
+    home directory would break everyone else using it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

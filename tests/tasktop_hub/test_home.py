@@ -30,6 +30,15 @@ def test_private_file_is_0600_and_replaced_atomically(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["file"]
 
 
+def test_private_file_leaves_an_existing_shared_directory_as_it_was(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)  # as /tmp is: writing a key there must not lock everyone else out
+    write_private_file(shared / "issuer.pem", b"key")
+    assert _mode(shared) == 0o1777
+    assert _mode(shared / "issuer.pem") == 0o600
+
+
 def test_secret_key_is_generated_once(tmp_path):
     first = load_or_create_secret_key(tmp_path)
     assert len(first) > 40
