@@ -1,7 +1,8 @@
 """A gateway POST flood under real processes: gunicorn (2 web workers) takes 200 loopback POSTs —
 160 payloads plus 40 repeats of their Idempotency-Keys — from 8 concurrent senders while the
 real django-q2 worker (``qcluster``) processes them through a payload extension into a
-PostgreSQL tool table; the worker is SIGKILLed mid-flood and started again. Every payload's
+PostgreSQL tool table; the worker is SIGKILLed as it creates its first artifacts, the second half
+of the flood arrives while it is down, and it is started again. Every payload's
 artifact must then exist exactly once, and every repeated key must have answered its first
 delivery. The hub's database is a fresh PostgreSQL database."""
 
@@ -74,6 +75,11 @@ def _post(url: str, token: str, key: str, payload: dict) -> tuple[int, dict]:
     raise AssertionError(f"POST {key} never answered")
 
 
+def _count(right: DatabaseConnector) -> int:
+    rows, _ = right._execute(f"SELECT COUNT(*) FROM {right.table}")
+    return int(rows[0][0])
+
+
 def _counts(hub_db: str) -> dict[str, int]:
     with psycopg.connect(hub_db) as conn:
         rows = conn.execute("SELECT status, count(*) FROM integrations_gatewaydelivery GROUP BY status").fetchall()
@@ -104,13 +110,19 @@ def test_a_post_flood_with_repeated_keys_and_a_killed_worker_makes_each_artifact
                      for i in range(UNIQUE)]
             sends += [sends[rng.randrange(UNIQUE)] for _ in range(REPEATS)]
             rng.shuffle(sends)
+            half = len(sends) // 2
             with ThreadPoolExecutor(SENDERS) as senders:
-                futures = [senders.submit(_post, url, token, key, payload) for key, payload in sends]
-                # Kill the worker mid-flood, once it is creating artifacts and POSTs keep coming.
-                wait(lambda: sum(f.done() for f in futures) >= 90 and len(table(right)) >= 1, 120,
-                     "the flood under way and the worker creating", worker.log)
-                killed_at = len(table(right))
+                futures = [senders.submit(_post, url, token, key, payload) for key, payload in sends[:half]]
+                # SIGKILL the worker as soon as it has created its first twin (the rest of its batch in
+                # flight, no pair committed yet, most likely); the second half of the flood arrives while
+                # it is down and restarting. Polled fast, so even a quick machine cannot finish first.
+                deadline = time.monotonic() + 120
+                while not _count(right):
+                    assert time.monotonic() < deadline, worker.log.read_text()[-4000:]
+                    time.sleep(0.02)
                 worker.kill9()
+                killed_at = _count(right)
+                futures += [senders.submit(_post, url, token, key, payload) for key, payload in sends[half:]]
                 worker.start_and_wait_running()
                 answers = [(key, f.result()) for (key, _), f in zip(sends, futures, strict=True)]
             assert killed_at < UNIQUE, "the kill landed after the work was done: it proves nothing"
