@@ -217,10 +217,11 @@ db.commit()
 def build_source(base, rows):
     """Migrate and fill the internal database under ``base`` (reused when it is already there)."""
     sqlite_file = base / "db" / "hub.sqlite3"
+    env = base_env(base)
     if (base / "built").exists():
+        manage(env, "migrate", "--no-input")  # the code may have gained migrations since
         print(f"reusing {sqlite_file} ({sqlite_file.stat().st_size / 1e6:.0f} MB)", flush=True)
         return sqlite_file
-    env = base_env(base)
     manage(env, "migrate", "--no-input")
     manage(env, "createcachetable")
     start = time.perf_counter()
