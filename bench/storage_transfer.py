@@ -1,6 +1,6 @@
 """Database transfer benchmark: one SQLite hub database, moved by every method on the same file.
 
-    .venv/bin/python bench/storage_transfer.py --rows 200000 [--no-loaddata]
+    .venv/bin/python bench/storage_transfer.py --rows 1000000 --repeat 2 --keep /var/tmp/hub-bench
 
 Builds a hub database with ``--rows`` rows across pairs, pending work, audit, jobs and Activity
 errors (SQLite, under a temporary HUB_HOME), then, each into a fresh database:
@@ -10,10 +10,14 @@ errors (SQLite, under a temporary HUB_HOME), then, each into a fresh database:
 * raw ``COPY`` (psycopg) and raw ``LOAD DATA LOCAL INFILE`` of the same tables and rows into the
   same migrated schema, no verification — the floor;
 * pgloader (Debian package) into that schema, if installed;
-* ``dumpdata`` + ``loaddata`` (PostgreSQL), unless ``--no-loaddata``.
+* ``dumpdata`` + ``loaddata`` (PostgreSQL), unless ``--no-loaddata``: the whole file is dumped;
+  ``loaddata`` (about 100 rows/s) loads the dump's first ``--loaddata-sample`` objects and its
+  time is extrapolated to every row (said so in the output).
 
-Prints a table (wall seconds, rows/s, peak RSS of the process doing it); copy it into
-docs/benchmarks.md with the command line.
+``--repeat N`` runs every method N times, interleaved (the machine's load drifts), and the table
+keeps each method's best wall time, with every run listed. ``--keep DIR`` builds the source once.
+Prints a Markdown table (wall seconds, rows/s, peak RSS of the process doing it, ratio to the raw
+bulk load of the same target and to pgloader); copy it into docs/benchmarks.md with the command.
 """
 
 from __future__ import annotations
@@ -210,80 +214,141 @@ db.commit()
 """
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--no-loaddata", action="store_true")
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="hub-bench-"))
-    base = work / "base"
+def build_source(base, rows):
+    """Migrate and fill the internal database under ``base`` (reused when it is already there)."""
+    sqlite_file = base / "db" / "hub.sqlite3"
+    if (base / "built").exists():
+        print(f"reusing {sqlite_file} ({sqlite_file.stat().st_size / 1e6:.0f} MB)", flush=True)
+        return sqlite_file
     env = base_env(base)
     manage(env, "migrate", "--no-input")
     manage(env, "createcachetable")
     start = time.perf_counter()
-    manage(env, "shell", "-c", FILL, stdin=str(args.rows))
-    sqlite_file = base / "db" / "hub.sqlite3"
-    print(f"built {args.rows} rows in {time.perf_counter() - start:.0f} s; SQLite file "
+    manage(env, "shell", "-c", FILL, stdin=str(rows))
+    (base / "built").write_text(str(rows))
+    print(f"built {rows} rows in {time.perf_counter() - start:.0f} s; SQLite file "
           f"{sqlite_file.stat().st_size / 1e6:.0f} MB", flush=True)
-    tables = json.loads(manage(env, "shell", "-c", TABLES).stdout.strip().splitlines()[-1])
+    return sqlite_file
+
+
+def load():
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--no-loaddata", action="store_true")
+    parser.add_argument("--loaddata-sample", type=int, default=20_000,
+                        help="loaddata only the first N objects of the full dump and extrapolate (0: all)")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of every method; the best wall time counts")
+    parser.add_argument("--keep", type=Path, help="build the source here once and reuse it on later runs")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="hub-bench-"))
+    base = (args.keep / f"rows-{args.rows}") if args.keep else work / "base"
+    sqlite_file = build_source(base, args.rows)
+    tables = json.loads(manage(base_env(base), "shell", "-c", TABLES).stdout.strip().splitlines()[-1])
     with sqlite3.connect(sqlite_file) as conn:
         total = sum(conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t, _ in tables)
-    results = []
+    runs = {}  # method → list of (seconds, rss, note)
 
-    def row(method, target, seconds, rss, note=""):
-        results.append((method, target, seconds, total / seconds if seconds else 0, rss, note))
-        print(f"{method:<40} {target:<9} {seconds:8.1f} s {total / seconds:10.0f} rows/s {rss:7.0f} MB  {note}",
+    def record(method, seconds, rss, note=""):
+        runs.setdefault(method, []).append((seconds, rss, note))
+        print(f"  {method:<44} {seconds:8.1f} s {total / seconds:10.0f} rows/s {rss:7.0f} MB  load {load()}  {note}",
               flush=True)
 
-    with fresh_postgres_db("benchhub") as url:
-        seconds, rss, result = transfer(copy_home(base, work / "t-pg"), url)
+    def hub(vendor_label, fresh, copy_label):
+        with fresh("benchhub") as url:
+            seconds, rss, result = transfer(copy_home(base, work / f"t-{uuid.uuid4().hex[:6]}"), url)
         s = result["seconds"]
-        row("hub transfer (whole job)", "PG", seconds, rss, f"schema {s['schema']:.1f} s, copy {s['copy']:.1f} s, "
-            f"verify {s['verify']:.1f} s")
-        row("hub transfer: copy phase (COPY)", "PG", s["copy"], rss)
-    with fresh_mariadb_db("benchhub") as url:
-        seconds, rss, result = transfer(copy_home(base, work / "t-my"), url)
-        s = result["seconds"]
-        row("hub transfer (whole job)", "MariaDB", seconds, rss, f"schema {s['schema']:.1f} s, copy {s['copy']:.1f} s, "
-            f"verify {s['verify']:.1f} s")
-        row("hub transfer: copy phase (LOAD DATA)", "MariaDB", s["copy"], rss)
-    with fresh_postgres_db("benchraw") as url:
-        migrated_schema(url, work / "raw-pg")
-        spec = json.dumps({"sqlite": str(sqlite_file), "url": url, "tables": tables})
-        seconds, rss, done = timed([sys.executable, "-c", RAW_COPY], stdin=spec)
-        assert done.returncode == 0, done.stderr
-        row("raw COPY (sqlite3 rows → psycopg)", "PG", seconds, rss, "no verification")
-        if shutil.which("pgloader"):
-            names = ", ".join(f"'{t}'" for t, _ in tables)
-            load = work / "load.pgl"
-            load.write_text(f"LOAD DATABASE FROM sqlite://{sqlite_file} INTO {url}\n"
-                            f" WITH data only, truncate, reset sequences, batch rows = 25000\n"
-                            f" INCLUDING ONLY TABLE NAMES LIKE {names};\n")
-            seconds, rss, done = timed(["pgloader", str(load)])
-            row("pgloader (data only, same schema)", "PG", seconds, rss,
-                "ok" if done.returncode == 0 else f"FAILED: {done.stdout[-300:]}")
-    with fresh_mariadb_db("benchraw") as url:
-        migrated_schema(url, work / "raw-my")
-        p = urlsplit(url)
-        spec = json.dumps({"sqlite": str(sqlite_file), "tables": tables, "conn": {
-            "host": p.hostname, "port": p.port or 3306, "user": p.username or "root", "passwd": p.password or "",
-            "db": p.path.lstrip("/"), "charset": "utf8mb4"}})
-        seconds, rss, done = timed([sys.executable, "-c", RAW_LOAD], stdin=spec)
-        assert done.returncode == 0, done.stderr
-        row("raw LOAD DATA (sqlite3 rows → TSV)", "MariaDB", seconds, rss, "no verification")
-    if not args.no_loaddata:
-        with fresh_postgres_db("benchload") as url:
-            dump = work / "dump.jsonl"
-            seconds_d, rss_d, done = timed([sys.executable, str(ROOT / "manage.py"), "dumpdata", "--format", "jsonl",
-                                            "-e", "contenttypes", "-e", "auth.permission", "-e", "storage",
-                                            "-o", str(dump)], base_env(base))
+        record(f"hub transfer, whole job | {vendor_label}", seconds, rss,
+               f"schema {s['schema']:.1f} s, copy {s['copy']:.1f} s, verify {s['verify']:.1f} s")
+        record(f"hub transfer, {copy_label} | {vendor_label}", s["copy"], rss)
+        record(f"hub transfer, copy + verify | {vendor_label}", s["copy"] + s["verify"], rss)
+
+    def raw_pg():
+        with fresh_postgres_db("benchraw") as url:
+            migrated_schema(url, work / f"raw-{uuid.uuid4().hex[:6]}")
+            spec = json.dumps({"sqlite": str(sqlite_file), "url": url, "tables": tables})
+            seconds, rss, done = timed([sys.executable, "-c", RAW_COPY], stdin=spec)
             assert done.returncode == 0, done.stderr
-            env_pg = migrated_schema(url, work / "load-pg")
-            seconds_l, rss_l, done = timed([sys.executable, str(ROOT / "manage.py"), "loaddata", str(dump)], env_pg)
-            row("dumpdata + loaddata (jsonl)", "PG", seconds_d + seconds_l, max(rss_d, rss_l),
-                "ok" if done.returncode == 0 else f"FAILED: {done.stderr[-300:]}")
+            record("raw COPY (sqlite3 rows → psycopg write_row) | PostgreSQL", seconds, rss, "no verification")
+            if shutil.which("pgloader"):
+                names = ", ".join(f"'{t}'" for t, _ in tables)
+                script = work / "load.pgl"
+                script.write_text(f"LOAD DATABASE FROM sqlite://{sqlite_file} INTO {url}\n"
+                                  f" WITH data only, truncate, reset sequences, batch rows = 25000\n"
+                                  f" INCLUDING ONLY TABLE NAMES LIKE {names};\n")
+                seconds, rss, done = timed(["pgloader", str(script)])
+                record("pgloader, data only into the same schema | PostgreSQL", seconds, rss,
+                       "no verification" if done.returncode == 0 else f"FAILED: {done.stdout[-300:]}")
+
+    def raw_my():
+        with fresh_mariadb_db("benchraw") as url:
+            migrated_schema(url, work / f"raw-{uuid.uuid4().hex[:6]}")
+            p = urlsplit(url)
+            spec = json.dumps({"sqlite": str(sqlite_file), "tables": tables, "conn": {
+                "host": p.hostname, "port": p.port or 3306, "user": p.username or "root", "passwd": p.password or "",
+                "db": p.path.lstrip("/"), "charset": "utf8mb4"}})
+            seconds, rss, done = timed([sys.executable, "-c", RAW_LOAD], stdin=spec)
+            assert done.returncode == 0, done.stderr
+            record("raw LOAD DATA LOCAL (sqlite3 rows → TSV) | MariaDB", seconds, rss, "no verification")
+
+    for round_ in range(args.repeat):
+        print(f"round {round_ + 1} of {args.repeat}", flush=True)
+        hub("PostgreSQL", fresh_postgres_db, "copy phase (COPY)")
+        raw_pg()
+        hub("MariaDB", fresh_mariadb_db, "copy phase (LOAD DATA)")
+        raw_my()
+    if not args.no_loaddata:
+        dumpdata_loaddata(base, work, total, record, args.loaddata_sample)
+    print_table(runs, total, len(tables))
     shutil.rmtree(work, ignore_errors=True)
-    print(f"\n{total} rows in {len(tables)} tables.")
+
+
+def dumpdata_loaddata(base, work, total, record, sample):
+    """dumpdata of the whole file; loaddata of all of it, or of its first ``sample`` objects
+    (dumpdata writes parents first) with the time extrapolated to every row."""
+    with fresh_postgres_db("benchload") as url:
+        dump = work / "dump.jsonl"
+        seconds_d, rss_d, done = timed([sys.executable, str(ROOT / "manage.py"), "dumpdata", "--format", "jsonl",
+                                        "-e", "contenttypes", "-e", "auth.permission", "-e", "storage",
+                                        "-o", str(dump)], base_env(base))
+        assert done.returncode == 0, done.stderr
+        objects = sum(1 for _ in dump.open())
+        part = dump
+        if sample and sample < objects:
+            part = work / "dump-sample.jsonl"
+            with dump.open() as src, part.open("w") as out:
+                for _ in range(sample):
+                    out.write(src.readline())
+        loaded = min(sample, objects) if sample else objects
+        env_pg = migrated_schema(url, work / "load-pg")
+        seconds_l, rss_l, done = timed([sys.executable, str(ROOT / "manage.py"), "loaddata", str(part)], env_pg)
+        status = "ok" if done.returncode == 0 else f"FAILED: {done.stderr[-300:]}"
+        extrapolated = seconds_l * objects / loaded
+        record("dumpdata + loaddata (jsonl) | PostgreSQL", seconds_d + extrapolated, max(rss_d, rss_l),
+               f"dumpdata {seconds_d:.1f} s ({objects} objects); loaddata {seconds_l:.1f} s for {loaded}"
+               f"{', extrapolated' if loaded < objects else ''}; {status}")
+
+
+def print_table(runs, total, tables):
+    """Markdown rows: the best wall time of each method, its ratio to raw and to pgloader."""
+    best = {m: min(r, key=lambda x: x[0]) for m, r in runs.items()}
+    floor = {"PostgreSQL": best.get("raw COPY (sqlite3 rows → psycopg write_row) | PostgreSQL"),
+             "MariaDB": best.get("raw LOAD DATA LOCAL (sqlite3 rows → TSV) | MariaDB")}
+    pgloader = best.get("pgloader, data only into the same schema | PostgreSQL")
+    print(f"\n{total} rows in {tables} tables; best of {max(len(r) for r in runs.values())} round(s).\n")
+    print(f"| {total:,} rows | Target | Wall | Rows/s | Peak RSS | × raw | × pgloader | All runs |")
+    print("|---|---|---:|---:|---:|---:|---:|---|")
+    for method, (seconds, rss, note) in best.items():
+        name, target = method.split(" | ")
+        raw = floor.get(target)
+        ratio_raw = f"{seconds / raw[0]:.2f}" if raw else ""
+        ratio_pgl = f"{seconds / pgloader[0]:.2f}" if pgloader and target == "PostgreSQL" else ""
+        every = ", ".join(f"{r[0]:.1f}" for r in runs[method])
+        print(f"| {name}{' (' + note + ')' if note else ''} | {target} | {seconds:.1f} s | {total / seconds:,.0f} | "
+              f"{rss:.0f} MB | {ratio_raw} | {ratio_pgl} | {every} |")
 
 
 if __name__ == "__main__":

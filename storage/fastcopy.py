@@ -1,0 +1,450 @@
+"""The fast path of a transfer from the internal SQLite database to PostgreSQL or MariaDB/MySQL.
+
+SQLite already holds every value of the hub's tables as the text (or integer) both targets
+parse: datetimes as naive UTC ``YYYY-MM-DD HH:MM:SS[.ffffff]``, JSON as text, booleans as 1/0,
+UUIDs as 32 hex digits. So rows are not turned into Python values and back: SQLite hands over
+the stored bytes, a whole batch is escaped at once into ``COPY``'s / ``LOAD DATA``'s text
+format with a handful of C-speed ``bytes.replace`` calls, and it is written in large chunks.
+
+Verification costs one aggregate query per table on the target: the checksum is a per-row
+MD5 of a canonical text (each value as ``<byte length>:<text>``, NULL as ``N``; datetimes with
+six fraction digits in UTC; booleans 1/0; UUIDs as hex; JSON as the target renders it), summed
+as two 64-bit halves. The target computes it in SQL over what it stored; the source side is
+computed while copying, from SQLite's values through separate expressions (the JSON rendering
+of PostgreSQL's ``jsonb`` is reproduced in Python), so a value the target parsed differently,
+a lost, duplicated or altered row makes the sums differ.
+
+A table qualifies when each of its columns is of a kind listed in ``KINDS``; any other table
+(a binary column, say) goes through the generic path of ``storage.bulk`` and is verified by
+``storage.tables.table_checksum``.
+"""
+
+from __future__ import annotations
+
+import decimal
+import hashlib
+import json
+import os
+import queue
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
+from typing import Any
+
+from django.db import connections, models, transaction
+
+VENDORS = ("postgresql", "mysql")  # targets the fast path writes to (from SQLite)
+BATCH_ROWS = 5000
+LOAD_CHUNK_ROWS = 50_000  # rows per LOAD DATA file: bounded disk use, loading overlaps writing
+Progress = Callable[[int], None]
+
+# Django internal type → how its SQLite value is read and its canonical text formed.
+KINDS = {
+    **dict.fromkeys(["AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField",
+                     "SmallIntegerField", "PositiveIntegerField", "PositiveBigIntegerField",
+                     "PositiveSmallIntegerField"], "int"),
+    "BooleanField": "bool",
+    **dict.fromkeys(["CharField", "TextField", "SlugField", "EmailField", "URLField", "FilePathField"], "text"),
+    "DateTimeField": "datetime",
+    "DateField": "date",
+    "UUIDField": "uuid",
+    "JSONField": "json",
+}
+# Separator bytes of a batch (see encode_batch); data that contains one is encoded row by row.
+_FIELD, _ROW, _NULL, _VALUE = b"\x1f", b"\x1e", b"\x1d", b"\x1c"
+
+
+def kind_of(field: models.Field) -> str | None:
+    while field.is_relation and getattr(field, "target_field", None) is not None:
+        field = field.target_field  # type: ignore[attr-defined]  # a foreign key is stored as its target
+    return KINDS.get(field.get_internal_type())
+
+
+def eligible(model: type[models.Model]) -> bool:
+    return all(kind_of(f) is not None for f in model._meta.concrete_fields)
+
+
+def _q(name: str | None) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+# -- encoding a batch into COPY / LOAD DATA text ---------------------------------------------
+
+def _escape(data: bytes, vendor: str) -> bytes:
+    data = data.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
+    if vendor == "mysql":  # MySQL would keep a raw NUL; PostgreSQL refuses NUL in text anyway
+        data = data.replace(b"\x00", b"\\0")
+    return data
+
+
+def encode_batch(batch: list[tuple[bytes, ...]], width: int, vendor: str) -> bytes:
+    """Rows of ``width`` fields, each ``\\x1c<value>`` or ``\\x1d`` (NULL), then ``\\x1e`` — as
+    SQLite returns them from ``select_sql`` — as text lines of COPY / LOAD DATA.
+
+    The batch is joined and escaped as one bytes object. That is exact only when no value holds
+    one of the four separator bytes: each occurs a known number of times then, and any extra
+    occurrence (from data) makes the counts differ, so such a batch is encoded row by row.
+    """
+    rows = len(batch)
+    joined = _FIELD.join(chain.from_iterable(batch)) + _FIELD
+    if (joined.count(_FIELD) != rows * (width + 1) or joined.count(_ROW) != rows
+            or joined.count(_VALUE) + joined.count(_NULL) != rows * width):
+        return encode_rows(batch, width, vendor)
+    joined = _escape(joined, vendor)
+    return (joined.replace(_FIELD + _ROW + _FIELD, b"\n").replace(_NULL, b"\\N").replace(_VALUE, b"")
+            .replace(_FIELD, b"\t"))
+
+
+def encode_rows(batch: list[tuple[bytes, ...]], width: int, vendor: str) -> bytes:
+    """The same text, value by value (slow; for batches whose data holds a separator byte)."""
+    lines = []
+    for row in batch:
+        lines.append(b"\t".join(b"\\N" if v == _NULL else _escape(v[1:], vendor) for v in row[:width]) + b"\n")
+    return b"".join(lines)
+
+
+# -- canonical row text and checksum ---------------------------------------------------------
+
+_loads_json = json.JSONDecoder(parse_float=decimal.Decimal).decode
+_dump_scalar = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _jsonb_key(key: str) -> tuple[int, bytes]:
+    raw = key.encode("utf-8", "surrogatepass")
+    return len(raw), raw
+
+
+def _render_jsonb(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(_dump_scalar(k) + ": " + _render_jsonb(value[k])
+                               for k in sorted(value, key=_jsonb_key)) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_render_jsonb(v) for v in value) + "]"
+    if isinstance(value, decimal.Decimal):
+        return format(abs(value) if value.is_zero() else value, "f")
+    return _dump_scalar(value)
+
+
+def render_jsonb(text: str | bytes) -> str:
+    """JSON text as PostgreSQL prints the ``jsonb`` it parses from it: keys shorter first, then
+    by their UTF-8 bytes; ``", "`` and ``": "``; non-ASCII as is; numbers as exact decimals."""
+    return _render_jsonb(_loads_json(text.decode("utf-8") if isinstance(text, bytes) else text))
+
+
+def _in_python(vendor: str, kind: str) -> bool:
+    """Columns whose canonical text the source side forms in Python (after the others)."""
+    return vendor == "postgresql" and kind == "json"
+
+
+def _canonical_order(model: type[models.Model], vendor: str) -> list[tuple[models.Field, str]]:
+    fields = [(f, kind_of(f) or "") for f in model._meta.concrete_fields]
+    return ([fk for fk in fields if not _in_python(vendor, fk[1])]
+            + [fk for fk in fields if _in_python(vendor, fk[1])])
+
+
+def _sqlite_text(column: str, kind: str) -> str:
+    if kind == "datetime":  # Django omits a zero fraction; the canonical text always has six digits
+        return f"CASE WHEN length({column}) = 19 THEN {column} || '.000000' ELSE {column} END"
+    return column
+
+
+def _target_text(column: str, kind: str, vendor: str) -> str:
+    if vendor == "postgresql":
+        return {"int": f"{column}::text", "bool": f"CASE WHEN {column} THEN '1' WHEN NOT {column} THEN '0' END",
+                "datetime": f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')",
+                "date": f"to_char({column}, 'YYYY-MM-DD')", "uuid": f"replace({column}::text, '-', '')",
+                "json": f"{column}::text"}.get(kind, column)
+    return {"int": f"CAST({column} AS CHAR)", "bool": f"CAST({column} AS CHAR)",
+            "datetime": f"DATE_FORMAT({column}, '%Y-%m-%d %H:%i:%s.%f')",  # run without parameters: % as is
+            "date": f"DATE_FORMAT({column}, '%Y-%m-%d')",
+            "uuid": f"REPLACE(CAST({column} AS CHAR), '-', '')"}.get(kind, column)
+
+
+@dataclass(frozen=True)
+class Checksum:
+    """Row count and the sums of each row's MD5 as two 64-bit halves, modulo 2**64 (so a
+    server summing signed and one summing unsigned halves agree)."""
+
+    rows: int
+    high: int
+    low: int
+
+    @classmethod
+    def of(cls, rows: int, high: Any, low: Any) -> Checksum:
+        return cls(int(rows), int(high or 0) % 2**64, int(low or 0) % 2**64)
+
+
+class _Summer:
+    def __init__(self, json_columns: int) -> None:
+        self.rows = self.high = self.low = 0
+        self.json_columns = json_columns
+
+    def add(self, canonical: bytes, json_values: tuple[bytes | None, ...]) -> None:
+        if self.json_columns:
+            parts = [canonical]
+            for value in json_values:
+                if value is None:
+                    parts.append(b"N")
+                else:
+                    text = render_jsonb(value).encode("utf-8", "surrogatepass")
+                    parts.append(b"%d:%s" % (len(text), text))
+            canonical = b"".join(parts)
+        digest = hashlib.md5(canonical, usedforsecurity=False).digest()
+        self.rows += 1
+        self.high += int.from_bytes(digest[:8], "big")
+        self.low += int.from_bytes(digest[8:], "big")
+
+    def result(self) -> Checksum:
+        return Checksum.of(self.rows, self.high, self.low)
+
+
+def select_sql(model: type[models.Model], vendor: str) -> str:
+    """SQLite query: the copy fields (each prefixed \\x1c, or \\x1d for NULL), \\x1e, then the
+    canonical text of the columns formed in SQL, then the raw values of those formed in Python."""
+    fields = [(f, kind_of(f) or "") for f in model._meta.concrete_fields]
+    copy = [f"coalesce(char(28) || {_q(f.column)}, char(29))" for f, _ in fields]
+    in_sql, in_python = [], []
+    for field, kind in _canonical_order(model, vendor):
+        if _in_python(vendor, kind):
+            in_python.append(_q(field.column))
+        else:
+            text = _sqlite_text(_q(field.column), kind)
+            in_sql.append(f"coalesce(length(CAST({text} AS BLOB)) || ':' || {text}, 'N')")
+    canonical = " || ".join(in_sql) if in_sql else "''"
+    return f"SELECT {', '.join(copy)}, char(30), {canonical}{''.join(', ' + c for c in in_python)} " \
+           f"FROM {_q(model._meta.db_table)}"
+
+
+def target_checksum_sql(model: type[models.Model], vendor: str) -> str:
+    q = (lambda n: '"' + n + '"') if vendor == "postgresql" else (lambda n: "`" + n + "`")
+    parts = []
+    for field, kind in _canonical_order(model, vendor):
+        text = _target_text(q(field.column), kind, vendor)
+        if vendor == "postgresql":
+            parts.append(f"coalesce(octet_length({text}) || ':' || {text}, 'N')")
+        else:
+            parts.append(f"COALESCE(CONCAT(LENGTH({text}), ':', {text}), 'N')")
+    table = q(model._meta.db_table)
+    if vendor == "postgresql":
+        return (f"SELECT count(*), sum(('x' || substr(h, 1, 16))::bit(64)::bigint), "
+                f"sum(('x' || substr(h, 17, 16))::bit(64)::bigint) FROM (SELECT md5({' || '.join(parts)}) AS h "
+                f"FROM {table}) AS rows")
+    return (f"SELECT COUNT(*), SUM(CAST(CONV(SUBSTR(h, 1, 16), 16, 10) AS UNSIGNED)), "
+            f"SUM(CAST(CONV(SUBSTR(h, 17, 16), 16, 10) AS UNSIGNED)) FROM (SELECT MD5(CONCAT({', '.join(parts)})) "
+            f"AS h FROM {table}) AS hub_rows")
+
+
+def target_checksum(alias: str, vendor: str, model: type[models.Model]) -> Checksum:
+    with connections[alias].cursor() as cursor:
+        cursor.execute(target_checksum_sql(model, vendor))
+        return Checksum.of(*cursor.fetchone())
+
+
+def source_checksum(source: sqlite3.Connection, vendor: str, model: type[models.Model]) -> Checksum:
+    """The source side alone (what copy_table computes while copying)."""
+    summer, width = _summer(model, vendor)
+    for batch in _batches(source, model, vendor):
+        _sum_batch(summer, batch, width)
+    return summer.result()
+
+
+# -- copying ---------------------------------------------------------------------------------
+
+def open_source(path: str) -> sqlite3.Connection:
+    """The snapshot file, read only, values as the bytes SQLite stores."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    conn.text_factory = bytes
+    return conn
+
+
+def _batches(source: sqlite3.Connection, model: type[models.Model], vendor: str) -> Iterator[list[tuple[Any, ...]]]:
+    cursor = source.execute(select_sql(model, vendor))
+    try:
+        while batch := cursor.fetchmany(BATCH_ROWS):
+            yield batch
+    finally:
+        cursor.close()
+
+
+def _summer(model: type[models.Model], vendor: str) -> tuple[_Summer, int]:
+    json_columns = sum(1 for f, kind in _canonical_order(model, vendor) if _in_python(vendor, kind))
+    return _Summer(json_columns), len(model._meta.concrete_fields)
+
+
+def _sum_batch(summer: _Summer, batch: list[tuple[Any, ...]], width: int) -> None:
+    at = width + 1
+    for row in batch:
+        summer.add(row[at], row[at + 1:])
+
+
+def _copy_fields(batch: list[tuple[Any, ...]], width: int) -> list[tuple[bytes, ...]]:
+    return list(map(itemgetter(slice(0, width + 1)), batch))
+
+
+def copy_table(source: sqlite3.Connection, alias: str, vendor: str, model: type[models.Model],
+               progress: Progress) -> Checksum:
+    """Copy one table (inside the caller's transaction); the source side's checksum."""
+    summer, width = _summer(model, vendor)
+    columns = ", ".join(connections[alias].ops.quote_name(str(f.column)) for f in model._meta.concrete_fields)
+    table = connections[alias].ops.quote_name(model._meta.db_table)
+
+    def chunks() -> Iterator[bytes]:
+        for batch in _batches(source, model, vendor):
+            _sum_batch(summer, batch, width)
+            yield encode_batch(_copy_fields(batch, width), width, vendor)
+            progress(summer.rows)
+
+    if vendor == "postgresql":
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SET LOCAL TIME ZONE 'UTC'")  # naive datetimes in COPY are UTC
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for data in chunks():
+                    copy.write(data)
+    else:
+        _load_data(alias, table, columns, chunks())
+    progress(summer.rows)
+    return summer.result()
+
+
+def _load_data(alias: str, table: str, columns: str, chunks: Iterator[bytes]) -> None:
+    """LOAD DATA LOCAL of temporary files of LOAD_CHUNK_ROWS rows each: a loader thread loads
+    one while the next is written (the driver releases the GIL while the server works)."""
+    conn = connections[alias]
+    conn.ensure_connection()
+    raw = conn.connection
+    sql = (f"LOAD DATA LOCAL INFILE %s INTO TABLE {table} CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' "
+           f"ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({columns})")
+    files: queue.Queue[str | None] = queue.Queue(maxsize=1)
+    failure: list[BaseException] = []
+
+    def loader() -> None:
+        while (path := files.get()) is not None:
+            try:
+                if not failure:
+                    with raw.cursor() as cursor:
+                        cursor.execute(sql, [path])
+                        cursor.execute("SHOW WARNINGS")
+                        warnings = [w for w in cursor.fetchall() if w[0] != "Note"]
+                    if warnings:
+                        raise ValueError(f"LOAD DATA into {table} reported: {warnings[:3]}")
+            except BaseException as exc:  # noqa: BLE001 — handed to the copying thread
+                failure.append(exc)
+            finally:
+                os.unlink(path)
+
+    thread = threading.Thread(target=loader, name="hub-load-data", daemon=True)
+    thread.start()
+    try:
+        pending: list[bytes] = []
+        lines = 0
+        for data in chunks:
+            if failure:
+                break
+            pending.append(data)
+            lines += data.count(b"\n")
+            if lines >= LOAD_CHUNK_ROWS:
+                files.put(_spill(pending))
+                pending, lines = [], 0
+        if pending and not failure:
+            files.put(_spill(pending))
+    finally:
+        files.put(None)
+        thread.join()
+    if failure:
+        raise failure[0]
+
+
+def _spill(chunks: list[bytes]) -> str:
+    fd, path = tempfile.mkstemp(prefix="hub-transfer-", suffix=".tsv")
+    with os.fdopen(fd, "wb") as fh:
+        for data in chunks:
+            fh.write(data)
+    return path
+
+
+# -- PostgreSQL: indexes and foreign keys built once, after the copy --------------------------
+
+_PG_FOREIGN_KEYS = """
+SELECT c.relname, con.conname, pg_get_constraintdef(con.oid)
+FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
+WHERE con.contype = 'f' AND c.relname = ANY(%s) AND pg_table_is_visible(c.oid)
+ORDER BY 1, 2
+"""
+# Secondary indexes on columns and the unique constraints owning one; not partial or expression
+# indexes (PostgreSQL prints their definitions differently once re-created, so the check below
+# could not tell them equal), nor those a foreign key from a table outside the copy depends on.
+_PG_INDEXES = """
+SELECT c.relname, ic.relname, pg_get_indexdef(i.indexrelid), con.conname, pg_get_constraintdef(con.oid)
+FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid
+LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('u', 'x')
+WHERE NOT i.indisprimary AND i.indpred IS NULL AND i.indexprs IS NULL AND c.relname = ANY(%s) AND pg_table_is_visible(c.oid)
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint f JOIN pg_class fc ON fc.oid = f.conrelid
+                  WHERE f.contype = 'f' AND f.conindid = i.indexrelid AND NOT fc.relname = ANY(%s))
+ORDER BY 1, 2
+"""
+
+
+def _pg_catalog(cursor: Any, tables: list[str]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    cursor.execute(_PG_FOREIGN_KEYS, [tables])
+    foreign_keys = [tuple(r) for r in cursor.fetchall()]
+    cursor.execute(_PG_INDEXES, [tables, tables])
+    return foreign_keys, [tuple(r) for r in cursor.fetchall()]
+
+
+@contextmanager
+def postgres_bulk_session(alias: str, tables: list[str], beat: Callable[[str], None] | None = None) -> Iterator[None]:
+    """On a PostgreSQL target: drop the copied tables' foreign keys and secondary indexes, let the
+    caller copy (each table its own transaction, so no lock outlives its table), then create them
+    again (one sort per index, one join per foreign key, instead of per-row work and a deferred
+    check per row at COMMIT) and check that the catalog is again exactly what the migrations
+    made. Nothing refers to the target yet: a failure in between leaves marked partial tables,
+    which cleanup drops, as after any failed copy."""
+    conn = connections[alias]
+    q = conn.ops.quote_name
+    with transaction.atomic(using=alias), conn.cursor() as cursor:
+        before = _pg_catalog(cursor, tables)
+        foreign_keys, indexes = before
+        for table, name, _definition in foreign_keys:
+            cursor.execute(f"ALTER TABLE {q(table)} DROP CONSTRAINT {q(name)}")
+        for table, index, _definition, constraint, _constraint_def in indexes:
+            if constraint:
+                cursor.execute(f"ALTER TABLE {q(table)} DROP CONSTRAINT {q(constraint)}")
+            else:
+                cursor.execute(f"DROP INDEX {q(index)}")
+    yield
+    with transaction.atomic(using=alias), conn.cursor() as cursor:
+        for table, _index, definition, constraint, constraint_def in indexes:
+            if beat:  # a long index build must not look like a dead transfer
+                beat(f"indexing {table}")
+            if constraint:
+                cursor.execute(f"ALTER TABLE {q(table)} ADD CONSTRAINT {q(constraint)} {constraint_def}")
+            else:
+                cursor.execute(definition)
+        for table, name, definition in foreign_keys:
+            if beat:
+                beat(f"checking the foreign keys of {table}")
+            cursor.execute(f"ALTER TABLE {q(table)} ADD CONSTRAINT {q(name)} {definition}")
+        after = _pg_catalog(cursor, tables)
+    if after != before:
+        lost = sorted(set(before[0] + before[1]) - set(after[0] + after[1]), key=str)
+        extra = sorted(set(after[0] + after[1]) - set(before[0] + before[1]), key=str)
+        raise RuntimeError("The target's indexes and constraints differ from the migrations' after the copy "
+                           f"(missing: {lost[:3]}; unexpected: {extra[:3]}).")
+
+
+@contextmanager
+def mysql_bulk_session(alias: str) -> Iterator[None]:
+    """MariaDB/MySQL: no foreign key or unique checks per loaded row (the source satisfied them;
+    verification compares every row)."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SET FOREIGN_KEY_CHECKS = 0, UNIQUE_CHECKS = 0")
+    try:
+        yield
+    finally:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SET FOREIGN_KEY_CHECKS = 1, UNIQUE_CHECKS = 1")
