@@ -105,34 +105,40 @@ def test_two_way_sync_with_extensions_under_the_real_worker(engine_hub, tmp_path
                 def errors() -> str:
                     return hub.manage("shell", "-c", ERRORS).stdout.strip()
 
-                alert_of = {}
+                seen: dict = {}
 
-                def alert_synced() -> bool:
-                    found = [a for a in table(left).values() if a.fields["summary"] == "Disk full"]
-                    alert_of.update({"left": found[0].id} if len(found) == 1 else {})
-                    return bool(alert_of) and alert_of["left"] in twins(hub)
+                def first_round_done() -> bool:
+                    # One read of the pairs per poll (each is a `manage.py shell`): the good artifact and
+                    # the gateway's alert synced, the failing one reported.
+                    seen["twins"] = twins(hub)
+                    alerts = [a.id for a in table(left).values() if a.fields["summary"] == "Disk full"]
+                    seen["alert"] = alerts[0] if len(alerts) == 1 else None
+                    return ok.id in seen["twins"] and seen["alert"] in seen["twins"] \
+                        and "guard' version 1 failed on field 'summary' at line 2" in errors()
 
                 try:
-                    wait(lambda: ok.id in twins(hub) and alert_synced()
-                         and "guard' version 1 failed on field 'summary' at line 2" in errors(),
-                         120, "the good artifact and the gateway's synced, the failing one reported", worker.log)
+                    wait(first_round_done, 120, "the good artifact and the gateway's synced, the failing one reported",
+                         worker.log)
                 except AssertionError as exc:  # say which part never came
                     left_rows = {k: (a.fields, a.hub_key) for k, a in table(left).items()}
-                    raise AssertionError(f"{exc}\ntwins {twins(hub)}\nleft {left_rows}\nerrors {errors()}") from None
-                assert boom.id not in twins(hub)
-                twin = table(right)[twins(hub)[ok.id]].fields
+                    raise AssertionError(f"{exc}\ntwins {seen.get('twins')}\nleft {left_rows}\nerrors {errors()}") \
+                        from None
+                synced = seen["twins"]
+                assert boom.id not in synced
+                ok_twin = synced[ok.id]
+                twin = table(right)[ok_twin].fields
                 assert (twin["priority"], twin["assignee"], twin["status"]) == ("High", "u-9", "New")
                 # The gateway's alert: reshaped (severity critical → "1"), created once on the left,
                 # and synced to the right as the label.
-                alert_twin = table(right)[twins(hub)[alert_of["left"]]].fields
+                alert_twin = table(right)[synced[seen["alert"]]].fields
                 assert (alert_twin["summary"], alert_twin["priority"], alert_twin["status"]) == ("Disk full", "Urgent",
                                                                                                   "New")
                 # Two ways: a label set on the right arrives on the left as its number.
-                right.update(twins(hub)[ok.id], {"priority": "Low"})
+                right.update(ok_twin, {"priority": "Low"})
                 wait(lambda: table(left)[ok.id].fields["priority"] == "4", 90, "label → number", worker.log)
                 # State transition extension: closing goes through Resolved on the right.
                 left.update(ok.id, {"status": "Closed"})
-                wait(lambda: table(right)[twins(hub)[ok.id]].fields["status"] == "Closed", 90, "closed", worker.log)
+                wait(lambda: table(right)[ok_twin].fields["status"] == "Closed", 90, "closed", worker.log)
                 # The failing artifact waits; saving a fixed version retries it.
                 guard.write_text(GUARD_FIXED)
                 done = hub.manage("extensions", "update", "guard", "--file", str(guard))
