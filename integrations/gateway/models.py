@@ -24,6 +24,7 @@ class GatewayDelivery(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "gateway deliveries"
         constraints = [
             # NULL keys (no header) are distinct on every supported database: only keyed POSTs dedupe.
             models.UniqueConstraint(fields=["collection", "idempotency_key"], name="delivery_key_once_per_collection"),

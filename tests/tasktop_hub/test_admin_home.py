@@ -23,5 +23,6 @@ def test_home_lists_each_thing_once(staff):
         assert f"/admin/notifications/{model}/" not in home
         assert client.get(f"/admin/notifications/{model}/").status_code == 200
     assert "/admin/notifications/auditevent/" in home
+    assert "Gateway deliveries" in home and "deliverys" not in home
     # The settings page itself still opens (from the Settings screen's "Change" link).
     assert client.get("/admin/settings_app/hubsettings/1/change/").status_code == 200
