@@ -29,6 +29,8 @@ from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
+from tasktop_hub.display import local_datetime
+
 _KEY = "hub-row-key-7f3a"  # stands for the row's key in the one reversed change URL
 
 
@@ -75,6 +77,14 @@ def _cell(name: str, field: models.Field | None, empty: str, link: bool) -> Call
                     return conditional_escape(display_for_field(raw, field, empty, avoid_link=link))
 
             return choice
+    if type(field) is models.DateTimeField:
+        # display_for_field's datetime case, formatted once per minute (tasktop_hub/display.py)
+
+        def moment(obj: Any) -> str:
+            raw = getattr(obj, name)
+            return empty if raw is None else escape(local_datetime(raw))
+
+        return moment
     if type(field) in (models.CharField, models.TextField):
         # display_for_field's last case for text: the empty value, else the text
 

@@ -4,6 +4,7 @@ tables (templates/admin/hub_large_change_list.html)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import template
@@ -11,6 +12,7 @@ from django.contrib.admin.templatetags import admin_list
 from django.contrib.admin.templatetags.base import InclusionAdminNode
 
 from tasktop_hub import admin_rows
+from tasktop_hub.display import local_datetime
 
 register = template.Library()
 
@@ -35,3 +37,10 @@ def hub_result_list_tag(parser: Any, token: Any) -> InclusionAdminNode:
     # Called as Django's own result_list tag calls it (django-stubs list a 'name' argument it does not take).
     return InclusionAdminNode(parser, token, func=hub_result_list,  # type: ignore[call-arg]
                               template_name="change_list_results.html", takes_context=False)
+
+
+@register.filter
+def hub_datetime(value: Any) -> Any:
+    """``{{ value|hub_datetime }}`` shows a datetime as ``{{ value }}`` does, formatted once per minute
+    (tasktop_hub/display.py); anything else (None, "") passes through, for ``|default``."""
+    return local_datetime(value) if isinstance(value, datetime) else value
