@@ -23,7 +23,7 @@ _FINER_THAN_A_MINUTE = frozenset("sucrUvB")
 
 def local_datetime(value: Any) -> str:
     """``formats.localize(timezone.template_localtime(value))``, the same text, cached per minute."""
-    local = timezone.template_localtime(value)
+    local = timezone.template_localtime(value)  # type: ignore[attr-defined]  # in Django, not in django-stubs
     if not isinstance(local, datetime):
         return formats.localize(local)
     language = translation.get_language()
