@@ -3,6 +3,7 @@ can act on, and the password never printed."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from urllib.parse import urlsplit
 
@@ -69,3 +70,19 @@ def test_cleanup_of_a_database_with_nothing_to_remove_says_so(pg_target, capsys,
     out, error = _run(capsys, monkeypatch, "cleanup", pg_target)
     assert not error
     assert out.strip() == "Nothing to clean up: the target holds no tables of a transfer of this hub."
+
+
+def test_the_transfer_command_needs_yes_then_shows_progress_and_completes(pg_target, capsys, monkeypatch):
+    from notifications.models import BackgroundJob
+
+    monkeypatch.setenv("HUB_STORAGE_PASSWORD", pg_target["password"])
+    args = dict(vendor=pg_target["vendor"], location=pg_target["location"], username=pg_target["username"],
+                tls=pg_target["tls"])
+    with pytest.raises(CommandError, match="confirm with --yes"):
+        call_command("storage", "transfer", **args)
+    assert not BackgroundJob.objects.exists()
+    capsys.readouterr()
+    call_command("storage", "transfer", yes=True, foreground=True, **args)
+    out = capsys.readouterr().out
+    assert re.search(r"\[[#.]{40}\] \d+/\d+ rows ", out), out  # the progress bar
+    assert "Database transfer completed: " in out and '"verified": true' in out
