@@ -37,7 +37,9 @@ def external_view(request: HttpRequest) -> HttpResponse:
                 return HttpResponseRedirect(reverse("admin:hub-settings"))
             else:
                 dropped = services.cleanup(form.input(), request.user)
-                messages.success(request, f"Cleanup dropped {len(dropped)} table(s) a failed transfer had made.")
+                messages.success(request, f"Cleanup dropped {len(dropped)} table(s) a failed transfer had made."
+                                 if dropped else "Nothing to clean up: the target holds no tables of a transfer of "
+                                                 "this hub.")
                 return HttpResponseRedirect(reverse("admin:hub-settings"))
         except ValidationError as exc:
             errors_by_field = exc.error_dict if hasattr(exc, "error_dict") else {None: exc.error_list}

@@ -27,7 +27,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from tasktop_hub.home import ensure_private_dir, write_private_file
+from tasktop_hub.home import ensure_private_dir, read_or_create_once, write_private_file
 
 ACTIVE_FILE = "hub-db.json"
 INTERNAL_FILE = "hub.sqlite3"
@@ -280,13 +280,4 @@ def installation_id(home: Path) -> str:
     configured = os.environ.get("HUB_INSTALLATION_ID", "").strip()
     if configured:
         return configured
-    path = home / "installation-id"
-    if not path.exists():
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(16))
-    return path.read_text().strip()
+    return read_or_create_once(home / "installation-id", secrets.token_hex(16))

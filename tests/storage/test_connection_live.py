@@ -84,5 +84,16 @@ def test_the_transfer_command_needs_yes_then_shows_progress_and_completes(pg_tar
     capsys.readouterr()
     call_command("storage", "transfer", yes=True, foreground=True, **args)
     out = capsys.readouterr().out
-    assert re.search(r"\[[#.]{40}\] \d+/\d+ rows ", out), out  # the progress bar
+    # The progress bar follows the job's progress (the same columns the Activity screen polls):
+    # it starts below the total and ends at it.
+    bars = [(int(done), int(total)) for done, total in re.findall(r"\[[#.]{40}\] (\d+)/(\d+) rows ", out)]
+    assert bars and bars[0][1] > 0, out[:2000]
+    assert bars[0][0] < bars[0][1] and bars[-1][0] == bars[-1][1]
     assert "Database transfer completed: " in out and '"verified": true' in out
+
+
+def test_cleanup_on_the_admin_page_with_nothing_to_remove_says_so(pg_target, client, staff):
+    client.force_login(staff)
+    response = client.post("/admin/storage/external/", {**pg_target, "action": "cleanup"}, follow=True)
+    assert response.redirect_chain[-1][0] == "/admin/settings/"
+    assert "Nothing to clean up: the target holds no tables of a transfer of this hub." in response.content.decode()

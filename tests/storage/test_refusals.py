@@ -74,3 +74,25 @@ def test_the_storage_admin_pages_are_for_administrators_only(role):
     assert client.post("/admin/storage/abort/").status_code == 403
     assert not AuditEvent.objects.filter(action__startswith="storage.").exists()
     assert not BackgroundJob.objects.exists()
+
+
+def test_abort_and_relocate_through_the_command_say_why_they_cannot_act():
+    with pytest.raises(CommandError, match="^No database transfer is running.$"):
+        call_command("storage", "abort")
+    with pytest.raises(CommandError, match="confirm with --yes"):
+        call_command("storage", "relocate", vendor="postgresql", location="127.0.0.1:1/hub", username="hub")
+    with pytest.raises(CommandError, match="The hub uses its internal database; move to an external one with a transfer"):
+        call_command("storage", "relocate", vendor="postgresql", location="127.0.0.1:1/hub", username="hub", yes=True)
+    assert not AuditEvent.objects.filter(action__startswith="storage.").exists()
+
+
+def test_abort_and_relocate_on_the_admin_pages_say_why_they_cannot_act(client, staff):
+    client.force_login(staff)
+    response = client.post("/admin/storage/abort/", follow=True)
+    assert response.redirect_chain[-1][0] == "/admin/settings/"
+    assert "No database transfer is running." in response.content.decode()
+    page = client.post("/admin/storage/external/", {
+        "vendor": "postgresql", "location": "127.0.0.1:1/hub", "username": "hub", "password": "x", "tls": "",
+        "action": "relocate", "confirm": "on"}).content.decode()
+    assert "The hub uses its internal database; move to an external one with a transfer." in page
+    assert not AuditEvent.objects.filter(action__startswith="storage.").exists()

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tasktop_hub.home import ensure_private_dir, load_or_create_secret_key, write_private_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,3 +92,60 @@ def test_an_embedded_database_left_readable_is_made_private(tmp_path):
         "hub.sqlite3": 0o600, "hub.sqlite3-wal": 0o600, "hub.sqlite3-shm": 0o600}
     ensure_private_sqlite(Path(":memory:"))  # not a file: nothing to do, nothing created
     assert not Path(":memory:").exists()
+
+
+def test_a_process_starting_while_another_writes_the_secret_key_gets_that_key_not_an_empty_one(tmp_path, monkeypatch):
+    """make run / systemd start the web server and the worker on a fresh HUB_HOME at once: the one
+    that comes second must never read a half-made file (an empty SECRET_KEY; an empty installation
+    id, which made the installation's own worker look like another installation)."""
+    import threading
+
+    from tasktop_hub import home as home_module
+
+    writing, release = threading.Event(), threading.Event()
+    real_fdopen = os.fdopen
+
+    class PausedFile:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return self.fh.__exit__(*exc)
+
+        def write(self, text):
+            writing.set()
+            release.wait(10)  # the first process is stopped here, in the middle of writing
+            return self.fh.write(text)
+
+        def __getattr__(self, name):
+            return getattr(self.fh, name)
+
+    first_call = threading.local()
+    monkeypatch.setattr(home_module.os, "fdopen",
+                        lambda fd, *a: PausedFile(real_fdopen(fd, *a)) if getattr(first_call, "paused", False)
+                        else real_fdopen(fd, *a))
+    results = {}
+
+    def first():
+        first_call.paused = True
+        results["first"] = load_or_create_secret_key(tmp_path)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert writing.wait(10)
+    results["second"] = load_or_create_secret_key(tmp_path)  # starts while the first is mid-write
+    release.set()
+    thread.join(10)
+    assert len(results["second"]) > 40
+    assert results["first"] == results["second"] == (tmp_path / "secret_key").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret_key"]
+    assert _mode(tmp_path / "secret_key") == 0o600
+
+
+def test_an_empty_secret_key_file_is_named_not_used(tmp_path):
+    (tmp_path / "secret_key").write_text("")
+    with pytest.raises(RuntimeError, match="secret_key is empty .* delete it and start again"):
+        load_or_create_secret_key(tmp_path)
