@@ -32,10 +32,10 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # the inside), cookies are sent over HTTPS only and browsers are told to keep to HTTPS (HSTS).
 # The proxy must set X-Forwarded-Proto itself and strip any the client sent.
 HUB_BEHIND_HTTPS_PROXY = env.bool("HUB_BEHIND_HTTPS_PROXY", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^api/health(/live)?$"]  # the probes (read only when the redirect is on)
 if HUB_BEHIND_HTTPS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
-    SECURE_REDIRECT_EXEMPT = [r"^api/health$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("HUB_HSTS_SECONDS", default=31536000)
