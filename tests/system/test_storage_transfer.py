@@ -316,6 +316,20 @@ def test_a_hub_on_mariadb_moves_to_postgresql_while_a_client_writes(maria_url, p
     assert state["vendor"] == "postgresql" and state["server_version"], state
     assert state["last_transfer"]["job"] == move and state["last_transfer"]["status"] == "succeeded", state
     assert state["instance_lease"]["held_by_this_installation"], state
+    # The engine's dispatcher (a task looping in a worker, renewing its lease every half second)
+    # renews it in PostgreSQL now, and no longer in MariaDB.
+    lease_sql = "SELECT expires FROM {}integrations_enginelease WHERE name = 'engine-dispatcher'"
+    maria = _maria_admin()
+    cursor = maria.cursor()
+    cursor.execute(lease_sql.format(maria_db + "."))
+    maria_lease = cursor.fetchone()
+    with psycopg.connect(pg_url, autocommit=True) as pg:
+        first = pg.execute(lease_sql.format("")).fetchone()
+        hub.wait_for(lambda: pg.execute(lease_sql.format("")).fetchone() != first, 60,
+                     "the dispatcher to renew its lease in PostgreSQL")
+    cursor.execute(lease_sql.format(maria_db + "."))
+    assert cursor.fetchone() == maria_lease
+    maria.close()
 
     # Nothing MariaDB held at the move is missing or different in PostgreSQL: the tables nobody
     # writes any more are equal (rows and checksums); of those still written, every row MariaDB
