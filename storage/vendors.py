@@ -61,6 +61,12 @@ class Location:
     database: str
 
 
+def carries_credentials(text: str) -> bool:
+    """Whether a location holds a user name or password ("user:pw@host", "?password=", ";pwd=")."""
+    raw = re.sub(r"^jdbc:[a-z]+:(thin:@)?(//)?", "", (text or "").strip())
+    return "@" in raw or bool(re.search(r"[?;&](user|uid|password|pwd)\s*=", raw, re.I))
+
+
 def parse_location(vendor_key: str, text: str) -> Location:
     """Parse and validate a location; a precise ValidationError says what is wrong."""
     vendor = VENDORS.get(vendor_key)
@@ -69,6 +75,18 @@ def parse_location(vendor_key: str, text: str) -> Location:
     raw = (text or "").strip()
     # A JDBC URL from the seed's screen is accepted as such.
     raw = re.sub(r"^jdbc:[a-z]+:(thin:@)?(//)?", "", raw)
+    # A URL pasted whole may carry the user name and password ("user:pw@host", "?password=",
+    # ";password="): they have their own fields, and no message below may echo the text back,
+    # since a refusal is shown on the screen, returned by the API and printed by the command.
+    if carries_credentials(raw):
+        raise ValidationError({"location": "Give the user name and password in their own fields, not in the location "
+                                           f"({vendor.label} locations look like {vendor.location_format})."})
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", raw):
+        raise ValidationError({"location": f"Give the location without a URL scheme: {vendor.label} locations look "
+                                           f"like {vendor.location_format}."})
+    if "?" in raw:
+        raise ValidationError({"location": "A location takes no '?' options: choose TLS in its own field "
+                                           f"({vendor.label} locations look like {vendor.location_format})."})
     if vendor.key == "sqlserver" and re.search(r"integratedSecurity\s*=\s*true|trusted_connection\s*=\s*yes", raw, re.I):
         raise ValidationError({"location": WINDOWS_AUTH_REFUSED})
     host_port, database = raw, ""
@@ -90,6 +108,9 @@ def parse_location(vendor_key: str, text: str) -> Location:
         host, port = match.group(1), int(match.group(2))
         if not 1 <= port <= 65535:
             raise ValidationError({"location": f"Port {port} is out of range (1-65535)."})
+    elif re.match(r"^(\[[^]]*\]|[^:\[\]]+):[^:]*$", host_port):  # host:something that is not a port number
+        raise ValidationError({"location": f"The port must be a number from 1 to 65535, not "
+                                           f"'{host_port.rpartition(':')[2][:20]}'."})
     if not host or not _HOST.match(host):
         raise ValidationError({"location": f"'{host}' is not a host name or address; "
                                            f"{vendor.label} locations look like {vendor.location_format}."})

@@ -37,10 +37,30 @@ def test_locations_parse_per_vendor(vendor, text, expected):
     ("oracle", "ora.example:1521", "service name"),
     ("sqlserver", "sql.example;databaseName=Hub;integratedSecurity=true", "Windows authentication is not supported"),
     ("db2", "h/x", "Unknown database type"),
+    ("postgresql", "db.example:abc/hub", "port must be a number from 1 to 65535, not 'abc'"),
+    ("postgresql", "db.example:/hub", "port must be a number"),
+    ("postgresql", "https://db.example/hub", "without a URL scheme"),
+    ("mysql", "db.example/hub?sslmode=require", "choose TLS in its own field"),
 ])
 def test_bad_locations_are_refused_precisely(vendor, text, message):
     with pytest.raises(ValidationError, match=message):
         parse_location(vendor, text)
+
+
+@pytest.mark.parametrize(("vendor", "text"), [
+    ("postgresql", "postgresql://hub:Canary-PW-93@db.example:5432/hub"),
+    ("postgresql", "jdbc:postgresql://db.example/hub?user=hub&password=Canary-PW-93"),
+    ("mysql", "hub:Canary-PW-93@db.example/hub"),
+    ("oracle", "hub/Canary-PW-93@ora.example:1521/SVC"),
+    ("sqlserver", "sql.example;databaseName=Hub;user=sa;password=Canary-PW-93"),
+])
+def test_a_location_carrying_credentials_is_refused_without_echoing_them(vendor, text):
+    """The refusal is shown on the page, returned by the API and printed by the command: never the password."""
+    with pytest.raises(ValidationError) as caught:
+        parse_location(vendor, text)
+    message = " ".join(caught.value.messages)
+    assert "user name and password in their own fields" in message
+    assert "Canary-PW-93" not in message
 
 
 def test_windows_accounts_are_refused_for_sql_server():
