@@ -31,6 +31,9 @@ class Vendor:
     location_format: str
     tls_modes: tuple[str, ...]
     verified_live: bool
+    # Modules the entry also needs at connect time, beyond the backend itself (SQL Server: the
+    # entry selects Microsoft's mssql-python driver, which the backend imports only then).
+    also_imports: tuple[str, ...] = ()
 
 
 VENDORS: dict[str, Vendor] = {v.key: v for v in [
@@ -41,7 +44,8 @@ VENDORS: dict[str, Vendor] = {v.key: v for v in [
     Vendor("oracle", "Oracle", "django.db.backends.oracle", 1521, "oracledb", "oracledb", "oracle",
            "host[:port]/service_name", ("disable", "require"), False),
     Vendor("sqlserver", "Microsoft SQL Server", "mssql", 1433, "mssql", "mssql-django", "mssql",
-           "host[:port]/database  or  host[:port];databaseName=database", ("disable", "require", "verify-full"), False),
+           "host[:port]/database  or  host[:port];databaseName=database", ("disable", "require", "verify-full"), False,
+           ("mssql_python",)),
 ]}
 
 WINDOWS_AUTH_REFUSED = (
@@ -144,6 +148,8 @@ def build_entry(location: Location, username: str, password: str, tls: str = "pr
     elif location.vendor == "sqlserver":
         encrypt = "no" if tls == "disable" else "yes"
         trust = "no" if tls == "verify-full" else "yes"
+        # mssql-python (mssql-django 2's alternative to pyodbc): the one pip command installs it all,
+        # where pyodbc would also need Microsoft's ODBC driver installed on the system.
         options.update({"python_driver": "mssql_python",
                         "extra_params": f"Encrypt={encrypt};TrustServerCertificate={trust}"})
     entry: dict[str, Any] = {
@@ -193,8 +199,9 @@ def driver_status(vendor_key: str) -> DriverStatus:
     except importlib.metadata.PackageNotFoundError:
         return DriverStatus(vendor.key, vendor.label, False, "", command, vendor.verified_live)
     try:
-        importlib.import_module(vendor.module)
-    except ImportError as exc:  # installed, but a system library it needs is missing
+        for module in (vendor.module, *vendor.also_imports):
+            importlib.import_module(module)
+    except ImportError as exc:  # installed, but a system library or a module it needs is missing
         return DriverStatus(vendor.key, vendor.label, False, version, command, vendor.verified_live,
                             problem=f"installed but cannot be loaded: {exc}")
     return DriverStatus(vendor.key, vendor.label, True, version, command, vendor.verified_live)

@@ -107,3 +107,4 @@ def test_license_apply_takes_the_issuers_public_key_too(home, capsys):
                  "--issuer-public-key", keys.public_key_text(vendor.public_key()))
     assert "License applied" in capsys.readouterr().out
     assert services.current().licensee == "Cmd Co"
+

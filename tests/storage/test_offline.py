@@ -97,6 +97,41 @@ def test_driver_detection_reports_version_or_the_install_command(monkeypatch):
     assert oracle.verified_live is False
 
 
+def test_sql_server_counts_as_installed_only_with_the_driver_its_entry_selects(monkeypatch):
+    """The entry asks mssql-django for Microsoft's mssql-python driver: the backend alone is not enough."""
+    import types
+
+    real_version, real_import = importlib.metadata.version, importlib.import_module
+    monkeypatch.setattr(importlib.metadata, "version",
+                        lambda name: "2.0.0" if name == "mssql-django" else real_version(name))
+
+    def backend_without_its_driver(name, *args):
+        if name == "mssql":
+            return types.ModuleType("mssql")
+        if name == "mssql_python":
+            raise ImportError("No module named 'mssql_python'")
+        return real_import(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", backend_without_its_driver)
+    status = driver_status("sqlserver")
+    assert not status.installed and "mssql_python" in status.problem
+    assert status.install_command == "pip install 'tasktop_hub[mssql]'"
+
+
+def test_the_drivers_command_lists_every_vendor_with_its_format_and_says_which_are_not_verified(capsys):
+    from django.core.management import call_command
+
+    call_command("storage", "drivers")
+    out = capsys.readouterr().out
+    for label, location in (("PostgreSQL", "host[:port]/database"), ("Oracle", "host[:port]/service_name"),
+                            ("Microsoft SQL Server", "host[:port];databaseName=database")):
+        assert label in out and location in out
+    lines = out.splitlines()
+    assert "not verified against a live server" not in next(line for line in lines if line.startswith("PostgreSQL"))
+    assert "not verified against a live server" in next(line for line in lines if line.startswith("Oracle"))
+    assert f"installed {importlib.metadata.version('psycopg')}" in out
+
+
 def test_batches_bound_memory_and_keep_every_row():
     rows = ((i, f"r{i}") for i in range(2503))
     sizes = [len(b) for b in bulk.batches(rows, 1000)]
