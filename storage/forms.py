@@ -25,8 +25,11 @@ class ExternalDatabaseForm(forms.Form):
     username = forms.CharField(help_text="SQL authentication only (Windows authentication is not supported).")
     password = forms.CharField(strip=False, required=False,
                                widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}))
-    tls = forms.ChoiceField(choices=[(m, m) for m in ("prefer", "disable", "require", "verify-ca", "verify-full")],
-                            initial="prefer", label="TLS")
+    tls = forms.ChoiceField(choices=[("", "the database type's default (PostgreSQL, MySQL: prefer; SQL Server: "
+                                          "require; Oracle: disable)")]
+                            + [(m, m) for m in ("prefer", "disable", "require", "verify-ca", "verify-full")],
+                            initial="", required=False, label="TLS",
+                            help_text="Oracle takes disable or require (TLS over a TCPS listener).")
     ca_file = forms.CharField(required=False, label="CA certificate file (PEM path)")
     action = forms.ChoiceField(choices=ACTIONS, widget=forms.RadioSelect, initial="test")
     confirm = forms.BooleanField(required=False, label=f"{services.CONFIRMATION} the warning above.")

@@ -34,6 +34,9 @@ class Vendor:
     # Modules the entry also needs at connect time, beyond the backend itself (SQL Server: the
     # entry selects Microsoft's mssql-python driver, which the backend imports only then).
     also_imports: tuple[str, ...] = ()
+    # TLS when none is chosen: "prefer" where the driver can fall back; SQL Server encrypts (its
+    # driver's own default); Oracle listeners speak plain TCP unless a TCPS listener was set up.
+    default_tls: str = "prefer"
 
 
 VENDORS: dict[str, Vendor] = {v.key: v for v in [
@@ -42,10 +45,10 @@ VENDORS: dict[str, Vendor] = {v.key: v for v in [
     Vendor("mysql", "MySQL / MariaDB", "django.db.backends.mysql", 3306, "MySQLdb", "mysqlclient", "mysql",
            "host[:port]/database", ("disable", "prefer", "require", "verify-ca", "verify-full"), True),
     Vendor("oracle", "Oracle", "django.db.backends.oracle", 1521, "oracledb", "oracledb", "oracle",
-           "host[:port]/service_name", ("disable", "require"), False),
+           "host[:port]/service_name", ("disable", "require"), False, default_tls="disable"),
     Vendor("sqlserver", "Microsoft SQL Server", "mssql", 1433, "mssql", "mssql-django", "mssql",
            "host[:port]/database  or  host[:port];databaseName=database", ("disable", "require", "verify-full"), False,
-           ("mssql_python",)),
+           ("mssql_python",), default_tls="require"),
 ]}
 
 WINDOWS_AUTH_REFUSED = (
@@ -121,16 +124,21 @@ def parse_location(vendor_key: str, text: str) -> Location:
     return Location(vendor.key, host.strip("[]"), port, database)
 
 
-def build_entry(location: Location, username: str, password: str, tls: str = "prefer",
+def build_entry(location: Location, username: str, password: str, tls: str = "",
                 ca_file: str = "") -> dict[str, Any]:
-    """The Django DATABASES entry for a location and SQL credentials."""
+    """The Django DATABASES entry for a location and SQL credentials (``tls`` empty: the vendor's default)."""
     vendor = VENDORS[location.vendor]
+    tls = tls or vendor.default_tls
     if location.vendor == "sqlserver" and "\\" in (username or ""):
         raise ValidationError({"username": WINDOWS_AUTH_REFUSED})
     if tls not in vendor.tls_modes:
         raise ValidationError({"tls": f"TLS mode for {vendor.label} must be one of: {', '.join(vendor.tls_modes)}."})
     if not username:
         raise ValidationError({"username": "A username is required (SQL authentication)."})
+    if ca_file and location.vendor in ("oracle", "sqlserver"):
+        # Accepted and ignored, it would look like a verified connection that is not one.
+        raise ValidationError({"ca_file": f"A CA file is used for PostgreSQL and MySQL/MariaDB only; {vendor.label} "
+                                          "checks the server against the system's certificate store: leave it empty."})
     options: dict[str, Any] = {}
     if location.vendor == "postgresql":
         options["sslmode"] = tls
@@ -157,9 +165,21 @@ def build_entry(location: Location, username: str, password: str, tls: str = "pr
         "USER": username, "PASSWORD": password, "OPTIONS": options, "CONN_HEALTH_CHECKS": True,
     }
     if location.vendor == "oracle":
-        # Django's Oracle backend takes the service in NAME as host:port/service.
-        entry.update({"NAME": f"{location.host}:{location.port}/{location.database}", "HOST": "", "PORT": ""})
+        # Django's Oracle backend takes the service in NAME as an Easy Connect string,
+        # host:port/service; "require" asks python-oracledb for TLS with the tcps:// protocol.
+        host = f"[{location.host}]" if ":" in location.host else location.host
+        dsn = f"{host}:{location.port}/{location.database}"
+        entry.update({"NAME": f"tcps://{dsn}" if tls == "require" else dsn, "HOST": "", "PORT": ""})
     return entry
+
+
+def oracle_host_port(name: str) -> tuple[str, int]:
+    """Host and port of an Oracle entry's NAME (``[tcps://]host:port/service``)."""
+    host_port = name.removeprefix("tcps://").split("/")[0]
+    match = re.match(r"^(\[[^]]+\]|[^:]+)(?::(\d+))?$", host_port)
+    if match is None:
+        return host_port, VENDORS["oracle"].default_port
+    return match.group(1).strip("[]"), int(match.group(2) or VENDORS["oracle"].default_port)
 
 
 def vendor_of_entry(entry: dict[str, Any]) -> str:

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from storage import bulk, tables
-from storage.vendors import build_entry, driver_status, parse_location
+from storage.vendors import build_entry, driver_status, oracle_host_port, parse_location
 
 
 @pytest.mark.parametrize(("vendor", "text", "expected"), [
@@ -79,6 +79,22 @@ def test_entries_carry_tls_and_bulk_options():
     assert ms["ENGINE"] == "mssql" and "TrustServerCertificate=no" in ms["OPTIONS"]["extra_params"]
     with pytest.raises(ValidationError, match="TLS mode"):
         build_entry(parse_location("oracle", "h/SVC"), "u", "p", "verify-ca")
+
+
+def test_each_vendor_has_a_tls_default_and_oracle_require_means_tcps():
+    assert build_entry(parse_location("postgresql", "h/hub"), "u", "p")["OPTIONS"]["sslmode"] == "prefer"
+    assert "Encrypt=yes" in build_entry(parse_location("sqlserver", "h/Hub"), "u", "p")["OPTIONS"]["extra_params"]
+    assert build_entry(parse_location("oracle", "h:1522/SVC"), "u", "p")["NAME"] == "h:1522/SVC"
+    # Accepted and then ignored, "require" would have been a plain-text connection.
+    tcps = build_entry(parse_location("oracle", "h:2484/SVC"), "u", "p", "require")["NAME"]
+    assert tcps == "tcps://h:2484/SVC"
+    assert oracle_host_port(tcps) == ("h", 2484)
+    assert oracle_host_port("ora.example/SVC") == ("ora.example", 1521)
+    assert oracle_host_port(build_entry(parse_location("oracle", "[fd00::5]:1600/SVC"), "u", "p")["NAME"]) == \
+        ("fd00::5", 1600)
+    for vendor in ("oracle", "sqlserver"):
+        with pytest.raises(ValidationError, match="CA file is used for PostgreSQL and MySQL/MariaDB only"):
+            build_entry(parse_location(vendor, "h:1521/SVC"), "u", "p", "require", "/etc/ca.pem")
 
 
 def test_driver_detection_reports_version_or_the_install_command(monkeypatch):

@@ -34,7 +34,9 @@ class Command(BaseCommand):
         parser.add_argument("--location", help="host[:port]/database (see `storage drivers` for each format)")
         parser.add_argument("--username")
         parser.add_argument("--password-file", type=Path)
-        parser.add_argument("--tls", default="prefer")
+        parser.add_argument("--tls", default="", help="disable, prefer, require, verify-ca or verify-full (Oracle: "
+                                                      "disable or require); default: prefer, SQL Server require, "
+                                                      "Oracle disable")
         parser.add_argument("--ca-file", default="")
         parser.add_argument("--yes", action="store_true", help="confirm the warning (transfer, relocate, override)")
         parser.add_argument("--foreground", action="store_true",
