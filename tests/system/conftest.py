@@ -14,6 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,11 @@ class Hub:
         )
 
     def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        status, _headers, answer = self.exchange(method, path, body)
+        return status, answer
+
+    def exchange(self, method: str, path: str, body: dict | None = None) -> tuple[int, Message, dict]:
+        """request() with the response's headers (Retry-After, say)."""
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.base_url + path, data=data, method=method)
         req.add_header("Content-Type", "application/json")
@@ -54,9 +60,9 @@ class Hub:
             req.add_header("Authorization", f"Token {self.token}")
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
-                return resp.status, json.loads(resp.read() or b"{}")
+                return resp.status, resp.headers, json.loads(resp.read() or b"{}")
         except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read() or b"{}")
+            return exc.code, exc.headers, json.loads(exc.read() or b"{}")
 
     def wait_for(self, predicate, timeout: float, what: str):
         deadline = time.monotonic() + timeout
