@@ -22,16 +22,12 @@ import json
 import math
 import os
 import statistics
-import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _hub import bootstrap
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--rows", type=int, default=100_000)
@@ -40,11 +36,6 @@ parser.add_argument("--repeats", type=int, default=100)
 parser.add_argument("--only", choices=["api", "admin"], default=None)
 ARGS = parser.parse_args()
 
-HOME = Path(tempfile.mkdtemp(prefix="lists-bench-"))
-os.environ["HUB_HOME"] = str(HOME / "hub")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tasktop_hub.settings")
-os.environ.setdefault("HUB_LOG_LEVEL", "WARNING")
-os.environ["ALLOWED_HOSTS"] = "testserver"
 PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_NAME = f"lists_bench_{uuid.uuid4().hex[:8]}"
 
@@ -57,15 +48,13 @@ def _pg_admin() -> Any:
                            dbname=p.path.lstrip("/") or "postgres", autocommit=True, connect_timeout=3)
 
 
+HUB_ENV = {"ALLOWED_HOSTS": "testserver"}  # Django's test client
 if ARGS.db == "postgresql":
     with _pg_admin() as pg:
         pg.execute(f'CREATE DATABASE "{PG_NAME}"')
     p = urlsplit(PG_ADMIN)
-    os.environ["DATABASE_URL"] = f"postgres://{p.username or 'postgres'}@{p.hostname}:{p.port or 5432}/{PG_NAME}"
-
-import django  # noqa: E402
-
-django.setup()
+    HUB_ENV["DATABASE_URL"] = f"postgres://{p.username or 'postgres'}@{p.hostname}:{p.port or 5432}/{PG_NAME}"
+BENCH = bootstrap("lists-bench", **HUB_ENV)
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
