@@ -185,7 +185,7 @@ def main() -> None:
             ("pairs, deep page (cursor)", f"/api/v1/pairs/?cursor={cursor_at(ArtifactPair, ('id',), deep)}"),
             ("pairs, integration B (10 %)", f"/api/v1/pairs/?integration={b}"),
             ("pairs, integration B, deep", f"/api/v1/pairs/?integration={b}&cursor="
-                                           f"{cursor_at(ArtifactPair, ('id',), n // 10 - 150, integration_id=b)}"),
+                                           f"{cursor_at(ArtifactPair, ('id',), max(n // 10 - 150, 0), integration_id=b)}"),
             ("pairs, one by left id", f"/api/v1/pairs/?integration={a}&left_id=L4242"),
             ("pending work, first page", "/api/v1/pending-work/"),
             ("pending work, blocked in A", f"/api/v1/pending-work/?integration={a}&status=blocked"),
