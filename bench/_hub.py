@@ -30,16 +30,18 @@ class BenchHub:
     tools: Path  # HUB_CONNECTION_SQLITE_DIRS: where tool tables (SQLite files) may be
 
 
-def bootstrap(prefix: str, **env: str) -> BenchHub:
+def bootstrap(prefix: str, keep: Path | None = None, **env: str) -> BenchHub:
     """A new temporary HUB_HOME and tool directory, the process's environment pointed at them
     (plus ``env``, e.g. ``DATABASE_URL`` for a hub database on a server), then ``django.setup()``.
 
-    DJANGO_SETTINGS_MODULE and HUB_LOG_LEVEL (WARNING: the figures, not the hub's chatter) keep a
-    value the caller's environment already has.
+    ``keep``: a directory of the caller's instead of a new temporary one (made if missing), so
+    that a filled hub database is found again by the next run. DJANGO_SETTINGS_MODULE and
+    HUB_LOG_LEVEL (WARNING: the figures, not the hub's chatter) keep a value the caller's
+    environment already has.
     """
-    root = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
+    root = keep.resolve() if keep else Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
     bench = BenchHub(dir=root, home=root / "hub", tools=root / "tools")
-    bench.tools.mkdir()
+    bench.tools.mkdir(parents=True, exist_ok=True)
     os.environ["HUB_HOME"] = str(bench.home)
     os.environ["HUB_CONNECTION_SQLITE_DIRS"] = str(bench.tools)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tasktop_hub.settings")

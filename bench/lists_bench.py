@@ -12,6 +12,12 @@ the page's own ``next`` link format), filtered ones, and the admin changelists (
 page under the count cap, filtered). ``--db postgresql`` runs on a fresh database on
 127.0.0.1:5432 (``BENCH_POSTGRES_URL``), dropped afterwards; the default is SQLite in a temporary
 ``HUB_HOME`` (the embedded database).
+
+``--keep PLACE`` keeps the filled database and reuses it on the next run with the same ``--rows``
+(filling 1,000,000 rows per table takes minutes): PLACE is a directory used as ``HUB_HOME`` on
+SQLite, a database name on PostgreSQL. Handy for profiling a page again and again::
+
+    .venv/bin/python bench/lists_bench.py --rows 1000000 --keep /tmp/lists-1m --only admin
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import os
 import statistics
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,10 +41,18 @@ parser.add_argument("--rows", type=int, default=100_000)
 parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
 parser.add_argument("--repeats", type=int, default=100)
 parser.add_argument("--only", choices=["api", "admin"], default=None)
+parser.add_argument("--keep", metavar="PLACE", default=None,
+                    help="keep the filled database and reuse it when it holds --rows rows (SQLite: a HUB_HOME "
+                         "directory; PostgreSQL: a database name)")
+parser.add_argument("--page", action="append", default=[],
+                    help="only the pages whose label contains this text (repeatable)")
+parser.add_argument("--profile", type=int, metavar="N", default=0,
+                    help="after each page's figures, profile it (cProfile, 10 requests) and print its N costliest "
+                         "functions by own time and by cumulative time")
 ARGS = parser.parse_args()
 
 PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_NAME = f"lists_bench_{uuid.uuid4().hex[:8]}"
+PG_NAME = ARGS.keep if ARGS.keep and ARGS.db == "postgresql" else f"lists_bench_{uuid.uuid4().hex[:8]}"
 
 
 def _pg_admin() -> Any:
@@ -51,10 +66,11 @@ def _pg_admin() -> Any:
 HUB_ENV = {"ALLOWED_HOSTS": "testserver"}  # Django's test client
 if ARGS.db == "postgresql":
     with _pg_admin() as pg:
-        pg.execute(f'CREATE DATABASE "{PG_NAME}"')
+        if not (ARGS.keep and pg.execute("SELECT 1 FROM pg_database WHERE datname = %s", [PG_NAME]).fetchone()):
+            pg.execute(f'CREATE DATABASE "{PG_NAME}"')
     p = urlsplit(PG_ADMIN)
     HUB_ENV["DATABASE_URL"] = f"postgres://{p.username or 'postgres'}@{p.hostname}:{p.port or 5432}/{PG_NAME}"
-BENCH = bootstrap("lists-bench", **HUB_ENV)
+BENCH = bootstrap("lists-bench", Path(ARGS.keep) if ARGS.keep and ARGS.db == "sqlite" else None, **HUB_ENV)
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -64,6 +80,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
 from integrations.models import ArtifactPair, Collection, Integration, PendingWork, RepositoryConnection, Route  # noqa: E402
+from licensing.models import License  # noqa: E402
 from notifications.models import ActivityError, AuditEvent, BackgroundJob  # noqa: E402
 from tasktop_hub import setup_gate  # noqa: E402
 from tasktop_hub.admin_paging import COUNT_CAP  # noqa: E402
@@ -122,10 +139,24 @@ def populate(n: int) -> dict[str, int]:
             cursor.execute(sql)
             print(f"  inserted {n:,} rows into {sql.split()[2]} in {time.perf_counter() - started:.1f} s", flush=True)
         if connection.vendor == "postgresql":
-            cursor.execute("ANALYZE")
+            # What autovacuum does to a table after a million inserts: statistics, and the visibility
+            # map that lets an index-only scan (the admin's capped count, an OFFSET) skip the heap.
+            cursor.execute("VACUUM ANALYZE")
         else:
             cursor.execute("ANALYZE")
     return {"a": integrations[0].pk, "b": integrations[1].pk, "route_b": routes[1].pk}
+
+
+def kept_fill(n: int) -> dict[str, int] | None:
+    """The ids of a kept database filled with ``n`` rows per table by an earlier run; None if there is none."""
+    integrations = {i.name: i for i in Integration.objects.filter(name__in=["bench-0", "bench-1"])}
+    if len(integrations) < 2:
+        return None
+    pairs = ArtifactPair.objects.filter(integration__in=integrations.values())  # the (integration, left_id) index
+    if not pairs.filter(left_id=f"L{n - 1}").exists() or pairs.filter(left_id=f"L{n}").exists():
+        return None
+    b = integrations["bench-1"]
+    return {"a": integrations["bench-0"].pk, "b": b.pk, "route_b": Route.objects.get(integration=b).pk}
 
 
 def cursor_at(model: Any, ordering: tuple[str, ...], depth: int, **filters: Any) -> str:
@@ -162,18 +193,42 @@ def measure(client: Client, url: str, repeats: int, **headers: str) -> tuple[flo
             statistics.median(sql_ms), statistics.median(cpu))
 
 
+def profile(client: Client, url: str, top: int, **headers: str) -> None:
+    """Where a page's CPU goes: cProfile over 10 requests, the ``top`` functions twice (own, cumulative)."""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(10):
+        client.get(url, **headers)
+    profiler.disable()
+    for order in ("tottime", "cumulative"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(top)
+        print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:20_000], flush=True)
+
+
 def main() -> None:
     n = ARGS.rows
     call_command("migrate", verbosity=0)
     call_command("createcachetable", verbosity=0)
     with override_settings(HUB_VAULT_SCRYPT_N=ready.TEST_SCRYPT_N, HUB_LICENSE_TRUSTED_KEYS=ready.trusted_keys_setting()):
         ready.make_vault_ready()
+        License.objects.all().delete()  # a kept database's: signed by another run's test issuer
         ready.make_license_ready()
         setup_gate.reset_cache()
-        print(f"filling {n:,} rows per table on {connection.vendor} …", flush=True)
-        ids = populate(n)
-        admin = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench password 1")
-        token = Token.objects.create(user=admin).key
+        kept = kept_fill(n) if ARGS.keep else None
+        if kept is None:
+            print(f"filling {n:,} rows per table on {connection.vendor} …", flush=True)
+            ids = populate(n)
+            admin = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench password 1")
+        else:
+            print(f"reusing the kept database ({n:,} rows per table on {connection.vendor})", flush=True)
+            ids = kept
+            admin = get_user_model().objects.get(username="bench")
+        token = Token.objects.get_or_create(user=admin)[0].key
         api = Client()
         web = Client()
         web.force_login(admin)
@@ -232,10 +287,14 @@ def main() -> None:
             pages += [(f"API {label}", api, url, {"HTTP_AUTHORIZATION": f"Token {token}"}) for label, url in api_pages]
         if ARGS.only in (None, "admin"):
             pages += [(label, web, url, {}) for label, url in admin_pages]
+        if ARGS.page:
+            pages = [page for page in pages if any(text in page[0] for text in ARGS.page)]
         for label, client, url, headers in pages:
             reset_queries()
             p50, p99, queries, sql, cpu = measure(client, url, ARGS.repeats, **headers)
             print(f"| {label} | {p50:.1f} | {p99:.1f} | {cpu:.1f} | {queries} | {sql:.1f} |", flush=True)
+            if ARGS.profile:
+                profile(client, url, ARGS.profile, **headers)
         print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
@@ -243,7 +302,7 @@ if __name__ == "__main__":
     try:
         main()
     finally:
-        if ARGS.db == "postgresql":
+        if ARGS.db == "postgresql" and not ARGS.keep:
             connection.close()
             with _pg_admin() as pg:
                 pg.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')

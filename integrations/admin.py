@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from integrations import admin_collections, admin_connections, admin_integrations
 from integrations.admin_base import IntegrationFixedAdmin
-from integrations.models import ArtifactPair, GatewayDelivery
+from integrations.models import ArtifactPair, GatewayDelivery, Integration
 from tasktop_hub.admin_paging import LargeTableAdminMixin
 
 __all__ = ["admin_collections", "admin_connections", "admin_integrations"]  # imported so they register their admins
@@ -45,4 +46,20 @@ class ArtifactPairAdmin(LargeTableAdminMixin, IntegrationFixedAdmin):
     ordering = ["integration_id", "left_id"]
     list_select_related = ["integration"]
     list_filter = ["integration"]
-    search_fields = ["left_id", "right_id"]
+    search_fields = ["left_id", "right_id"]  # shows the search box; get_search_results says how it matches
+    search_help_text = ("An artifact's exact id on either side (e.g. PROJ-123 or 10042), as the tool writes it: "
+                        "the whole id, with its case. Narrow to one integration with the filter.")
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) \
+            -> tuple[QuerySet, bool]:
+        """Pairs whose left or right id is the term, exactly. Django's default, a substring match of
+        each word, reads every pair (0.5 s at 1,000,000 pairs: docs/benchmarks.md); an exact id is
+        two lookups per integration in the unique (integration, left_id) and (integration,
+        right_id) indexes, whatever the table's size. The integration ids are listed so that each
+        lookup can use those indexes, which lead with the integration."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        integrations = list(Integration.objects.values_list("pk", flat=True))
+        return queryset.filter(Q(integration_id__in=integrations, left_id=term)
+                               | Q(integration_id__in=integrations, right_id=term)), False

@@ -4,7 +4,9 @@ cannot be asked leaves text inputs and says why.
 
 The field mapping is a table — model field, tool field, role — stored as the ``field_mapping`` and
 ``field_roles`` dicts the API shows. A *model field* is the hub's name for a field: two collections
-synchronize the fields they map under the same model field name.
+synchronize the fields they map under the same model field name. Value translations (model field,
+tool value, model value) and the transition graph (from state, to state) are tables too, stored as
+the ``value_mappings`` and ``transitions`` JSON the API takes.
 """
 
 from __future__ import annotations
@@ -29,6 +31,14 @@ from integrations.models import GATEWAY_KIND, Collection, RepositoryConnection
 ROWS_PER_FIELD_UP_TO = 20  # a tool with at most this many unmapped fields gets one row for each
 EMPTY_ROWS = 5
 ROLE_CHOICES = [("", "—"), ("person", "person"), ("state", "state")]
+EMPTY_STATE_ROWS = 5  # blank rows offered under the stored value translations and transitions
+VALUES_HELP = ("One row per tool value that the hub knows by another name: for single-selects and states, "
+               "the tool's value on the left, the model value the other collection's translation also uses on "
+               "the right (e.g. status: Nouveau → New). Values not listed pass through unchanged. Writing to the "
+               "tool translates back.")
+TRANSITIONS_HELP = ("The tool's allowed state changes, one row per move (e.g. New → In Progress): the hub walks "
+                    "them to reach a state the tool cannot jump to. A row with no 'to' state keeps a state that "
+                    "cannot be left. No rows: the tool takes any state directly.")
 MAPPING_HELP = ("Each row maps one tool field under a model field name: the hub's name for it. Two collections "
                 "synchronize the fields they map under the same model field name (e.g. both map their title "
                 "field as 'summary'). Leave the model field empty to leave a tool field out.")
@@ -75,6 +85,9 @@ class CollectionForm(forms.ModelForm):
             # A tool with many fields (Jira's dozens): a few empty rows; save and continue for more.
             rows += [{"model": "", "tool": "", "role": ""} for _ in range(EMPTY_ROWS)]
         self.initial["field_mapping"] = rows
+        blank: dict[str, str] = {}
+        self.initial["value_mappings"] = [*value_rows(instance.value_mappings), *[blank] * EMPTY_STATE_ROWS]
+        self.initial["transitions"] = [*transition_rows(instance.transitions), *[blank] * EMPTY_STATE_ROWS]
         if "projects" in self.fields:
             stored = instance.projects if isinstance(instance.projects, list) else []
             self.initial["projects"] = stored if self.catalog.available else ", ".join(stored)
@@ -103,6 +116,35 @@ class CollectionForm(forms.ModelForm):
                 for r in rows if any(r.get(d) for d in Collection.DIRECTIONS)}
         return {r["model"]: r["tool"] for r in rows}
 
+    def clean_value_mappings(self) -> dict[str, dict[str, str]]:
+        rows = self.cleaned_data.get("value_mappings") or []
+        # Each half-filled row named by what it holds, so the message points at it.
+        problems = [f"'{r['tool']}' → '{r['model']}': choose the model field it translates."
+                    for r in rows if not r["field"]]
+        problems += [f"{r['field']}: give the tool value that '{r['model']}' translates." for r in rows
+                     if r["field"] and not r["tool"]]
+        problems += [f"{r['field']}: give the model value for the tool value '{r['tool']}'." for r in rows
+                     if r["field"] and r["tool"] and not r["model"]]
+        if problems:
+            raise ValidationError(problems)
+        # Unknown model fields are the model's check (against the mapping posted with it).
+        stored: dict[str, dict[str, str]] = {}
+        for r in rows:
+            stored.setdefault(r["field"], {})[r["tool"]] = r["model"]
+        return stored
+
+    def clean_transitions(self) -> dict[str, list[str]]:
+        rows = self.cleaned_data.get("transitions") or []
+        problems = [f"→ '{r['to']}': give the state it moves from." for r in rows if not r["from"]]
+        if problems:
+            raise ValidationError(problems)
+        graph: dict[str, list[str]] = {}
+        for r in rows:
+            targets = graph.setdefault(r["from"], [])
+            if r["to"]:
+                targets.append(r["to"])
+        return graph
+
     def _update_errors(self, errors: ValidationError) -> None:
         # The roles and extensions are columns of the mapping table: their problems are shown there.
         for name, column in (("field_roles", "Role"), ("field_extensions", "Extensions")):
@@ -112,8 +154,49 @@ class CollectionForm(forms.ModelForm):
         super()._update_errors(errors)  # type: ignore[misc]  # a private ModelForm hook django-stubs omits
 
 
-def collection_form(catalog: tool_catalog.ToolCatalog, chosen: str = "", change_url: str = "") -> type[CollectionForm]:
-    """The form for a collection of a connection whose tool offers ``catalog``."""
+def value_rows(stored: Any) -> list[dict[str, str]]:
+    """``value_mappings`` ({model field: {tool value: model value}}) as the table's rows."""
+    if not isinstance(stored, dict):
+        return []
+    return [{"field": str(f), "tool": str(t), "model": str(m)}
+            for f, table in stored.items() if isinstance(table, dict) for t, m in table.items()]
+
+
+def transition_rows(stored: Any) -> list[dict[str, str]]:
+    """``transitions`` ({state: [states]}) as rows; a state listed with no way out keeps a row of its own
+    (the configuration check reports a state that cannot be left, so it must survive a save)."""
+    if not isinstance(stored, dict):
+        return []
+    rows = []
+    for state, targets in stored.items():
+        targets = targets if isinstance(targets, list) else []
+        rows += [{"from": str(state), "to": str(t)} for t in targets] or [{"from": str(state), "to": ""}]
+    return rows
+
+
+def _state_tables(mapped: list[str]) -> dict[str, TableField]:
+    """The value translation and transition tables; the model field is picked from the stored mapping
+    (a field mapped on this page is offered once saved), typed when nothing is mapped yet."""
+    field_choices = [("", "—"), *((m, m) for m in mapped)] if mapped else None
+    values = TableField(
+        [Column("field", "Model field", choices=field_choices, help="A mapped field, e.g. status."),
+         Column("tool", "Tool value", help="As the tool names it."),
+         Column("model", "Model value", help="As the hub names it.")],
+        row_key=("field", "tool", "model"), label="Value translations", help_text=VALUES_HELP,
+        # One tool value translated two ways is the error (the JSON could keep only one of them).
+        unique=("field", "tool"), twice="{0}: tool value '{1}' is listed twice; give each tool value one row.")
+    transitions = TableField(
+        [Column("from", "From state"), Column("to", "To state")], row_key=("from", "to"),
+        label="Transition graph", help_text=TRANSITIONS_HELP,
+        twice="{0} → {1}: listed twice.")
+    return {"value_mappings": values, "transitions": transitions}
+
+
+def collection_form(catalog: tool_catalog.ToolCatalog, chosen: str = "", change_url: str = "",
+                    mapped: list[str] | None = None) -> type[CollectionForm]:
+    """The form for a collection of a connection whose tool offers ``catalog`` (``mapped``: the model
+    fields the stored mapping names)."""
+    mapped = mapped or []
 
     attrs: dict[str, Any] = {"catalog": catalog, "__module__": __name__}
     project_help = "The tool's projects this collection covers."
@@ -140,6 +223,7 @@ def collection_form(catalog: tool_catalog.ToolCatalog, chosen: str = "", change_
         columns += [Column("read", "Read transformation", choices=picks, help="Tool value → model value."),
                     Column("write", "Write transformation", choices=picks, help="Model value → tool value.")]
     attrs["transforms"] = transforms
+    attrs |= _state_tables(mapped)
     attrs["field_mapping"] = TableField(columns, row_key="model", label="Field mapping", help_text=MAPPING_HELP,
                                        empty_text="The tool offers no fields.")
     if chosen:
@@ -195,10 +279,9 @@ class CollectionAdmin(FirstStepAdminMixin, ServiceAdmin):
             *gateway,
             ("Field mapping", {"fields": ["field_mapping"], "description": self._catalog_note(request, obj)}),
             ("People", {"fields": ["person_strategy", "default_person", "person_extension"]}),
-            ("Advanced (JSON)", {
-                "classes": ["collapse"],
-                "fields": ["transitions", "value_mappings", "state_extension"],
-                "description": "State transitions and value translations, as the API takes them.",
+            ("States and values", {
+                "fields": ["value_mappings", "transitions", "state_extension"],
+                "description": "Save the field mapping first: these tables name its model fields.",
             }),
         ]
 
@@ -219,8 +302,9 @@ class CollectionAdmin(FirstStepAdminMixin, ServiceAdmin):
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         connection = self.connection_for(request, obj)
         chosen = str(connection.pk) if obj is None and connection is not None else ""
+        mapped = list(obj.field_mapping) if obj is not None and isinstance(obj.field_mapping, dict) else []
         kwargs["form"] = collection_form(self._catalog(request, obj), chosen,
-                                         self.step_url(request) if chosen else "")
+                                         self.step_url(request) if chosen else "", mapped)
         return super().get_form(request, obj, change, **kwargs)
 
     @admin.display(description="Gateway")

@@ -5,19 +5,22 @@ Options are one input per declared parameter (stored as the ``options`` dict the
 secrets are write-only inputs (settings_app/security/secret_inputs.py: never rendered back,
 empty = unchanged, "Clear" removes one). The model's ``clean()`` validates both, and its messages
 ("table: This parameter is required.") land on the matching input.
+
+*Test connection* is a submit button of the form itself: it tests what the form holds — kind, URL,
+options, the secrets typed (the stored ones for inputs left empty) — and saves nothing. The page
+comes back with the values typed, except the secrets, which are never rendered back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
+from django.http import HttpRequest
 
 from integrations import services
 from integrations.admin_base import ChosenInput, FirstStepAdminMixin, ServiceAdmin
@@ -27,6 +30,7 @@ from integrations.models import RepositoryConnection
 from settings_app.security.secret_inputs import SecretInputsFormMixin
 
 OPTION_PREFIX = "option__"
+TEST_BUTTON = "_test_connection"  # the submit button's name: test the form's values, save nothing
 
 
 class KindStep(forms.Form):
@@ -59,6 +63,9 @@ class ConnectionForm(SecretInputsFormMixin, forms.ModelForm):
     """The form of one connector kind (``connection_form`` builds one per kind)."""
 
     connector: type[Connector] | None = None
+    # Set when the Test connection button sent the form: called with the form and whether it is
+    # valid; the form then reports itself invalid, so the admin shows it again instead of saving.
+    tester: Callable[[ConnectionForm, bool], None] | None = None
 
     class Meta:
         model = RepositoryConnection
@@ -77,6 +84,13 @@ class ConnectionForm(SecretInputsFormMixin, forms.ModelForm):
             field = self.fields["successor_of"]
             assert isinstance(field, forms.ModelChoiceField)  # a foreign key
             field.queryset = RepositoryConnection.objects.exclude(pk=self.instance.pk)
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        if self.tester is None:
+            return valid
+        self.tester(self, valid)
+        return False
 
     def option_parameters(self) -> tuple[Parameter, ...]:
         return self.connector.option_parameters() if self.connector is not None else ()
@@ -153,7 +167,11 @@ class ConnectionAdmin(FirstStepAdminMixin, ServiceAdmin):
         from django.contrib.admin.utils import flatten_fieldsets
 
         connector = self.connector_for(request, obj)
-        kwargs["form"] = connection_form(connector, "" if obj is not None else self.step_url(request))
+        form = connection_form(connector, "" if obj is not None else self.step_url(request))
+        if request.method == "POST" and TEST_BUTTON in request.POST:
+            # A static callable: as a plain function on the class it would be bound to the form.
+            form.tester = staticmethod(lambda bound, valid: self._report_form_test(request, bound, valid))
+        kwargs["form"] = form
         # The secret inputs exist per instance (SecretInputsFormMixin), not on the class.
         prefixes = (SecretInputsFormMixin.secret_prefix, SecretInputsFormMixin.clear_prefix)
         fields = kwargs.get("fields", flatten_fieldsets(self.get_fieldsets(request, obj)))
@@ -190,19 +208,22 @@ class ConnectionAdmin(FirstStepAdminMixin, ServiceAdmin):
         }))
         return sets
 
-    # -- Test connection: the button on a connection's page, and the list action --
+    # -- Test connection: the button of the connection's form, and the list action --
 
-    def get_urls(self) -> list[Any]:
-        return [path("<int:object_id>/test/", self.admin_site.admin_view(self.test_view),
-                     name="integrations_repositoryconnection_test"), *super().get_urls()]
-
-    def test_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
-        connection = get_object_or_404(RepositoryConnection, pk=object_id)
-        change_url = reverse("admin:integrations_repositoryconnection_change", args=[object_id])
-        if request.method != "POST" or not self.has_change_permission(request, connection):
-            return HttpResponseRedirect(change_url)
-        self._report_test(request, connection)
-        return HttpResponseRedirect(change_url)
+    def _report_form_test(self, request: HttpRequest, form: ConnectionForm, valid: bool) -> None:
+        if not valid:
+            self.message_user(request, "Not tested: correct the values below first.", messages.ERROR)
+            return
+        connection = form.instance
+        if connection.pk and not form.has_changed():
+            # The saved values, untouched: their test is recorded as the connection's status.
+            self._report_test(request, RepositoryConnection.objects.get(pk=connection.pk))
+            return
+        result = services.test_unsaved_connection(connection, request.user)
+        retype = " Secrets typed are not kept on the page: type them again to save them." \
+            if form.secret_patch() else ""
+        self.message_user(request, f"Connection '{connection.name}' (values not saved): {result.message}{retype}",
+                          messages.SUCCESS if result.ok else messages.ERROR)
 
     def _report_test(self, request: HttpRequest, connection: RepositoryConnection) -> None:
         result = services.test_connection(connection, request.user)

@@ -72,23 +72,31 @@ class TableWidget(forms.Widget):
 
 
 class TableField(forms.Field):
-    """A list of row dicts; ``row_key`` names the column that makes a row count (empty: skipped)."""
+    """A list of row dicts. ``row_key`` names the column that makes a row count (empty: skipped) and
+    that no two rows share. A tuple of columns makes a row count when any of them is filled; no two
+    rows then share the ``unique`` columns (default: all of them), and ``twice`` words the refusal,
+    formatted with those columns' values."""
 
-    def __init__(self, columns: Sequence[Column], row_key: str, empty_text: str = "", **kwargs: Any) -> None:
-        self.columns, self.row_key = list(columns), row_key
+    def __init__(self, columns: Sequence[Column], row_key: str | tuple[str, ...], empty_text: str = "",
+                 twice: str = "", unique: tuple[str, ...] = (), **kwargs: Any) -> None:
+        self.columns = list(columns)
+        self.keys = (row_key,) if isinstance(row_key, str) else tuple(row_key)
+        self.unique, self.twice = unique or self.keys, twice
         kwargs.setdefault("required", False)
         super().__init__(widget=TableWidget(self.columns, empty_text), **kwargs)
 
     def clean(self, value: Any) -> list[dict[str, str]]:
         rows = self.filled(value)
-        counts = Counter(r[self.row_key] for r in rows)
+        counts = Counter(tuple(r.get(k, "") for k in self.unique) for r in rows)
         twice = sorted(k for k, n in counts.items() if n > 1)
+        if twice and len(self.unique) == 1:
+            raise forms.ValidationError(f"{', '.join(k[0] for k in twice)}: listed twice; each field has one row.")
         if twice:
-            raise forms.ValidationError(f"{', '.join(twice)}: listed twice; each field has one row.")
+            raise forms.ValidationError([self.twice.format(*k) for k in twice])
         return rows
 
     def filled(self, value: Any) -> list[dict[str, str]]:
-        return [dict(r) for r in (value or []) if r.get(self.row_key)]
+        return [dict(r) for r in (value or []) if any(r.get(k) for k in self.keys)]
 
     def has_changed(self, initial: Any, data: Any) -> bool:
         return self.filled(initial) != self.filled(data)

@@ -138,20 +138,35 @@ def record_status(connection: RepositoryConnection, ok: bool, message: str) -> d
     return now
 
 
-def test_connection(connection: RepositoryConnection, actor: Actor) -> ConnectionTest:
-    """Call the connector's test, record the verdict on the connection, audit it."""
+def _call_test(connection: RepositoryConnection) -> tuple[bool, str, str]:
+    """(ok, problem, message) from the connector's test. Every message comes through the engine's
+    build, which masks the secrets it was given in every exception (so a typed one too)."""
     from integrations.engine import connections
 
     connector = None
     try:
         connector = connections.build(connection)
-        ok, problem, message = True, "", connector.test_connection()
+        return True, "", connector.test_connection()
     except (ConnectorError, ServiceUnavailable) as exc:
-        ok = False
-        problem, message = describe_failure(exc)
+        return False, *describe_failure(exc)
     finally:
         if connector is not None:
             connections.close(connector)
+
+
+def test_unsaved_connection(connection: RepositoryConnection, actor: Actor) -> ConnectionTest:
+    """Test the values of a connection form before they are saved (``connection``: validated, not
+    saved — kind, URL, options, and its secrets with the typed ones applied). Nothing is written but
+    the audit line: the stored status describes the saved values, which were not tested."""
+    ok, problem, message = _call_test(connection)
+    target = f"connection:{connection.pk} {connection}" if connection.pk else f"connection (new) {connection}"
+    record_audit(actor, "connection.test", target, ok=ok, problem=problem, unsaved=True)
+    return ConnectionTest(ok, problem, message, timezone.now())
+
+
+def test_connection(connection: RepositoryConnection, actor: Actor) -> ConnectionTest:
+    """Call the connector's test, record the verdict on the connection, audit it."""
+    ok, problem, message = _call_test(connection)
     with transaction.atomic():
         checked_at = record_status(connection, ok, message)
         record_audit(actor, "connection.test", f"connection:{connection.pk} {connection}", ok=ok, problem=problem)

@@ -99,10 +99,22 @@ def public_key_text(key: Ed25519PublicKey) -> str:
 def load_public_key(text: str) -> Ed25519PublicKey:
     """A trusted key from configuration: base64 of the raw 32 bytes, or a PEM public key."""
     text = text.strip()
+    if not text:
+        raise ValueError("no key was given; paste the public key printed by `manage.py license keygen`")
+    if "PRIVATE KEY" in text:
+        # Said outright, and the text never echoed: a private key pasted here must go no further.
+        raise ValueError("this is a private key; give the issuer's public key (printed by `manage.py license "
+                         "keygen`), and keep the private key secret")
     if text.startswith("-----BEGIN"):
-        key = serialization.load_pem_public_key(text.encode())
+        try:
+            key = serialization.load_pem_public_key(text.encode())
+        except ValueError:  # cryptography's own text points at its FAQ, not at what to do here
+            raise ValueError("the PEM text cannot be read; copy it whole, from -----BEGIN PUBLIC KEY----- to "
+                             "-----END PUBLIC KEY-----") from None
         if not isinstance(key, Ed25519PublicKey):
-            raise ValueError("not an Ed25519 public key")
+            kind = type(key).__name__.removeprefix("_").replace("PublicKey", "")
+            raise ValueError(f"the PEM holds a key of another type ({kind}); license issuers use Ed25519 keys "
+                             "(`manage.py license keygen`)")
         return key
     try:
         raw = base64.b64decode(text, validate=True)

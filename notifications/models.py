@@ -142,9 +142,15 @@ class BackgroundJob(models.Model):
 
     @property
     def percent(self) -> float | None:
-        if not self.progress_total:
+        return self.percent_of(self.progress_done, self.progress_total)
+
+    @staticmethod
+    def percent_of(done: int, total: int | None) -> float | None:
+        """The progress in percent, one decimal; None while the total is unknown (also what the
+        API's job list computes from the two columns: tasktop_hub/api/fast_lists.py)."""
+        if not total:
             return None
-        return round(100.0 * self.progress_done / self.progress_total, 1)
+        return round(100.0 * done / total, 1)
 
 
 class AppendOnly(Exception):

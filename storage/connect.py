@@ -18,7 +18,7 @@ from typing import Any
 from django.db import connections
 
 from storage import tables
-from storage.vendors import VENDORS, driver_status, vendor_of_entry
+from storage.vendors import VENDORS, driver_status, oracle_host_port, vendor_of_entry
 
 
 @contextmanager
@@ -134,9 +134,7 @@ def test_connection(entry: dict[str, Any], own_identity: str | None) -> TestRepo
         host = entry.get("HOST") or ""
         port = int(entry.get("PORT") or VENDORS[vendor].default_port)
         if vendor == "oracle":
-            host_port = str(entry["NAME"]).split("/")[0]
-            host, _, port_text = host_port.partition(":")
-            port = int(port_text or 1521)
+            host, port = oracle_host_port(str(entry["NAME"]))
         problem = _reachable(host, port)
         report.add("reachable", problem is None, problem or f"{host}:{port} answers.")
         if problem:

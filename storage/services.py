@@ -46,7 +46,7 @@ def entry_from_input(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """(vendor, DATABASES entry) from vendor, location, username, password, tls, ca_file."""
     location = parse_location(str(data.get("vendor", "")), str(data.get("location", "")))
     entry = build_entry(location, str(data.get("username", "")), str(data.get("password", "")),
-                        str(data.get("tls") or "prefer"), str(data.get("ca_file") or ""))
+                        str(data.get("tls") or ""), str(data.get("ca_file") or ""))
     return location.vendor, entry
 
 

@@ -405,6 +405,7 @@ class TransferJob(jobs.Job):
                     raise RuntimeError("Verification failed: " + "; ".join(mismatches[:5]))
                 seconds["verify"] = time.monotonic() - started
                 self.log(f"Verified {len(models)} tables: row counts and checksums match.")
+            tables.leave_queue_ids_behind("default", dst)  # "default": the live source (see there)
             self._finish_target(dst, vendor)
         return {"tables": len(models), "rows": done, "verified": True,
                 "seconds": {k: round(v, 2) for k, v in seconds.items()}}

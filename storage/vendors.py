@@ -31,6 +31,12 @@ class Vendor:
     location_format: str
     tls_modes: tuple[str, ...]
     verified_live: bool
+    # Modules the entry also needs at connect time, beyond the backend itself (SQL Server: the
+    # entry selects Microsoft's mssql-python driver, which the backend imports only then).
+    also_imports: tuple[str, ...] = ()
+    # TLS when none is chosen: "prefer" where the driver can fall back; SQL Server encrypts (its
+    # driver's own default); Oracle listeners speak plain TCP unless a TCPS listener was set up.
+    default_tls: str = "prefer"
 
 
 VENDORS: dict[str, Vendor] = {v.key: v for v in [
@@ -39,9 +45,10 @@ VENDORS: dict[str, Vendor] = {v.key: v for v in [
     Vendor("mysql", "MySQL / MariaDB", "django.db.backends.mysql", 3306, "MySQLdb", "mysqlclient", "mysql",
            "host[:port]/database", ("disable", "prefer", "require", "verify-ca", "verify-full"), True),
     Vendor("oracle", "Oracle", "django.db.backends.oracle", 1521, "oracledb", "oracledb", "oracle",
-           "host[:port]/service_name", ("disable", "require"), False),
+           "host[:port]/service_name", ("disable", "require"), False, default_tls="disable"),
     Vendor("sqlserver", "Microsoft SQL Server", "mssql", 1433, "mssql", "mssql-django", "mssql",
-           "host[:port]/database  or  host[:port];databaseName=database", ("disable", "require", "verify-full"), False),
+           "host[:port]/database  or  host[:port];databaseName=database", ("disable", "require", "verify-full"), False,
+           ("mssql_python",), default_tls="require"),
 ]}
 
 WINDOWS_AUTH_REFUSED = (
@@ -61,6 +68,12 @@ class Location:
     database: str
 
 
+def carries_credentials(text: str) -> bool:
+    """Whether a location holds a user name or password ("user:pw@host", "?password=", ";pwd=")."""
+    raw = re.sub(r"^jdbc:[a-z]+:(thin:@)?(//)?", "", (text or "").strip())
+    return "@" in raw or bool(re.search(r"[?;&](user|uid|password|pwd)\s*=", raw, re.I))
+
+
 def parse_location(vendor_key: str, text: str) -> Location:
     """Parse and validate a location; a precise ValidationError says what is wrong."""
     vendor = VENDORS.get(vendor_key)
@@ -69,6 +82,18 @@ def parse_location(vendor_key: str, text: str) -> Location:
     raw = (text or "").strip()
     # A JDBC URL from the seed's screen is accepted as such.
     raw = re.sub(r"^jdbc:[a-z]+:(thin:@)?(//)?", "", raw)
+    # A URL pasted whole may carry the user name and password ("user:pw@host", "?password=",
+    # ";password="): they have their own fields, and no message below may echo the text back,
+    # since a refusal is shown on the screen, returned by the API and printed by the command.
+    if carries_credentials(raw):
+        raise ValidationError({"location": "Give the user name and password in their own fields, not in the location "
+                                           f"({vendor.label} locations look like {vendor.location_format})."})
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", raw):
+        raise ValidationError({"location": f"Give the location without a URL scheme: {vendor.label} locations look "
+                                           f"like {vendor.location_format}."})
+    if "?" in raw:
+        raise ValidationError({"location": "A location takes no '?' options: choose TLS in its own field "
+                                           f"({vendor.label} locations look like {vendor.location_format})."})
     if vendor.key == "sqlserver" and re.search(r"integratedSecurity\s*=\s*true|trusted_connection\s*=\s*yes", raw, re.I):
         raise ValidationError({"location": WINDOWS_AUTH_REFUSED})
     host_port, database = raw, ""
@@ -90,22 +115,30 @@ def parse_location(vendor_key: str, text: str) -> Location:
         host, port = match.group(1), int(match.group(2))
         if not 1 <= port <= 65535:
             raise ValidationError({"location": f"Port {port} is out of range (1-65535)."})
+    elif re.match(r"^(\[[^]]*\]|[^:\[\]]+):[^:]*$", host_port):  # host:something that is not a port number
+        raise ValidationError({"location": f"The port must be a number from 1 to 65535, not "
+                                           f"'{host_port.rpartition(':')[2][:20]}'."})
     if not host or not _HOST.match(host):
         raise ValidationError({"location": f"'{host}' is not a host name or address; "
                                            f"{vendor.label} locations look like {vendor.location_format}."})
     return Location(vendor.key, host.strip("[]"), port, database)
 
 
-def build_entry(location: Location, username: str, password: str, tls: str = "prefer",
+def build_entry(location: Location, username: str, password: str, tls: str = "",
                 ca_file: str = "") -> dict[str, Any]:
-    """The Django DATABASES entry for a location and SQL credentials."""
+    """The Django DATABASES entry for a location and SQL credentials (``tls`` empty: the vendor's default)."""
     vendor = VENDORS[location.vendor]
+    tls = tls or vendor.default_tls
     if location.vendor == "sqlserver" and "\\" in (username or ""):
         raise ValidationError({"username": WINDOWS_AUTH_REFUSED})
     if tls not in vendor.tls_modes:
         raise ValidationError({"tls": f"TLS mode for {vendor.label} must be one of: {', '.join(vendor.tls_modes)}."})
     if not username:
         raise ValidationError({"username": "A username is required (SQL authentication)."})
+    if ca_file and location.vendor in ("oracle", "sqlserver"):
+        # Accepted and ignored, it would look like a verified connection that is not one.
+        raise ValidationError({"ca_file": f"A CA file is used for PostgreSQL and MySQL/MariaDB only; {vendor.label} "
+                                          "checks the server against the system's certificate store: leave it empty."})
     options: dict[str, Any] = {}
     if location.vendor == "postgresql":
         options["sslmode"] = tls
@@ -123,6 +156,8 @@ def build_entry(location: Location, username: str, password: str, tls: str = "pr
     elif location.vendor == "sqlserver":
         encrypt = "no" if tls == "disable" else "yes"
         trust = "no" if tls == "verify-full" else "yes"
+        # mssql-python (mssql-django 2's alternative to pyodbc): the one pip command installs it all,
+        # where pyodbc would also need Microsoft's ODBC driver installed on the system.
         options.update({"python_driver": "mssql_python",
                         "extra_params": f"Encrypt={encrypt};TrustServerCertificate={trust}"})
     entry: dict[str, Any] = {
@@ -130,9 +165,21 @@ def build_entry(location: Location, username: str, password: str, tls: str = "pr
         "USER": username, "PASSWORD": password, "OPTIONS": options, "CONN_HEALTH_CHECKS": True,
     }
     if location.vendor == "oracle":
-        # Django's Oracle backend takes the service in NAME as host:port/service.
-        entry.update({"NAME": f"{location.host}:{location.port}/{location.database}", "HOST": "", "PORT": ""})
+        # Django's Oracle backend takes the service in NAME as an Easy Connect string,
+        # host:port/service; "require" asks python-oracledb for TLS with the tcps:// protocol.
+        host = f"[{location.host}]" if ":" in location.host else location.host
+        dsn = f"{host}:{location.port}/{location.database}"
+        entry.update({"NAME": f"tcps://{dsn}" if tls == "require" else dsn, "HOST": "", "PORT": ""})
     return entry
+
+
+def oracle_host_port(name: str) -> tuple[str, int]:
+    """Host and port of an Oracle entry's NAME (``[tcps://]host:port/service``)."""
+    host_port = name.removeprefix("tcps://").split("/")[0]
+    match = re.match(r"^(\[[^]]+\]|[^:]+)(?::(\d+))?$", host_port)
+    if match is None:
+        return host_port, VENDORS["oracle"].default_port
+    return match.group(1).strip("[]"), int(match.group(2) or VENDORS["oracle"].default_port)
 
 
 def vendor_of_entry(entry: dict[str, Any]) -> str:
@@ -172,8 +219,9 @@ def driver_status(vendor_key: str) -> DriverStatus:
     except importlib.metadata.PackageNotFoundError:
         return DriverStatus(vendor.key, vendor.label, False, "", command, vendor.verified_live)
     try:
-        importlib.import_module(vendor.module)
-    except ImportError as exc:  # installed, but a system library it needs is missing
+        for module in (vendor.module, *vendor.also_imports):
+            importlib.import_module(module)
+    except ImportError as exc:  # installed, but a system library or a module it needs is missing
         return DriverStatus(vendor.key, vendor.label, False, version, command, vendor.verified_live,
                             problem=f"installed but cannot be loaded: {exc}")
     return DriverStatus(vendor.key, vendor.label, True, version, command, vendor.verified_live)

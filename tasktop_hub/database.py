@@ -19,6 +19,7 @@ import base64
 import json
 import os
 import secrets
+import stat
 import threading
 import time
 from pathlib import Path
@@ -43,6 +44,31 @@ SQLITE_OPTIONS = {
 
 class DatabaseConfigError(Exception):
     """hub-db.json cannot be read or decrypted (the message says which and what to do)."""
+
+
+def ensure_private_sqlite(path: Path) -> None:
+    """Create the SQLite file 0600 before SQLite does, and tighten one an older hub left open.
+
+    SQLite creates a missing database file 0644 under the usual umask, and gives its ``-wal`` and
+    ``-shm`` files the database file's mode: so a file made 0600 here keeps all three private. An
+    existing file (and its ``-wal``/``-shm``) readable by others is set to 0600; one owned by another
+    account is left as it is (SQLite's own error will say what is wrong with it, if anything).
+    """
+    name = str(path)
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # empty: SQLite's new database
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # e.g. a directory that cannot be written: SQLite reports it when it opens the file
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if stat.S_IMODE(each.stat().st_mode) & 0o077:
+                os.chmod(each, 0o600)
+        except OSError:
+            pass  # absent (no WAL yet) or not ours
 
 
 def internal_entry(db_dir: Path) -> dict[str, Any]:
@@ -114,6 +140,7 @@ def entry_from_record(home: Path, db_dir: Path, record: dict[str, Any] | None) -
         entry = internal_entry(db_dir)
         if record is not None and record.get("name"):
             entry["NAME"] = record["name"]
+        ensure_private_sqlite(Path(entry["NAME"]))
         return entry
     entry = dict(record["entry"])
     entry["OPTIONS"] = dict(entry.get("OPTIONS") or {})

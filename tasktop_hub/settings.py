@@ -26,16 +26,16 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-# The one switch for a hub served over HTTPS by a reverse proxy (README "Production", docs/operations.md).
+# The one switch for a hub served over HTTPS by a reverse proxy (README "Configuration", docs/operator-guide.md).
 # On: the proxy's X-Forwarded-Proto (and, for sign-in throttling, the last X-Forwarded-For hop) is
 # trusted, plain HTTP is redirected to HTTPS (except the health probe, which load balancers call on
 # the inside), cookies are sent over HTTPS only and browsers are told to keep to HTTPS (HSTS).
 # The proxy must set X-Forwarded-Proto itself and strip any the client sent.
 HUB_BEHIND_HTTPS_PROXY = env.bool("HUB_BEHIND_HTTPS_PROXY", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^api/health(/live)?$"]  # the probes (read only when the redirect is on)
 if HUB_BEHIND_HTTPS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
-    SECURE_REDIRECT_EXEMPT = [r"^api/health$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("HUB_HSTS_SECONDS", default=31536000)
@@ -274,6 +274,11 @@ LOGGING = {
             "filename": str(HUB_LOG_DIR / "hub.log"),
             "maxBytes": HUB_LOG_MAX_BYTES,
             "backupCount": HUB_LOG_BACKUPS,
+            # Log lines may name hosts, accounts and tool errors: the files (and the handler's lock
+            # file) are created private to the hub's account whatever the umask, like everything in
+            # HUB_HOME — the 0700 directory alone would not survive a copy of the files elsewhere.
+            "umask": 0o077,
+            "chmod": 0o600,
             "formatter": "plain",
             "filters": ["redact", "expiry"],
         },

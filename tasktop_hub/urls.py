@@ -6,7 +6,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from tasktop_hub.api.health import health_view
+from tasktop_hub.api.health import health_view, liveness_view
 from tasktop_hub.api.root import api_root
 from tasktop_hub.setup_gate import setup_view
 
@@ -37,6 +37,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/health", health_view, name="health"),
+    path("api/health/live", liveness_view, name="health-live"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Browsers ask for /favicon.ico on pages that name no icon (the browsable API).
     path("favicon.ico", RedirectView.as_view(url=static("hub/favicon.svg"), permanent=True)),

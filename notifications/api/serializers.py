@@ -1,6 +1,9 @@
+from typing import ClassVar
+
 from rest_framework import serializers
 
 from notifications.models import ActivityError, ActivityIssue, AuditEvent, BackgroundJob
+from tasktop_hub.api.fast_lists import Computed
 from tasktop_hub.api.serializers import StrictFieldsMixin
 
 
@@ -23,6 +26,9 @@ class ActivityIssueSerializer(serializers.ModelSerializer):
 
 class BackgroundJobSerializer(serializers.ModelSerializer):
     percent = serializers.FloatField(read_only=True, allow_null=True)
+    # The list builds its page from column values (tasktop_hub/api/fast_lists.py): 'percent' from these two.
+    values_computed: ClassVar[dict[str, Computed]] = {
+        "percent": Computed(("progress_done", "progress_total"), BackgroundJob.percent_of)}
 
     class Meta:
         model = BackgroundJob

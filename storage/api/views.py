@@ -27,7 +27,9 @@ class DatabaseSerializer(StrictFieldsMixin, serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(write_only=True, required=False, allow_blank=True, trim_whitespace=False,
                                      style={"input_type": "password"})
-    tls = serializers.CharField(required=False, default="prefer")
+    tls = serializers.CharField(required=False, allow_blank=True, default="",
+                                help_text="disable, prefer, require, verify-ca, verify-full (Oracle: disable, require); "
+                                          "empty: prefer, SQL Server require, Oracle disable")
     ca_file = serializers.CharField(required=False, allow_blank=True, default="")
 
 

@@ -6,8 +6,10 @@ serializer's field loop) for each — the SQL itself is well under a millisecond
 serializer fields are plain columns (or a column of a related row, ``source="actor.username"``),
 this reads only those columns as dictionaries and applies each field's own
 ``to_representation`` only where it changes the value (times, decimals); everything else is
-copied. A serializer with any other kind of field (a method field, a property) is served the
-usual way. ``tests/tasktop_hub/test_fast_lists.py`` checks the output equals the serializer's.
+copied. A field computed from columns (the jobs' ``percent``) is served from those columns when
+the serializer names the function in ``values_computed`` (:class:`Computed`), the same function
+the model's property calls. A serializer with any other kind of field (a method field, a property
+not so named) is served the usual way. ``tests/tasktop_hub/test_fast_lists.py`` checks the output equals the serializer's.
 """
 
 from __future__ import annotations
@@ -31,22 +33,40 @@ _FORMATTED = (drf.DateTimeField, drf.DateField, drf.DecimalField, drf.FloatField
 
 
 @dataclass(frozen=True)
+class Computed:
+    """A serializer field's value computed from columns: ``function(*columns' values)``."""
+
+    columns: tuple[str, ...]
+    function: Callable[..., Any]
+
+
+@dataclass(frozen=True)
 class Plan:
     columns: tuple[str, ...]  # for .values()
-    output: tuple[tuple[str, str, Callable[[Any], Any] | None], ...]  # (name, column, formatter)
+    # (name, column or Computed, formatter), in the serializer's field order
+    output: tuple[tuple[str, str | Computed, Callable[[Any], Any] | None], ...]
 
     def row(self, values: dict[str, Any]) -> dict[str, Any]:
-        return {name: (values[column] if fmt is None or values[column] is None else fmt(values[column]))
-                for name, column, fmt in self.output}
+        row: dict[str, Any] = {}
+        for name, source, fmt in self.output:
+            value = values[source] if isinstance(source, str) else source.function(*[values[c] for c in source.columns])
+            row[name] = value if fmt is None or value is None else fmt(value)
+        return row
 
 
 def plan_for(serializer: serializers.Serializer, model: Any) -> Plan | None:
-    """How to build the serializer's output from columns, or None when it has a field that is not
-    a plain column."""
-    output: list[tuple[str, str, Callable[[Any], Any] | None]] = []
+    """How to build the serializer's output from columns, or None when it has a field that is
+    neither a plain column nor named in the serializer's ``values_computed``."""
+    output: list[tuple[str, str | Computed, Callable[[Any], Any] | None]] = []
+    computed: dict[str, Computed] = getattr(serializer, "values_computed", {})
     for name, field in serializer.fields.items():
         source = field.source or name
         if field.write_only:
+            continue
+        if name in computed:
+            if not all(_is_column(model, column) for column in computed[name].columns):
+                return None
+            output.append((name, computed[name], field.to_representation if isinstance(field, _FORMATTED) else None))
             continue
         if isinstance(field, PrimaryKeyRelatedField) and field.pk_field is None and "." not in source:
             try:
@@ -61,7 +81,9 @@ def plan_for(serializer: serializers.Serializer, model: Any) -> Plan | None:
         if not _is_column(model, source):
             return None
         output.append((name, column, field.to_representation if isinstance(field, _FORMATTED) else None))
-    return Plan(tuple(dict.fromkeys(column for _, column, _ in output)), tuple(output))
+    columns = [column for _, source, _ in output
+               for column in ((source,) if isinstance(source, str) else source.columns)]
+    return Plan(tuple(dict.fromkeys(columns)), tuple(output))
 
 
 def _is_column(model: Any, source: str) -> bool:

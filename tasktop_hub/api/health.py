@@ -4,6 +4,11 @@ The checks are the database and the worker (here) plus every registered conditio
 processing (``tasktop_hub.conditions``, ``health=True``), so an app adds its entry by
 registering its condition. Anonymous callers (a load balancer) get the overall status only;
 the per-check details are for signed-in staff.
+
+``/api/health/live`` is the web process's liveness: it answers (200) when this process serves
+requests and its database answers, whatever the workers and conditions say — so a supervisor
+(systemd, Kubernetes, a load balancer) restarts or drops only a web process that is itself dead,
+not every web server while, say, the worker is down or the license expired.
 """
 
 from __future__ import annotations
@@ -87,7 +92,18 @@ def run_checks() -> dict[str, CheckResult]:
 @permission_classes([AllowAny])
 def health_view(request: Request) -> Response:
     """Overall status for everyone; each check's verdict and message for signed-in staff."""
-    results = run_checks()
+    return _answer(request, run_checks(), "Health check")
+
+
+@extend_schema(exclude=True)  # as /api/health: a probe, documented in docs/operator-guide.md
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def liveness_view(request: Request) -> Response:
+    """This web process serves and its database answers; no worker or condition is asked."""
+    return _answer(request, {"database": check_database()}, "Liveness check")
+
+
+def _answer(request: Request, results: dict[str, CheckResult], what: str) -> Response:
     healthy = all(r.ok for r in results.values())
     body: dict[str, object] = {"status": "pass" if healthy else "fail"}
     user = getattr(request, "user", None)
@@ -98,6 +114,6 @@ def health_view(request: Request) -> Response:
         # A failing probe is the hub's state, reported here, not a server error: one WARNING line
         # naming the failed checks instead of Django's "ERROR Service Unavailable" on every poll.
         failed = ", ".join(f"{name}: {r.message}" for name, r in results.items() if not r.ok)
-        log.warning("Health check failed (%s)", failed)
+        log.warning("%s failed (%s)", what, failed)
         response._has_been_logged = True  # type: ignore[attr-defined]  # Django's log_response skips it
     return response

@@ -27,7 +27,13 @@ search, rate limits, conditional requests):
 - ``ETag`` on GETs; ``If-None-Match`` → 304, which does not count against the quota;
 - errors as ``{"message", "documentation_url"}``, 422 as ``{"message": "Validation Failed",
   "errors": [{"resource", "field", "code"}]}``; 401 ``Bad credentials``; 404 ``Not Found``;
-- ``prefix="/api/v3"`` serves it the way GitHub Enterprise Server does.
+- ``prefix="/api/v3"`` serves it the way GitHub Enterprise Server does;
+- transferred issues (:meth:`GitHubApi.transfer`): "Get an issue" and "Update an issue" at the old
+  address answer ``301 Moved Permanently`` with a ``Location`` (and a body ``url``) naming the
+  issue's new address, ``/repositories/{repository id}/issues/{new number}`` (docs.github.com "Get
+  an issue": 301 if the issue was transferred, 404 if it went where the user cannot read; "HTTP
+  redirects": follow a 301 and use the new URI); the old repository no longer lists it, and the
+  issue gets a new number, id and node id in the new one.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from tests.fakes.apiserver import FakeApi, Request, Response
-from tests.fakes.github_model import RATE_DOCS, Bucket, NotFound, Repo, error, invalid, iso, parse_iso, parse_query
+from tests.fakes.github_model import DOCS, RATE_DOCS, Bucket, NotFound, Repo, error, invalid, iso, parse_iso, parse_query
 
 
 class GitHubApi(FakeApi):
@@ -78,6 +84,10 @@ class GitHubApi(FakeApi):
         self.route("GET", p + "/repos/{o}/{r}/milestones",
                    lambda q: Response(200, list(self._repo(q).milestones.values())))
         self.route("GET", p + "/search/issues", self.search_issues)
+        # A repository by its id: the address a transferred issue's redirect names.
+        self.route("GET", p + "/repositories/{rid}/issues/{n}", lambda q: self._by_repository_id(q, self.get_issue))
+        self.route("PATCH", p + "/repositories/{rid}/issues/{n}",
+                   lambda q: self._by_repository_id(q, self.update_issue))
 
     # -- test set-up helpers --
 
@@ -121,6 +131,42 @@ class GitHubApi(FakeApi):
             issue.update(changes)
             issue["updated_at"] = iso(self.now() if at is None else at)
             return issue
+
+    def transfer(self, repo: Repo, number: int, to: Repo, readable: bool = True) -> dict:
+        """Move an issue to another repository, as GitHub's transfer does: a new number (and id)
+        there, its old address answering 301 (or 404 when ``readable`` is false)."""
+        with self.lock:
+            old = repo.issues.pop(number)
+            new_number = to.next_number
+            to.next_number += 1
+            moved = {**old, "id": self._next_id(), "node_id": f"I_{to.id}_{new_number}", "number": new_number,
+                     "url": f"https://api.github.com/repos/{to.owner}/{to.name}/issues/{new_number}",
+                     "repository_url": f"https://api.github.com/repos/{to.owner}/{to.name}",
+                     "html_url": f"https://github.com/{to.owner}/{to.name}/issues/{new_number}",
+                     "updated_at": iso(self.now())}
+            to.issues[new_number] = moved
+            repo.transferred[number] = (to, new_number, readable)
+            return moved
+
+    def _moved(self, request: Request, repo: Repo, number: int) -> Response | None:
+        """The answer for a transferred issue's old address (None: it was not transferred)."""
+        if number not in repo.transferred:
+            return None
+        to, new_number, readable = repo.transferred[number]
+        if not readable:
+            return error(404, "Not Found")
+        host = request.header("host") or "localhost"
+        location = f"http://{host}{self.prefix}/repositories/{to.id}/issues/{new_number}"
+        return Response(301, {"message": "Moved Permanently", "url": location,
+                              "documentation_url": DOCS + "/guides/best-practices-for-using-the-rest-api"
+                              "#follow-redirects"}, {"Location": location})
+
+    def _by_repository_id(self, request: Request, handler: Any) -> Response:
+        repo = next((r for r in self.repos.values() if str(r.id) == request.match["rid"]), None)
+        if repo is None:
+            return error(404, "Not Found")
+        request.match.update(o=repo.owner, r=repo.name)
+        return handler(request)
 
     def secondary_storm(self, count: int, retry_after: int | None = 60, status: int = 403) -> None:
         """The next ``count`` requests hit a secondary rate limit."""
@@ -270,10 +316,11 @@ class GitHubApi(FakeApi):
 
     def get_issue(self, request: Request) -> Response:
         try:
-            issue = self._repo(request).issues.get(int(request.match["n"]))
+            repo, number = self._repo(request), int(request.match["n"])
         except (NotFound, ValueError):
-            issue = None
-        return Response(200, issue) if issue else error(404, "Not Found")
+            return error(404, "Not Found")
+        issue = repo.issues.get(number)
+        return Response(200, issue) if issue else self._moved(request, repo, number) or error(404, "Not Found")
 
     def create_issue(self, request: Request) -> Response:
         try:
@@ -293,10 +340,12 @@ class GitHubApi(FakeApi):
 
     def update_issue(self, request: Request) -> Response:
         try:
-            repo = self._repo(request)
-            issue = repo.issues[int(request.match["n"])]
-        except (NotFound, KeyError, ValueError):
+            repo, number = self._repo(request), int(request.match["n"])
+        except (NotFound, ValueError):
             return error(404, "Not Found")
+        issue = repo.issues.get(number)
+        if issue is None:
+            return self._moved(request, repo, number) or error(404, "Not Found")
         data = request.json() or {}
         if "title" in data and not (data["title"] or "").strip():
             return invalid("title", "missing_field")
@@ -361,6 +410,7 @@ class GitHubApi(FakeApi):
         issue = {
             "id": self._next_id(), "node_id": f"I_{number}", "number": number,
             "url": f"https://api.github.com/repos/{repo.owner}/{repo.name}/issues/{number}",
+            "repository_url": f"https://api.github.com/repos/{repo.owner}/{repo.name}",
             "html_url": f"https://github.com/{repo.owner}/{repo.name}/issues/{number}",
             "title": "", "body": None, "state": "open", "state_reason": None, "locked": False,
             "labels": [], "assignee": None, "assignees": [], "milestone": None, "comments": 0,

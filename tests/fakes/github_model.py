@@ -53,6 +53,9 @@ class Repo:
     milestones: dict[int, dict] = field(default_factory=dict)
     assignable: set[str] = field(default_factory=set)
     next_number: int = 1
+    # Numbers of issues transferred away → (destination repository, its number there, and whether
+    # the token may read the destination: GitHub answers 404 instead of the redirect when not).
+    transferred: dict[int, tuple[Repo, int, bool]] = field(default_factory=dict)
 
 
 class NotFound(Exception):

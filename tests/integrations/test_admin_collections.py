@@ -153,3 +153,78 @@ def test_a_tool_with_many_fields_gets_empty_rows_to_pick_from(admin_client, tmp_
     page = admin_client.get(f"{ADD}?connection={wide.pk}").content.decode()
     assert f'name="field_mapping-{EMPTY_ROWS - 1}-tool"' in page and f'name="field_mapping-{EMPTY_ROWS}-tool"' not in page
     assert page.count('<option value="f20">') == EMPTY_ROWS and '<option value="f0" selected>' not in page
+
+
+def _change_form(client, collection, **changes) -> dict:
+    """The change form as the browser sends it (every input as shown), with ``changes``."""
+    page = client.get(f"/admin/integrations/collection/{collection.pk}/change/")
+    form = page.context["adminform"].form
+    data: dict = {}
+    for name, field in form.fields.items():
+        value = form[name].value()
+        if name in ("field_mapping", "value_mappings", "transitions"):
+            for i, row in enumerate(value or []):
+                data |= {f"{name}-{i}-{c.key}": row.get(c.key, "") for c in field.columns}
+        elif value not in (None, False):
+            data[name] = value
+    return data | changes
+
+
+def test_value_translations_and_transitions_are_tables_that_round_trip(admin_client, table_connection):
+    stored_values = {"status": {"Nouveau": "New", "Fermé": "Done"}}
+    stored_graph = {"Nouveau": ["En cours"], "En cours": ["Fermé", "Nouveau"], "Fermé": []}
+    collection = CollectionFactory(connection=table_connection, projects=["ALPHA"],
+                                   field_mapping={"summary": "summary", "status": "status"},
+                                   field_roles={"status": "state"}, value_mappings=stored_values,
+                                   transitions=stored_graph)
+    change = f"/admin/integrations/collection/{collection.pk}/change/"
+    page = admin_client.get(change).content.decode()
+    assert 'name="value_mappings"' not in page and 'name="transitions"' not in page  # no JSON areas
+    assert '<select name="value_mappings-0-field"' in page and '<option value="status" selected>' in page
+    assert 'name="value_mappings-1-tool" value="Fermé"' in page
+    assert 'name="transitions-3-from" value="Fermé"' in page and 'name="transitions-3-to" size' in page  # no value
+    # Saved untouched: the same JSON, a state that cannot be left included.
+    response = admin_client.post(change, _change_form(admin_client, collection))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    collection.refresh_from_db()
+    assert collection.value_mappings == stored_values and collection.transitions == stored_graph
+    # A row added in each table (the blank rows after the stored ones).
+    response = admin_client.post(change, _change_form(
+        admin_client, collection, **{"value_mappings-2-field": "status", "value_mappings-2-tool": "Rejeté",
+                                     "value_mappings-2-model": "Rejected", "transitions-4-from": "Fermé",
+                                     "transitions-4-to": "Nouveau"}))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    collection.refresh_from_db()
+    assert collection.value_mappings == {"status": {"Nouveau": "New", "Fermé": "Done", "Rejeté": "Rejected"}}
+    assert collection.transitions == {**stored_graph, "Fermé": ["Nouveau"]}
+    api = admin_client.get(f"/api/v1/collections/{collection.pk}/").json()
+    assert api["value_mappings"] == collection.value_mappings and api["transitions"] == collection.transitions
+
+
+def test_value_translation_and_transition_rows_get_precise_messages(admin_client, table_connection):
+    collection = CollectionFactory(connection=table_connection, projects=["ALPHA"],
+                                   field_mapping={"summary": "summary", "status": "status"})
+    change = f"/admin/integrations/collection/{collection.pk}/change/"
+
+    def errors(**rows: str) -> dict:
+        response = admin_client.post(change, _change_form(admin_client, collection, **rows))
+        assert response.status_code == 200
+        return response.context["adminform"].form.errors
+
+    assert errors(**{"value_mappings-0-tool": "Nouveau", "value_mappings-0-model": "New"})["value_mappings"] == [
+        "'Nouveau' → 'New': choose the model field it translates."]
+    assert errors(**{"value_mappings-0-field": "status", "value_mappings-0-tool": "Nouveau"})["value_mappings"] == [
+        "status: give the model value for the tool value 'Nouveau'."]
+    assert errors(**{"value_mappings-0-field": "status", "value_mappings-0-model": "New"})["value_mappings"] == [
+        "status: give the tool value that 'New' translates."]
+    twice = {"value_mappings-0-field": "status", "value_mappings-0-tool": "Nouveau", "value_mappings-0-model": "New",
+             "value_mappings-1-field": "status", "value_mappings-1-tool": "Nouveau", "value_mappings-1-model": "Open"}
+    assert errors(**twice)["value_mappings"] == [
+        "status: tool value 'Nouveau' is listed twice; give each tool value one row."]
+    unmapped = {"value_mappings-0-field": "priority", "value_mappings-0-tool": "P1", "value_mappings-0-model": "High"}
+    assert errors(**unmapped)["value_mappings"] == ["Unknown model field(s) priority: map them first."]
+    assert errors(**{"transitions-0-to": "Done"})["transitions"] == ["→ 'Done': give the state it moves from."]
+    assert errors(**{"transitions-0-from": "New", "transitions-0-to": "Done", "transitions-1-from": "New",
+                     "transitions-1-to": "Done"})["transitions"] == ["New → Done: listed twice."]
+    collection.refresh_from_db()
+    assert collection.value_mappings == {} and collection.transitions == {}

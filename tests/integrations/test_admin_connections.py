@@ -3,6 +3,8 @@ their help, precise errors on the input concerned, and the Test connection butto
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from django.test import Client
 
@@ -86,23 +88,101 @@ def test_saved_options_are_the_api_dict_and_the_secret_is_write_only(admin_clien
     assert 'name="kind"' not in page  # a connection keeps its kind
 
 
-def test_test_connection_button_reports_in_words(admin_client, tmp_path):
+def _form(client, conn, **changes) -> dict:
+    """The change form of ``conn`` as the browser sends it (every input as shown: secrets empty),
+    with ``changes``."""
+    form = client.get(f"/admin/integrations/repositoryconnection/{conn.pk}/change/").context["adminform"].form
+    data = {name: form[name].value() for name in form.fields}
+    return {k: ("" if v is None else v) for k, v in data.items() if v is not False} | changes
+
+
+def test_test_connection_button_on_saved_values_records_the_status(admin_client, tmp_path):
     url = _table(tmp_path / "b.db")
     conn = ConnectionFactory(kind="database", url=url, options={"table": "items"})
     missing = ConnectionFactory(kind="database", url=url, options={"table": "absent"})
     change = f"/admin/integrations/repositoryconnection/{conn.pk}/change/"
-    assert 'id="test-connection"' in admin_client.get(change).content.decode()
-    page = admin_client.post(f"/admin/integrations/repositoryconnection/{conn.pk}/test/", follow=True)
-    assert page.redirect_chain[-1][0] == change
-    text = page.content.decode()
-    assert f"Connection &#x27;{conn.name}&#x27;:" in text and 'class="success"' in text
+    page = admin_client.get(change).content.decode()
+    # A submit button of the form itself, after the Save buttons (Enter still saves).
+    assert 'name="_test_connection"' in page and page.index('name="_save"') < page.index('id="test-connection"')
+    response = admin_client.post(change, _form(admin_client, conn, _test_connection="1"))
+    assert response.status_code == 200  # the page again, not a redirect: nothing was saved
+    text = response.content.decode()
+    assert f"Connection &#x27;{conn.name}&#x27;: Connected" in text and 'class="success"' in text
     assert RepositoryConnection.objects.get(pk=conn.pk).status == "ok"
-    failed = admin_client.post(f"/admin/integrations/repositoryconnection/{missing.pk}/test/", follow=True)
+    failed = admin_client.post(f"/admin/integrations/repositoryconnection/{missing.pk}/change/",
+                               _form(admin_client, missing, _test_connection="1"))
     assert 'class="error"' in failed.content.decode() and "absent" in failed.content.decode()
     assert RepositoryConnection.objects.get(pk=missing.pk).status == "failing"
-    # A GET does not test (no state change without a POST).
-    admin_client.get(f"/admin/integrations/repositoryconnection/{conn.pk}/test/")
     assert AuditEvent.objects.filter(action="connection.test").count() == 2
+
+
+def test_test_connection_tests_the_unsaved_form_and_saves_nothing(admin_client, tmp_path):
+    url = _table(tmp_path / "c.db")
+    conn = ConnectionFactory(kind="database", url=url, options={"table": "absent"})
+    change = f"/admin/integrations/repositoryconnection/{conn.pk}/change/"
+    before = AuditEvent.objects.exclude(action="connection.test").count()
+    # The table typed (not saved) exists: the test passes on it; the stored row is untouched.
+    response = admin_client.post(change, _form(admin_client, conn, option__table="items", name="renamed", _test_connection="1"))
+    text = response.content.decode()
+    assert "Connection &#x27;renamed&#x27; (values not saved): Connected; table &#x27;items&#x27;" in text
+    assert 'name="option__table" value="items"' in text  # the typed values come back to be saved
+    stored = RepositoryConnection.objects.get(pk=conn.pk)
+    assert (stored.name, stored.options["table"], stored.status) == (conn.name, "absent", "unknown")
+    assert AuditEvent.objects.exclude(action="connection.test").count() == before
+    assert AuditEvent.objects.get(action="connection.test").details == {"ok": True, "problem": "", "unsaved": True}
+
+
+def test_test_connection_on_the_add_page_creates_nothing(admin_client, tmp_path):
+    url = _table(tmp_path / "d.db")
+    response = admin_client.post(ADD, {"kind": "database", "name": "new", "url": url, "option__table": "nope",
+                                       "_test_connection": "1"})
+    assert response.status_code == 200
+    assert "Connection &#x27;new&#x27; (values not saved): The tool answered, but the test failed" in \
+        response.content.decode()
+    assert "nope" in response.content.decode() and not RepositoryConnection.objects.exists()
+    invalid = admin_client.post(ADD, {"kind": "database", "name": "new", "url": url, "option__table": "",
+                                      "_test_connection": "1"})
+    assert "Not tested: correct the values below first." in invalid.content.decode()
+    assert invalid.context["adminform"].form.errors["option__table"] == ["This parameter is required."]
+    assert not AuditEvent.objects.filter(action="connection.test", details__ok=True).exists()
+
+
+@pytest.fixture
+def tracker():
+    from tests.fakes.tracker import FakeTracker
+
+    with FakeTracker(api_key=SECRET) as t:
+        yield t
+
+
+def test_typed_secret_is_tested_and_never_echoed(admin_client, tracker, caplog):
+    """A Redmine connection whose stored key is wrong: the key typed (not saved) passes; a key that
+    the tool echoes back in its error never reaches the page, the messages or the log."""
+    from tests.fakes.echo import EchoProxy
+    from tests.leak_sweep import assert_clean
+
+    conn = ConnectionFactory(kind="redmine", url=tracker.base_url, options={}, secrets={"api_key": "stale-key"})
+    change = f"/admin/integrations/repositoryconnection/{conn.pk}/change/"
+    caplog.set_level(logging.DEBUG)
+    response = admin_client.post(change, _form(admin_client, conn, secret__api_key=SECRET, _test_connection="1"))
+    text = response.content.decode()
+    assert "(values not saved): Connected to Redmine as admin" in text, text[:3000]
+    assert "type them again to save them" in text
+    assert_clean(text, "the tested page", [SECRET])
+    stored = RepositoryConnection.objects.get(pk=conn.pk)
+    assert stored.secrets == {"api_key": "stale-key"} and stored.status == "unknown"
+    # Left empty, the stored (wrong) key is the one tested.
+    blank = admin_client.post(change, _form(admin_client, conn, url=tracker.base_url + "/", _test_connection="1"))
+    assert "(values not saved): Authentication failed" in blank.content.decode()
+    # A tool that echoes the credentials it got: masked before they become a message.
+    with EchoProxy(422, key="errors") as echo:
+        echoed = admin_client.post(change, _form(admin_client, conn, url=echo.url, secret__api_key=SECRET, _test_connection="1"))
+        assert echo.echoed >= 1
+    assert "(values not saved): The tool answered, but the test failed" in echoed.content.decode()
+    assert_clean(echoed.content.decode(), "the echoed test's page", [SECRET])
+    assert_clean(str(echoed.cookies), "the response cookies", [SECRET])
+    assert_clean("\n".join(r.getMessage() + str(r.args) for r in caplog.records), "log records", [SECRET])
+    assert_clean(str(list(AuditEvent.objects.values())), "the audit trail", [SECRET])
 
 
 def test_viewer_cannot_test_from_the_admin(client):
@@ -115,7 +195,9 @@ def test_viewer_cannot_test_from_the_admin(client):
     viewer = UserFactory(username="viewer-staff", is_staff=True)
     viewer.groups.add(Group.objects.get(name=roles.VIEWERS))
     client.force_login(viewer)
-    client.post(f"/admin/integrations/repositoryconnection/{conn.pk}/test/")
+    change = f"/admin/integrations/repositoryconnection/{conn.pk}/change/"
+    assert 'name="_test_connection"' not in client.get(change).content.decode()
+    assert client.post(change, {"name": conn.name, "_test_connection": "1"}).status_code == 403
     assert not AuditEvent.objects.filter(action="connection.test").exists()
 
 

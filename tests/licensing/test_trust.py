@@ -52,6 +52,27 @@ def test_a_bad_key_is_refused_and_nothing_is_written(home):
     assert not AuditEvent.objects.filter(action="license.issuer_trusted").exists()
 
 
+RSA_PUBLIC_PEM = """-----BEGIN PUBLIC KEY-----
+MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAMQb7Hf0v1Y0lUoB8rEtrAQpD2oQhEfp
+n3mLBzr7mWq7Gbq3OJVHc3Hqkm7qz5Wn5PpU6WvRC0k7Z3xVZ2H0bq0CAwEAAQ==
+-----END PUBLIC KEY-----"""
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("", "no key was given"),
+    ("-----BEGIN PUBLIC KEY-----\nAAAA", "the PEM text cannot be read; copy it whole"),
+    (RSA_PUBLIC_PEM, "the PEM holds a key of another type (RSA); license issuers use Ed25519"),
+    ("-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIPrivateCanary\n-----END PRIVATE KEY-----",
+     "this is a private key; give the issuer's public key"),
+])
+def test_each_kind_of_garbage_gets_a_message_saying_what_to_do(home, text, message):
+    with pytest.raises(CommandError) as caught:
+        call_command("license", "trust", text)
+    assert message in str(caught.value)
+    assert "cryptography.io" not in str(caught.value) and "PrivateCanary" not in str(caught.value)
+    assert not (home / "trusted_issuers").exists()
+
+
 def test_issuing_for_oneself_trusts_and_applies_in_one_step(home, capsys):
     call_command("license", "keygen", "--out", str(home / "issuer.pem"))
     call_command("license", "issue", "--key", str(home / "issuer.pem"), "--licensee", "Self Co", "--issuer", "Me",
@@ -86,3 +107,4 @@ def test_license_apply_takes_the_issuers_public_key_too(home, capsys):
                  "--issuer-public-key", keys.public_key_text(vendor.public_key()))
     assert "License applied" in capsys.readouterr().out
     assert services.current().licensee == "Cmd Co"
+

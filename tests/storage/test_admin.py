@@ -45,3 +45,17 @@ def test_transfer_needs_the_confirmation(admin_client):
         "vendor": "postgresql", "location": "127.0.0.1:1/hub", "username": "hub", "password": "x",
         "tls": "prefer", "action": "transfer"}).content.decode()
     assert "I understand" in page and "to transfer" in page
+
+
+def test_panel_shows_vendor_version_and_the_last_transfer(admin_client):
+    from django.db import connection
+
+    from notifications.models import BackgroundJob
+    from storage.transfer import TransferJob
+
+    version = ".".join(map(str, connection.get_database_version()))
+    BackgroundJob.objects.create(kind=TransferJob.kind, title="Database transfer", params={},
+                                 status=BackgroundJob.Status.FAILED, error="The target disk is full.")
+    page = admin_client.get("/admin/settings/").content.decode()
+    assert "Vendor and version" in page and f"sqlite {version}" in page
+    assert "Last transfer" in page and "failed" in page and "The target disk is full." in page

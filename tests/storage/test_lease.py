@@ -75,3 +75,20 @@ def test_api_explains_and_offers_override(installation, staff_client):
 def test_storage_api_is_for_administrators_only(user_client):
     assert user_client.get("/api/v1/storage/").status_code == 403
     assert user_client.post("/api/v1/storage/override/", {"confirm": "I understand"}, format="json").status_code == 403
+
+
+def test_the_settings_screen_and_health_explain_the_lost_lease_and_offer_the_override(installation, client, staff):
+    installation("A")
+    lease.reason()
+    installation("B")
+    lease.reason()
+    installation("A")
+    client.force_login(staff)
+    page = client.get("/admin/settings/").content.decode()
+    assert "took this database&#x27;s instance lease" in page or "took this database's instance lease" in page
+    assert "/admin/storage/override/" in page and "Override database access" in page
+    assert client.get("/admin/storage/override/").status_code == 200
+    health = client.get("/api/health")
+    assert health.status_code == 503
+    check = health.json()["checks"]["instance-lease"]
+    assert check["ok"] is False and "took this database's instance lease" in check["message"]

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from storage import bulk, tables
-from storage.vendors import build_entry, driver_status, parse_location
+from storage.vendors import build_entry, driver_status, oracle_host_port, parse_location
 
 
 @pytest.mark.parametrize(("vendor", "text", "expected"), [
@@ -37,10 +37,30 @@ def test_locations_parse_per_vendor(vendor, text, expected):
     ("oracle", "ora.example:1521", "service name"),
     ("sqlserver", "sql.example;databaseName=Hub;integratedSecurity=true", "Windows authentication is not supported"),
     ("db2", "h/x", "Unknown database type"),
+    ("postgresql", "db.example:abc/hub", "port must be a number from 1 to 65535, not 'abc'"),
+    ("postgresql", "db.example:/hub", "port must be a number"),
+    ("postgresql", "https://db.example/hub", "without a URL scheme"),
+    ("mysql", "db.example/hub?sslmode=require", "choose TLS in its own field"),
 ])
 def test_bad_locations_are_refused_precisely(vendor, text, message):
     with pytest.raises(ValidationError, match=message):
         parse_location(vendor, text)
+
+
+@pytest.mark.parametrize(("vendor", "text"), [
+    ("postgresql", "postgresql://hub:Canary-PW-93@db.example:5432/hub"),
+    ("postgresql", "jdbc:postgresql://db.example/hub?user=hub&password=Canary-PW-93"),
+    ("mysql", "hub:Canary-PW-93@db.example/hub"),
+    ("oracle", "hub/Canary-PW-93@ora.example:1521/SVC"),
+    ("sqlserver", "sql.example;databaseName=Hub;user=sa;password=Canary-PW-93"),
+])
+def test_a_location_carrying_credentials_is_refused_without_echoing_them(vendor, text):
+    """The refusal is shown on the page, returned by the API and printed by the command: never the password."""
+    with pytest.raises(ValidationError) as caught:
+        parse_location(vendor, text)
+    message = " ".join(caught.value.messages)
+    assert "user name and password in their own fields" in message
+    assert "Canary-PW-93" not in message
 
 
 def test_windows_accounts_are_refused_for_sql_server():
@@ -61,6 +81,22 @@ def test_entries_carry_tls_and_bulk_options():
         build_entry(parse_location("oracle", "h/SVC"), "u", "p", "verify-ca")
 
 
+def test_each_vendor_has_a_tls_default_and_oracle_require_means_tcps():
+    assert build_entry(parse_location("postgresql", "h/hub"), "u", "p")["OPTIONS"]["sslmode"] == "prefer"
+    assert "Encrypt=yes" in build_entry(parse_location("sqlserver", "h/Hub"), "u", "p")["OPTIONS"]["extra_params"]
+    assert build_entry(parse_location("oracle", "h:1522/SVC"), "u", "p")["NAME"] == "h:1522/SVC"
+    # Accepted and then ignored, "require" would have been a plain-text connection.
+    tcps = build_entry(parse_location("oracle", "h:2484/SVC"), "u", "p", "require")["NAME"]
+    assert tcps == "tcps://h:2484/SVC"
+    assert oracle_host_port(tcps) == ("h", 2484)
+    assert oracle_host_port("ora.example/SVC") == ("ora.example", 1521)
+    assert oracle_host_port(build_entry(parse_location("oracle", "[fd00::5]:1600/SVC"), "u", "p")["NAME"]) == \
+        ("fd00::5", 1600)
+    for vendor in ("oracle", "sqlserver"):
+        with pytest.raises(ValidationError, match="CA file is used for PostgreSQL and MySQL/MariaDB only"):
+            build_entry(parse_location(vendor, "h:1521/SVC"), "u", "p", "require", "/etc/ca.pem")
+
+
 def test_driver_detection_reports_version_or_the_install_command(monkeypatch):
     assert driver_status("postgresql").installed
     assert driver_status("postgresql").version == importlib.metadata.version("psycopg")
@@ -75,6 +111,41 @@ def test_driver_detection_reports_version_or_the_install_command(monkeypatch):
     oracle = driver_status("oracle")
     assert not oracle.installed and oracle.install_command == "pip install 'tasktop_hub[oracle]'"
     assert oracle.verified_live is False
+
+
+def test_sql_server_counts_as_installed_only_with_the_driver_its_entry_selects(monkeypatch):
+    """The entry asks mssql-django for Microsoft's mssql-python driver: the backend alone is not enough."""
+    import types
+
+    real_version, real_import = importlib.metadata.version, importlib.import_module
+    monkeypatch.setattr(importlib.metadata, "version",
+                        lambda name: "2.0.0" if name == "mssql-django" else real_version(name))
+
+    def backend_without_its_driver(name, *args):
+        if name == "mssql":
+            return types.ModuleType("mssql")
+        if name == "mssql_python":
+            raise ImportError("No module named 'mssql_python'")
+        return real_import(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", backend_without_its_driver)
+    status = driver_status("sqlserver")
+    assert not status.installed and "mssql_python" in status.problem
+    assert status.install_command == "pip install 'tasktop_hub[mssql]'"
+
+
+def test_the_drivers_command_lists_every_vendor_with_its_format_and_says_which_are_not_verified(capsys):
+    from django.core.management import call_command
+
+    call_command("storage", "drivers")
+    out = capsys.readouterr().out
+    for label, location in (("PostgreSQL", "host[:port]/database"), ("Oracle", "host[:port]/service_name"),
+                            ("Microsoft SQL Server", "host[:port];databaseName=database")):
+        assert label in out and location in out
+    lines = out.splitlines()
+    assert "not verified against a live server" not in next(line for line in lines if line.startswith("PostgreSQL"))
+    assert "not verified against a live server" in next(line for line in lines if line.startswith("Oracle"))
+    assert f"installed {importlib.metadata.version('psycopg')}" in out
 
 
 def test_batches_bound_memory_and_keep_every_row():

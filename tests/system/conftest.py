@@ -14,6 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,11 @@ class Hub:
         )
 
     def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        status, _headers, answer = self.exchange(method, path, body)
+        return status, answer
+
+    def exchange(self, method: str, path: str, body: dict | None = None) -> tuple[int, Message, dict]:
+        """request() with the response's headers (Retry-After, say)."""
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.base_url + path, data=data, method=method)
         req.add_header("Content-Type", "application/json")
@@ -55,9 +61,9 @@ class Hub:
             req.add_header("Authorization", f"Token {self.token}")
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
-                return resp.status, json.loads(resp.read() or b"{}")
+                return resp.status, resp.headers, json.loads(resp.read() or b"{}")
         except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read() or b"{}")
+            return exc.code, exc.headers, json.loads(exc.read() or b"{}")
 
     def wait_for(self, predicate, timeout: float, what: str):
         deadline = time.monotonic() + timeout
@@ -111,10 +117,21 @@ def postgres_hub_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 @pytest.fixture
 def running_hub(tmp_path: Path, hub_env: dict[str, str], hub_template: Path) -> Iterator[Hub]:
-    """A HUB_HOME as `manage.py hub_setup` leaves it (the session's template, copied), then
-    `manage.py serve` (gunicorn + qcluster) as subprocesses."""
+    """A HUB_HOME as `manage.py hub_setup` leaves it, then `manage.py serve` (gunicorn + qcluster)
+    as subprocesses.
+
+    The session's template (the internal SQLite database, copied) stands in for `hub_setup`
+    unless the test has already pointed the HUB_HOME at another database (db/hub-db.json, as a
+    transfer leaves it): then `hub_setup` runs for real and makes the schema there.
+    """
+    from tasktop_hub.database import ACTIVE_FILE
+
     hub = Hub(home=tmp_path / "home", env=hub_env, log=tmp_path / "hub.log")
-    seed_home(hub_template, hub.home)
+    if (hub.home / "db" / ACTIVE_FILE).exists():
+        setup = hub.manage("hub_setup", "--no-input")
+        assert setup.returncode == 0, setup.stdout + setup.stderr
+    else:
+        seed_home(hub_template, hub.home)
     from tests.ready import prepare_process_hub
 
     prepare_process_hub(hub)  # the first-run gate needs a master password and a license

@@ -81,3 +81,31 @@ def test_filters_read_their_choices_without_a_distinct_over_every_row(staff):
     assert [e.artifact for e in errors.context["cl"].result_list] == ["x:1"]
     assert f"?integration={integration.pk}" in errors.content.decode()
     assert ActivityError.objects.count() == 2
+
+
+def test_the_pairs_search_matches_a_whole_id_on_either_side(staff):
+    """An exact id, left or right, in any integration; not a part of one, nor another case
+    (an index lookup instead of a scan of every pair: integrations/admin.py)."""
+    first, second = RouteFactory(), RouteFactory()
+    PairFactory(route=first, left_id="PROJ-12", right_id="10042")
+    PairFactory(route=first, left_id="PROJ-123", right_id="10043")
+    PairFactory(route=second, left_id="X-1", right_id="PROJ-12")
+    client = Client()
+    client.force_login(staff)
+
+    def found(query: str) -> list[tuple[str, str]]:
+        response = client.get("/admin/integrations/artifactpair/", {"q": query})
+        assert response.status_code == 200
+        return sorted((p.left_id, p.right_id) for p in response.context["cl"].result_list)
+
+    assert found("PROJ-12") == [("PROJ-12", "10042"), ("X-1", "PROJ-12")]  # left in one, right in the other
+    assert found("  10043 ") == [("PROJ-123", "10043")]
+    assert found("PROJ") == [] and found("proj-12") == [] and found("PROJ-12 10042") == []
+    assert len(found("")) == 3
+    narrowed = client.get("/admin/integrations/artifactpair/",
+                          {"q": "PROJ-12", "integration__id__exact": second.integration_id})
+    assert [p.left_id for p in narrowed.context["cl"].result_list] == ["X-1"]
+    assert "exact id on either side" in client.get("/admin/integrations/artifactpair/").content.decode()
+    with CaptureQueriesContext(connection) as ctx:
+        client.get("/admin/integrations/artifactpair/", {"q": "PROJ-12"})
+    assert not [q["sql"] for q in ctx.captured_queries if "LIKE" in q["sql"].upper()]

@@ -30,7 +30,8 @@ LISTS = [
     ("/api/v1/activity/errors/", ActivityError, ActivityErrorSerializer, True),
     ("/api/v1/activity/issues/", ActivityIssue, ActivityIssueSerializer, True),
     ("/api/v1/audit/", AuditEvent, AuditEventSerializer, True),
-    ("/api/v1/activity/jobs/", BackgroundJob, BackgroundJobSerializer, False),  # 'percent' is a property
+    # 'percent' is computed from two columns (BackgroundJobSerializer.values_computed)
+    ("/api/v1/activity/jobs/", BackgroundJob, BackgroundJobSerializer, True),
 ]
 
 
@@ -46,6 +47,9 @@ def test_the_page_equals_the_serializers_output(staff, path, model, serializer, 
     activity.record_audit(staff, "test.action", "t", detail={"a": [1, 2]})
     activity.record_audit(None, "test.system", "t")
     BackgroundJob.objects.create(kind="purge_activity", title="t", progress_total=4, progress_done=1, params={"x": 1})
+    BackgroundJob.objects.create(kind="purge_activity", title="unknown total", progress_total=0, progress_done=0)
+    BackgroundJob.objects.create(kind="purge_activity", title="a third", progress_total=3, progress_done=1,
+                                 status=BackgroundJob.Status.SUCCEEDED, result={"n": 2})
     assert (plan_for(serializer(), model) is not None) is fast
     client = APIClient()
     client.force_authenticate(staff)
@@ -54,3 +58,14 @@ def test_the_page_equals_the_serializers_output(staff, path, model, serializer, 
     rows = {row.pk: row for row in model.objects.filter(pk__in=[r["id"] for r in listed])}
     expected = json.loads(json.dumps(serializer([rows[r["id"]] for r in listed], many=True).data, cls=JSONEncoder))
     assert listed == expected
+    assert [list(row) for row in listed] == [list(row) for row in expected]  # the fields' order too
+
+
+def test_the_jobs_list_computes_percent_from_the_two_columns(staff):
+    for done, total in ((1, 4), (0, 0), (1, 3), (3, 3)):
+        BackgroundJob.objects.create(kind="purge_activity", title=f"{done}/{total}", progress_done=done,
+                                     progress_total=total)
+    client = APIClient()
+    client.force_authenticate(staff)
+    listed = client.get("/api/v1/activity/jobs/").json()["results"]
+    assert {row["title"]: row["percent"] for row in listed} == {"1/4": 25.0, "0/0": None, "1/3": 33.3, "3/3": 100.0}

@@ -59,3 +59,48 @@ def test_a_failing_probe_is_one_warning_not_an_error(client, caplog):
 def test_favicon_is_served_by_the_hub(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 301 and response["Location"].endswith("hub/favicon.svg")
+
+
+def test_liveness_passes_without_a_worker(client, staff_client):
+    """The web process answers and its database too: 200, though the full health is 503."""
+    cache.clear()
+    assert client.get("/api/health").status_code == 503
+    live = client.get("/api/health/live")
+    assert live.status_code == 200 and live.json() == {"status": "pass"}
+    checks = staff_client.get("/api/health/live").json()["checks"]
+    assert list(checks) == ["database"] and checks["database"]["ok"] is True
+
+
+def test_liveness_fails_when_the_database_does_not_answer(client, monkeypatch, caplog):
+    from django.db import OperationalError
+
+    from tasktop_hub.api import health
+
+    class Unreachable:  # the probe's own connection refuses, as a stopped database server would
+        vendor = "postgresql"
+
+        def cursor(self):
+            raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(health, "connection", Unreachable())
+    with caplog.at_level("INFO"):
+        response = client.get("/api/health/live")
+    assert response.status_code == 503 and response.json() == {"status": "fail"}
+    assert [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
+    assert any("Liveness check failed" in r.getMessage() for r in caplog.records)
+
+
+def test_the_probes_are_not_redirected_to_https(client, settings):
+    settings.SECURE_SSL_REDIRECT = True  # what HUB_BEHIND_HTTPS_PROXY turns on
+    assert client.get("/admin/login/").status_code == 301
+    assert client.get("/api/health/live").status_code == 200
+    assert client.get("/api/health").status_code in (200, 503)
+
+
+@pytest.mark.fresh_install
+def test_liveness_passes_before_the_first_start(client):
+    """While setup holds (no master password, no license) the API answers 503 setup_required and
+    /api/health fails; the web process is fine, so the liveness probe passes."""
+    assert client.get("/api/v1/connections/").status_code == 503
+    assert client.get("/api/health").status_code == 503
+    assert client.get("/api/health/live").status_code == 200

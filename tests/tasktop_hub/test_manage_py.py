@@ -54,3 +54,17 @@ def test_serve_on_a_fresh_hub_home_says_to_run_setup_first(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert "unapplied migration(s). Run `make setup`" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_every_command_the_readme_and_guides_show_exists():
+    """A command renamed or dropped would leave the README telling newcomers to run something that fails."""
+    import re
+
+    from django.core.management import get_commands
+
+    texts = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    named = {(path.name, name) for path in texts
+             for name in re.findall(r"manage\.py ([a-z_]+)", path.read_text(encoding="utf-8"))}
+    assert len({name for _, name in named}) >= 10  # the pattern still finds the README's commands
+    missing = sorted((where, name) for where, name in named if name not in get_commands())
+    assert not missing, missing

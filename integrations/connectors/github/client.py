@@ -79,8 +79,15 @@ class GitHubHttp:
     # -- writes --
 
     def write(self, method: str, path: str, body: Mapping[str, Any]) -> Any:
+        """A write at ``path`` itself, never through a redirect: GitHub answers 301 for an issue
+        transferred to another repository, and following it would change an issue outside the
+        collection's repository (docs/connectors/github.md, "Transferred issues")."""
         self._pace()
-        response = self._call(self.core, method, path, json=dict(body))
+        response = self._call(self.core, method, path, json=dict(body), follow_redirects=False)
+        if 300 <= response.status_code < 400:
+            moved = response.headers.get("Location", "") or "another address"
+            raise ConnectorError(f"{method} {path}: GitHub answers {response.status_code} (moved to {moved}): the "
+                                 "issue was transferred to another repository; the hub does not write to it there.")
         return self.core.json_of(response)
 
     def _pace(self) -> None:

@@ -2,12 +2,20 @@
 
 Artifact ids are ``owner/repo#number`` (GitHub has no REST lookup by global issue id); projects
 are ``owner/repo``. Pull requests, which the issues endpoint also lists, are skipped.
+
+An issue transferred to another repository keeps its id for nobody: GitHub answers its old
+address with ``301 Moved Permanently`` to the issue's new address (a new number in the new
+repository). Reads follow the redirect, only to say where the issue went; the answer is the
+transferred issue, not the one asked for, so it is left out (gone from the collection's
+repository, like a deleted issue) — never returned under the old repository's name with its new
+number, which would be another issue's id. Writes never follow the redirect (client.write).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -20,6 +28,8 @@ from integrations.connectors.github.client import GitHubHttp, shared
 
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _ID = re.compile(r"^([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)#(\d+)$")
+_ISSUE_URL = re.compile(r"/repos/([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)/issues/(\d+)$")
+log = logging.getLogger(__name__)
 # The hub user's newest issues in a repository, scanned for a hub-key marker before creating: a
 # plain listing is consistent at once, unlike search (whose index lags, and which may not index
 # the HTML comment the marker is at all). 5 pages = the 500 newest, which covers at least the last
@@ -153,8 +163,15 @@ class GitHubConnector(Connector):
         for artifact_id in dict.fromkeys(ids):
             repo, number = self._split(artifact_id)
             data, _, status = self.http.get(f"/repos/{repo}/issues/{number}", allow=(404, 410))
-            if status == 200 and "pull_request" not in data:
-                out.append(self._artifact(repo, data))
+            if status != 200 or "pull_request" in data:
+                continue
+            where = _where(data)
+            if where is not None and where != (repo.lower(), number):
+                # Transferred (the redirect was followed): not this repository's issue any more.
+                log.info("GitHub issue %s was transferred to %s#%s: the hub takes it as gone from %s "
+                         "(its pair's twin is left alone).", artifact_id, *where, repo)
+                continue
+            out.append(self._artifact(repo, data))
         return out
 
     def create(self, project: str, fields: Mapping[str, Any], hub_key: str) -> ArtifactData:
@@ -178,7 +195,10 @@ class GitHubConnector(Connector):
             current, _, _ = self.http.get(f"/repos/{repo}/issues/{number}")
             payload["body"] = gh.join_body(fields.get("body"), gh.split_body(current.get("body"))[1])
         if not payload:
-            return self.read([artifact_id])[0]
+            found = self.read([artifact_id])
+            if not found:
+                raise ConnectorError(f"GitHub issue {artifact_id} is gone from {repo} (deleted or transferred).")
+            return found[0]
         return self._artifact(repo, self.http.write("PATCH", f"/repos/{repo}/issues/{number}", payload))
 
     def find_by_hub_key(self, project: str, hub_key: str) -> ArtifactData | None:
@@ -248,6 +268,12 @@ class GitHubConnector(Connector):
         if not m:
             raise ConnectorError(f"Not a GitHub issue id (owner/repo#number): {artifact_id!r}")
         return m.group(1), int(m.group(2))
+
+
+def _where(issue: Mapping[str, Any]) -> tuple[str, int] | None:
+    """(owner/repo in lower case, number) that an issue answer names in its API ``url``."""
+    m = _ISSUE_URL.search(str(issue.get("url") or ""))
+    return (m.group(1).lower(), int(m.group(2))) if m else None
 
 
 def _version(updated_at: str, fields: Mapping[str, Any]) -> str:

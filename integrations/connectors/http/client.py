@@ -158,8 +158,10 @@ class HttpClient:
         allow: Iterable[int] = (),
         idempotent: bool | None = None,
         timeouts: Timeouts | None = None,
+        follow_redirects: bool = True,
     ) -> requests.Response:
-        """Send with retries; return a 2xx/3xx response or one whose status is in ``allow``.
+        """Send with retries; return a 2xx/3xx response or one whose status is in ``allow``
+        (a 3xx only with ``follow_redirects`` false: redirects are followed otherwise).
 
         Raises :class:`HttpError` for any other final status and :class:`ConnectorError` for
         network failures.
@@ -175,7 +177,8 @@ class HttpClient:
         attempt = 0
         while True:
             waited += self._wait_for_rate_limit(policy, waited, method, url)
-            outcome = self._try(method, url, params, json, data, headers, allowed, idempotent, timeouts)
+            outcome = self._try(method, url, params, json, data, headers, allowed, idempotent, timeouts,
+                                follow_redirects)
             if outcome.response is not None:
                 return outcome.response
             assert outcome.error is not None
@@ -218,14 +221,14 @@ class HttpClient:
             slept += delay
 
     def _try(self, method: str, url: str, params: Any, json: Any, data: Any, headers: Mapping[str, str] | None,
-             allowed: frozenset[int], idempotent: bool, timeouts: Timeouts) -> _Attempt:
+             allowed: frozenset[int], idempotent: bool, timeouts: Timeouts, follow: bool = True) -> _Attempt:
         where = f"{method} {redact_url(url)}"
         self.requests_sent += 1
         started = time.perf_counter()
         try:
             response = self._transport().send(method, url, params=params, json=json, data=data,
                                               headers={**self.headers, **(headers or {})},
-                                              timeout=(timeouts.connect, timeouts.read))
+                                              timeout=(timeouts.connect, timeouts.read), follow=follow)
         except requests.exceptions.RequestException as exc:
             self._finished(None)
             return self._network_failure(where, exc, idempotent)

@@ -102,8 +102,9 @@ class Transport:
         self.pool.clear()
 
     def send(self, method: str, url: str, *, params: Mapping[str, Any] | None, json: Any, data: Any,
-             headers: Mapping[str, str], timeout: tuple[float, float]) -> requests.Response:
-        """One request (following up to 5 redirects); raises ``requests`` exceptions like requests does."""
+             headers: Mapping[str, str], timeout: tuple[float, float], follow: bool = True) -> requests.Response:
+        """One request (following up to 5 redirects unless ``follow`` is false: then a redirect is
+        the answer); raises ``requests`` exceptions like requests does."""
         body, headers = _body(json, data, dict(headers))
         full = _with_params(url, params)
         started = time.perf_counter()
@@ -117,7 +118,7 @@ class Transport:
                 raise reach.Refused(f"Refused by the hub's network policy: {why}.")
             raw = self._urlopen(method, full, body, headers, timeout)
             location = raw.headers.get("Location")
-            if raw.status not in (301, 302, 303, 307, 308) or not location:
+            if raw.status not in (301, 302, 303, 307, 308) or not location or not follow:
                 return _response(raw, full, started)
             raw.drain_conn()
             target = urljoin(full, location)

@@ -34,7 +34,9 @@ class Command(BaseCommand):
         parser.add_argument("--location", help="host[:port]/database (see `storage drivers` for each format)")
         parser.add_argument("--username")
         parser.add_argument("--password-file", type=Path)
-        parser.add_argument("--tls", default="prefer")
+        parser.add_argument("--tls", default="", help="disable, prefer, require, verify-ca or verify-full (Oracle: "
+                                                      "disable or require); default: prefer, SQL Server require, "
+                                                      "Oracle disable")
         parser.add_argument("--ca-file", default="")
         parser.add_argument("--yes", action="store_true", help="confirm the warning (transfer, relocate, override)")
         parser.add_argument("--foreground", action="store_true",
@@ -66,7 +68,8 @@ class Command(BaseCommand):
                     raise CommandError("The connection test failed.")
             elif action == "cleanup":
                 dropped = services.cleanup(self._input(opts), None)
-                self.stdout.write(f"Dropped {len(dropped)} table(s): {', '.join(dropped)}")
+                self.stdout.write(f"Dropped {len(dropped)} table(s): {', '.join(dropped)}" if dropped else
+                                  "Nothing to clean up: the target holds no tables of a transfer of this hub.")
             elif action == "relocate":
                 self._confirm(opts, services.RELOCATE_WARNING)
                 self._print(services.relocate(self._input(opts), CONFIRM_TEXT, None), opts)
@@ -100,7 +103,11 @@ class Command(BaseCommand):
         if missing:
             raise CommandError(f"Give --{' --'.join(missing)}.")
         if opts["password_file"]:
-            password = opts["password_file"].read_text().rstrip("\n")
+            try:
+                password = opts["password_file"].read_text().rstrip("\n")
+            except (OSError, UnicodeDecodeError) as exc:  # a typo in the path is not a traceback
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a text file"
+                raise CommandError(f"Cannot read the password file {opts['password_file']}: {reason}.") from None
         elif "HUB_STORAGE_PASSWORD" in os.environ:
             password = os.environ["HUB_STORAGE_PASSWORD"]
         elif sys.stdin.isatty():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -25,8 +26,10 @@ def run_writers(home: Path, writers: int, lines: int, max_bytes: int, backups: i
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "DATABASE_URL"))}
     env.update(HUB_HOME=str(home), HUB_LOG_MAX_BYTES=str(max_bytes), HUB_LOG_BACKUPS=str(backups),
                DJANGO_SETTINGS_MODULE="tasktop_hub.settings", HUB_LOG_LEVEL="WARNING")
+    # Under the usual umask (022) a plain handler would make hub.log 0644.
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, f"w{n}", str(lines)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for n in range(writers)]
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=lambda: os.umask(0o022))
+             for n in range(writers)]
     assert [p.wait(timeout=120) for p in procs] == [0] * writers
     return home / "logs"
 
@@ -48,3 +51,13 @@ def test_concurrent_writers_lose_and_interleave_nothing(tmp_path):
 def test_rotation_keeps_a_bounded_number_of_files(tmp_path):
     logs = run_writers(tmp_path / "home", writers=2, lines=400, max_bytes=10_000, backups=2)
     assert sorted(f.name for f in logs.glob("hub.log*")) == ["hub.log", "hub.log.1", "hub.log.2"]
+
+
+def test_log_files_are_private_to_the_hubs_account(tmp_path):
+    """The directory is 0700 and every file in it — hub.log, the rotated ones, the handler's lock
+    file — 0600, so a copy of the files (a backup, a support bundle) stays private too."""
+    logs = run_writers(tmp_path / "home", writers=1, lines=200, max_bytes=5_000, backups=2)
+    assert stat.S_IMODE(logs.stat().st_mode) == 0o700
+    modes = {f.name: oct(stat.S_IMODE(f.stat().st_mode)) for f in logs.iterdir()}
+    assert {"hub.log", "hub.log.1"} <= set(modes)
+    assert set(modes.values()) == {oct(0o600)}, modes

@@ -320,3 +320,59 @@ def test_etag_cache_is_bounded_in_bytes(api, monkeypatch):
     assert 0 < cache._etag_bytes <= 20_000
     assert cache._etag_bytes == sum(entry[3] for entry in cache._etags.values())
     assert len(cache._etags) < 30  # the oldest went
+
+
+def test_the_stand_in_answers_a_transferred_issues_old_address_as_github_does(api):
+    import requests
+
+    other = api.add_repo("acme", "other", assignable=("hubbot",))
+    api.add_issue(api.repo, "Moves away")
+    api.transfer(api.repo, 1, other)
+    old = requests.get(f"{api.url}/api/v3/repos/acme/app/issues/1", allow_redirects=False, timeout=5,
+                       headers={"Authorization": f"Bearer {TOKEN}"})
+    assert old.status_code == 301 and old.json()["message"] == "Moved Permanently"
+    assert old.headers["Location"] == old.json()["url"] == f"{api.url}/api/v3/repositories/{other.id}/issues/1"
+    new = requests.get(old.headers["Location"], timeout=5, headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    assert (new["title"], new["number"], new["repository_url"]) == (
+        "Moves away", 1, "https://api.github.com/repos/acme/other")
+
+
+def test_a_transferred_issue_is_gone_from_its_repository_not_read_under_another_id(api, caplog):
+    """acme/app#1 moves to acme/other, where it becomes #2: following the redirect must not yield
+    'acme/app#2' (another issue of acme/app) with the transferred issue's fields."""
+    other = api.add_repo("acme", "other", assignable=("hubbot",))
+    api.add_issue(other, "Already there")
+    api.add_issue(api.repo, "Moves away")
+    api.add_issue(api.repo, "Stays here")
+    moved = api.transfer(api.repo, 1, other)
+    assert moved["number"] == 2
+    conn = connector(api, repositories="acme/app, acme/other")
+    with caplog.at_level("INFO"):
+        assert conn.read(["acme/app#1"]) == []
+    assert "acme/app#1 was transferred to acme/other#2" in caplog.text
+    both = conn.read(["acme/app#1", "acme/app#2"])
+    assert [(a.id, a.fields["title"]) for a in both] == [("acme/app#2", "Stays here")]
+    # Its new address is an issue of acme/other like any other.
+    assert [a.fields["title"] for a in conn.read(["acme/other#2"])] == ["Moves away"]
+    # Detection no longer lists it in acme/app.
+    assert drain(conn, "acme/app", None) == ["acme/app#2"]
+
+
+def test_a_write_never_follows_a_transfer(api):
+    other = api.add_repo("acme", "other", assignable=("hubbot",))
+    api.add_issue(api.repo, "Moves away")
+    api.transfer(api.repo, 1, other)
+    conn = connector(api, write_interval=0)
+    with pytest.raises(ConnectorError, match="transferred to another repository; the hub does not write") as info:
+        conn.update("acme/app#1", {"title": "Renamed by the hub"})
+    assert "301" in str(info.value) and not info.value.transient
+    assert other.issues[1]["title"] == "Moves away"  # the issue where it now lives was not changed
+    with pytest.raises(ConnectorError, match="gone from acme/app"):
+        conn.update("acme/app#1", {})
+
+
+def test_an_issue_transferred_where_the_token_cannot_read_is_gone(api):
+    private = api.add_repo("elsewhere", "private")
+    api.add_issue(api.repo, "Moves out of sight")
+    api.transfer(api.repo, 1, private, readable=False)
+    assert connector(api).read(["acme/app#1"]) == []
