@@ -13,26 +13,13 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-HOME = Path(tempfile.mkdtemp(prefix="engine-bench-"))
-os.environ["HUB_HOME"] = str(HOME / "hub")
-# Tool tables may not live in the hub's own directory (integrations/connectors/reach.py).
-TOOLS = HOME / "tools"
-TOOLS.mkdir()
-os.environ["HUB_CONNECTION_SQLITE_DIRS"] = str(TOOLS)
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tasktop_hub.settings")
-os.environ.setdefault("HUB_LOG_LEVEL", "WARNING")
+from _hub import bootstrap
 
-import django  # noqa: E402
-
-django.setup()
+BENCH = bootstrap("engine-bench")
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection as hub_db  # noqa: E402
@@ -95,7 +82,7 @@ def _pg_admin():
 def tool_url(name: str) -> str:
     """A fresh PostgreSQL database for one tool table when the server is there (a concurrent
     writer, like a real tracker); a SQLite file otherwise (writers serialise on its lock)."""
-    if TOOLS == "postgresql":
+    if TOOL_KIND == "postgresql":
         db = f"bench_{name}_{os.getpid()}"
         with _pg_admin() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{db}"')
@@ -104,7 +91,7 @@ def tool_url(name: str) -> str:
             admin.execute(f'ALTER DATABASE "{db}" SET synchronous_commit = off')
         _CREATED.append(db)
         return PG_ADMIN.rsplit("/", 1)[0] + "/" + db
-    path = TOOLS / f"{name}.db"
+    path = BENCH.tools / f"{name}.db"
     path.touch()
     return f"sqlite:///{path}"
 
@@ -124,7 +111,7 @@ def _tools() -> str:
         return "sqlite"
 
 
-TOOLS = _tools()
+TOOL_KIND = _tools()  # a name of its own: BENCH.tools is the SQLite files' directory
 
 
 class Rig:
@@ -241,7 +228,7 @@ def cpu_per_artifact() -> tuple[float, float]:
     assert result.get("writes") == 2000, result
     tool = sum(w.tool_cpu for w in rig.wrappers)
     print(f"  process CPU {cpu * 1000 / 2000:.2f} ms/artifact, of which inside the tool calls (database "
-          f"driver{', and SQLite itself' if TOOLS == 'sqlite' else ''}) {tool * 1000 / 2000:.2f} ms; "
+          f"driver{', and SQLite itself' if TOOL_KIND == 'sqlite' else ''}) {tool * 1000 / 2000:.2f} ms; "
           f"hub's own {(cpu - tool) * 1000 / 2000:.2f} ms/artifact")
     return cpu * 1000 / 2000, (cpu - tool) * 1000 / 2000
 
@@ -345,7 +332,7 @@ def interval_spread(interval: int = 10, seconds: float = 75.0) -> list[float]:
 
 def main() -> None:
     print(f"engine benchmark — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
-    print(f"tools: two 'database' connectors on {TOOLS} (+ injected latency per remote call)")
+    print(f"tools: two 'database' connectors on {TOOL_KIND} (+ injected latency per remote call)")
     setup_hub()
     try:
         _main()

@@ -26,19 +26,13 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tasktop_hub.settings")
-os.environ.setdefault("HUB_HOME", tempfile.mkdtemp(prefix="kill-soak-client-"))
+from _hub import bootstrap
 
-import django  # noqa: E402
-
-django.setup()
+bootstrap("kill-soak-client")  # this process, the client: the hubs it drives have HUB_HOMEs of their own (make_hub)
 
 import psycopg  # noqa: E402
 

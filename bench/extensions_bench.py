@@ -22,24 +22,12 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-HOME = Path(tempfile.mkdtemp(prefix="extensions-bench-"))
-os.environ["HUB_HOME"] = str(HOME / "hub")
-TOOLS = HOME / "tools"
-TOOLS.mkdir()
-os.environ["HUB_CONNECTION_SQLITE_DIRS"] = str(TOOLS)
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tasktop_hub.settings")
-os.environ.setdefault("HUB_LOG_LEVEL", "WARNING")
+from _hub import bootstrap
 
-import django  # noqa: E402
-
-django.setup()
+BENCH = bootstrap("extensions-bench")
 
 from django.core.management import call_command  # noqa: E402
 
@@ -139,7 +127,7 @@ def engine_run(n: int, fields: list[str], with_transforms: bool, tag: str) -> di
     """CPU per artifact (engine process, sandbox children) for creating n artifacts, then updating them."""
     urls = []
     for side in ("left", "right"):
-        path = TOOLS / f"{tag}-{side}.db"
+        path = BENCH.tools / f"{tag}-{side}.db"
         path.touch()
         urls.append(f"sqlite:///{path}")
         create_work_item_table(urls[-1], "items", fields, drop=True)

@@ -20,18 +20,12 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-HOME = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
-os.environ["HUB_HOME"] = str(HOME / "hub")
-os.environ["HUB_CONNECTION_SQLITE_DIRS"] = str(HOME)
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tasktop_hub.settings")
-os.environ.setdefault("HUB_LOG_LEVEL", "WARNING")
+from _hub import bootstrap
+
 PG_ADMIN = sys.argv[sys.argv.index("--postgres") + 1] if "--postgres" in sys.argv else ""
 PG_NAME = f"gwbench_{uuid.uuid4().hex[:8]}"
 if PG_ADMIN:
@@ -39,11 +33,7 @@ if PG_ADMIN:
 
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{PG_NAME}"')
-    os.environ["DATABASE_URL"] = PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_NAME
-
-import django  # noqa: E402
-
-django.setup()
+BENCH = bootstrap("gateway-bench", **({"DATABASE_URL": PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_NAME} if PG_ADMIN else {}))
 
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -60,7 +50,7 @@ RESHAPE = "function reshape(p) { return {summary: p.alert.title, priority: Strin
 
 
 def gateway_integration(name: str, with_extension: bool) -> tuple[Collection, Integration]:
-    url = f"sqlite:///{HOME / (name + '.db')}"
+    url = f"sqlite:///{BENCH.tools / (name + '.db')}"
     Path(url.removeprefix("sqlite:///")).touch()
     create_work_item_table(url, "items", FIELDS)
     ext = ext_services.create(None, name=f"shape-{name}", type="payload", source=RESHAPE) if with_extension else None

@@ -28,16 +28,13 @@ import json
 import math
 import os
 import statistics
-import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _hub import bootstrap
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--rows", type=int, default=100_000)
@@ -54,11 +51,6 @@ parser.add_argument("--profile", type=int, metavar="N", default=0,
                          "functions by own time and by cumulative time")
 ARGS = parser.parse_args()
 
-HOME = Path(ARGS.keep).resolve() if ARGS.keep and ARGS.db == "sqlite" else Path(tempfile.mkdtemp(prefix="lists-bench-"))
-os.environ["HUB_HOME"] = str(HOME / "hub")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tasktop_hub.settings")
-os.environ.setdefault("HUB_LOG_LEVEL", "WARNING")
-os.environ["ALLOWED_HOSTS"] = "testserver"
 PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_NAME = ARGS.keep if ARGS.keep and ARGS.db == "postgresql" else f"lists_bench_{uuid.uuid4().hex[:8]}"
 
@@ -71,16 +63,14 @@ def _pg_admin() -> Any:
                            dbname=p.path.lstrip("/") or "postgres", autocommit=True, connect_timeout=3)
 
 
+HUB_ENV = {"ALLOWED_HOSTS": "testserver"}  # Django's test client
 if ARGS.db == "postgresql":
     with _pg_admin() as pg:
         if not (ARGS.keep and pg.execute("SELECT 1 FROM pg_database WHERE datname = %s", [PG_NAME]).fetchone()):
             pg.execute(f'CREATE DATABASE "{PG_NAME}"')
     p = urlsplit(PG_ADMIN)
-    os.environ["DATABASE_URL"] = f"postgres://{p.username or 'postgres'}@{p.hostname}:{p.port or 5432}/{PG_NAME}"
-
-import django  # noqa: E402
-
-django.setup()
+    HUB_ENV["DATABASE_URL"] = f"postgres://{p.username or 'postgres'}@{p.hostname}:{p.port or 5432}/{PG_NAME}"
+BENCH = bootstrap("lists-bench", Path(ARGS.keep) if ARGS.keep and ARGS.db == "sqlite" else None, **HUB_ENV)
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -250,7 +240,7 @@ def main() -> None:
             ("pairs, deep page (cursor)", f"/api/v1/pairs/?cursor={cursor_at(ArtifactPair, ('id',), deep)}"),
             ("pairs, integration B (10 %)", f"/api/v1/pairs/?integration={b}"),
             ("pairs, integration B, deep", f"/api/v1/pairs/?integration={b}&cursor="
-                                           f"{cursor_at(ArtifactPair, ('id',), n // 10 - 150, integration_id=b)}"),
+                                           f"{cursor_at(ArtifactPair, ('id',), max(n // 10 - 150, 0), integration_id=b)}"),
             ("pairs, one by left id", f"/api/v1/pairs/?integration={a}&left_id=L4242"),
             ("pending work, first page", "/api/v1/pending-work/"),
             ("pending work, blocked in A", f"/api/v1/pending-work/?integration={a}&status=blocked"),

@@ -47,12 +47,9 @@ def writers() -> None:
 
 
 def report() -> None:
-    os.environ.update(HUB_HOME=str(HOME / "r"), DJANGO_SETTINGS_MODULE="tasktop_hub.settings",
-                      HUB_LOG_LEVEL="WARNING")
-    sys.path.insert(0, str(ROOT))
-    import django
+    from _hub import bootstrap
 
-    django.setup()
+    bootstrap("logs-bench-report")
     from django.conf import settings
     from django.core.management import call_command
 

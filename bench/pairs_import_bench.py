@@ -11,25 +11,12 @@ Verification is not measured here: it costs one ``read`` per page of ids per sid
 from __future__ import annotations
 
 import io
-import os
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-HOME = Path(tempfile.mkdtemp(prefix="pairs-bench-"))
-os.environ["HUB_HOME"] = str(HOME / "hub")
-TOOLS = HOME / "tools"
-TOOLS.mkdir()
-os.environ["HUB_CONNECTION_SQLITE_DIRS"] = str(TOOLS)
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tasktop_hub.settings")
-os.environ.setdefault("HUB_LOG_LEVEL", "WARNING")
+from _hub import bootstrap
 
-import django  # noqa: E402
-
-django.setup()
+BENCH = bootstrap("pairs-bench")
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -43,7 +30,7 @@ def setup() -> None:
     call_command("migrate", verbosity=0)
     colls = []
     for side in ("left", "right"):
-        path = TOOLS / f"{side}.db"
+        path = BENCH.tools / f"{side}.db"
         path.touch()
         conn = RepositoryConnection.objects.create(name=f"{side}-db", kind="database", url=f"sqlite:///{path}",
                                                    options={"table": "items", "projects": "ALPHA"})

@@ -159,3 +159,38 @@ def table_checksum(alias: str, model: type[models.Model], empty_is_null: bool) -
 def existing_tables(alias: str) -> set[str]:
     with connections[alias].cursor() as cursor:
         return set(connections[alias].introspection.table_names(cursor))
+
+
+# django-q2's ORM broker acknowledges a task by deleting its queue row *by id*, in whichever
+# database the acknowledging process uses by then. Until every process has switched, the old
+# database keeps handing out queue ids (the scheduler enqueues there; the write freeze does not
+# stop it) and the pusher keeps taking tasks from it; such a task, run after the switch, is
+# acknowledged in the new database. Were its id reused there, that acknowledgement would delete
+# another, unrelated task, which then never runs (found by
+# tests/system/test_storage_transfer.py: a job queued right after the switch stayed queued).
+# So the new database's queue ids start far past every id the old one has handed out: a task
+# taken but not yet acknowledged still has its row there, so the live largest id bounds them,
+# and the gap covers what is enqueued between this read and the last process switching.
+QUEUE_ID_GAP = 100_000
+
+
+def leave_queue_ids_behind(live: str, target: str) -> int:
+    """Make ``target``'s next django-q2 queue id exceed every id ``live`` (the database the
+    hub still runs on) has handed out, by ``QUEUE_ID_GAP``; the first id it will hand out."""
+    from django.core.management.color import no_style
+    from django.db import transaction
+    from django.db.models import Max
+    from django_q.models import OrmQ
+
+    top = max(OrmQ.objects.using(alias).aggregate(top=Max("id"))["top"] or 0 for alias in (live, target))
+    placeholder = top + QUEUE_ID_GAP
+    # Vendor-neutral: a row with the id, the backend's own sequence reset (PostgreSQL, Oracle,
+    # SQL Server follow the largest id; MySQL/MariaDB's AUTO_INCREMENT follows the insert), then
+    # the row goes. Nothing reads the target's queue before the switch.
+    with transaction.atomic(using=target):
+        OrmQ.objects.using(target).create(id=placeholder, key=MARKER, payload="")
+        with connections[target].cursor() as cursor:
+            for sql in connections[target].ops.sequence_reset_sql(no_style(), [OrmQ]):
+                cursor.execute(sql)
+        OrmQ.objects.using(target).filter(id=placeholder).delete()
+    return placeholder + 1

@@ -214,17 +214,19 @@ def empty_tables(alias: str, vendor: str, models: list) -> None:
 
 
 @contextmanager
-def _bulk_session(alias: str, vendor: str, models: list, beat: Callable[[str], None]) -> Iterator[None]:
+def _bulk_session(alias: str, vendor: str, models: list, beat: Callable[[str], None]
+                  ) -> Iterator[fastcopy.TableCopied]:
     """How the target takes the copy: PostgreSQL with its indexes and foreign keys built after
-    the rows; MariaDB/MySQL without per-row key checks."""
+    the rows; MariaDB/MySQL without per-row key checks. Yields what to call when a table's rows
+    are committed."""
     if vendor == "postgresql":
-        with fastcopy.postgres_bulk_session(alias, [m._meta.db_table for m in models], beat):
-            yield
+        with fastcopy.postgres_bulk_session(alias, [m._meta.db_table for m in models], beat) as table_copied:
+            yield table_copied
     elif vendor == "mysql":
-        with fastcopy.mysql_bulk_session(alias):
-            yield
+        with fastcopy.mysql_bulk_session(alias) as table_copied:
+            yield table_copied
     else:
-        yield
+        yield lambda table: None
 
 
 @jobs.register
@@ -355,11 +357,14 @@ class TransferJob(jobs.Job):
                 seconds = {"schema": time.monotonic() - started}
                 started = time.monotonic()
                 done = 0
-                expected: dict[str, fastcopy.Checksum] = {}  # the fast path's source checksums
-                sqlite_source = fastcopy.open_source(source["NAME"]) if source_vendor == "sqlite" and \
-                    vendor in fastcopy.VENDORS else None
+                fast = source_vendor == "sqlite" and vendor in fastcopy.VENDORS
+                sqlite_source = fastcopy.open_source(source["NAME"]) if fast else None
+                # The fast path's source checksums, computed by a child beside the copy.
+                expected = fastcopy.SourceChecksums(
+                    source["NAME"], vendor, [m for m in models if fastcopy.eligible(m)],
+                    preexec_fn=_die_with_parent if sys.platform == "linux" else None) if fast else None
                 try:
-                    with _bulk_session(dst, vendor, models, self.beat):
+                    with _bulk_session(dst, vendor, models, self.beat) as table_copied:
                         for model in models:
                             self.beat(f"copying {model._meta.db_table}")
                             base = done
@@ -371,40 +376,52 @@ class TransferJob(jobs.Job):
 
                             with transaction.atomic(using=dst):
                                 if sqlite_source is not None and fastcopy.eligible(model):
-                                    checksum = fastcopy.copy_table(sqlite_source, dst, vendor, model, progress)
-                                    expected[model._meta.db_table] = checksum
-                                    done += checksum.rows
+                                    done += fastcopy.copy_table(sqlite_source, dst, vendor, model, progress)
                                 else:
                                     done += bulk.write_table(dst, vendor, model, tables.read_rows(src, model), progress)
+                            table_copied(model._meta.db_table)
+                        rows_copied = time.monotonic()
+                except BaseException:
+                    if expected is not None:
+                        expected.close()
+                    raise
                 finally:
                     if sqlite_source is not None:
                         sqlite_source.close()
                 seconds["copy"] = time.monotonic() - started
+                seconds["indexes"] = time.monotonic() - rows_copied  # part of "copy": what was left to build after the rows
                 started = time.monotonic()
-                self.log(f"Copied {done} rows in {len(models)} tables in {seconds['copy']:.1f} s.")
+                self.log(f"Copied {done} rows in {len(models)} tables in {seconds['copy']:.1f} s "
+                         f"(indexes and constraints {seconds['indexes']:.1f} s of it).")
                 self.beat("verifying")
                 with connections[dst].cursor() as cursor:
                     for sql in connections[dst].ops.sequence_reset_sql(no_style(), models):
                         cursor.execute(sql)
                 mismatches = []
-                for model in models:
-                    table = model._meta.db_table
-                    left: tuple[int, object]
-                    right: tuple[int, object]
-                    if table in expected:  # one aggregate query on the target
-                        fast_left, fast_right = expected[table], fastcopy.target_checksum(dst, vendor, model)
-                        left, right = (fast_left.rows, fast_left), (fast_right.rows, fast_right)
-                    else:  # both sides read and hashed here
-                        left = tables.table_checksum(src, model, empty_is_null)
-                        right = tables.table_checksum(dst, model, empty_is_null)
-                    if left != right:
-                        mismatches.append(f"{table} (source {left[0]} rows, target {right[0]} rows"
-                                          f"{'' if left[0] != right[0] else ', contents differ'})")
-                    self.progress(done, total, force=False)
+                try:
+                    for model in models:
+                        table = model._meta.db_table
+                        left: tuple[int, object]
+                        right: tuple[int, object]
+                        if expected is not None and fastcopy.eligible(model):  # one aggregate query on the target
+                            fast_right = fastcopy.target_checksum(dst, vendor, model)
+                            fast_left = expected.get(table)
+                            left, right = (fast_left.rows, fast_left), (fast_right.rows, fast_right)
+                        else:  # both sides read and hashed here
+                            left = tables.table_checksum(src, model, empty_is_null)
+                            right = tables.table_checksum(dst, model, empty_is_null)
+                        if left != right:
+                            mismatches.append(f"{table} (source {left[0]} rows, target {right[0]} rows"
+                                              f"{'' if left[0] != right[0] else ', contents differ'})")
+                        self.progress(done, total, force=False)
+                finally:
+                    if expected is not None:
+                        expected.close()
                 if mismatches:
                     raise RuntimeError("Verification failed: " + "; ".join(mismatches[:5]))
                 seconds["verify"] = time.monotonic() - started
                 self.log(f"Verified {len(models)} tables: row counts and checksums match.")
+            tables.leave_queue_ids_behind("default", dst)  # "default": the live source (see there)
             self._finish_target(dst, vendor)
         return {"tables": len(models), "rows": done, "verified": True,
                 "seconds": {k: round(v, 2) for k, v in seconds.items()}}

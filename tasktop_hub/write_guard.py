@@ -26,6 +26,7 @@ through the condition registry, ``tasktop_hub.conditions``).
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sys
 import time
@@ -36,6 +37,7 @@ from typing import IO
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+log = logging.getLogger(__name__)
 LOCK_FILE = "writes.lock"
 RETRY_AFTER_SECONDS = 60
 MESSAGE = "The hub's data is being moved to another database; try again in a minute."
@@ -135,6 +137,11 @@ def refusal(request: HttpRequest, reason: str) -> HttpResponse:
                                                                              "message": MESSAGE}, request=request),
                                 status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    # An expected answer while data moves, not a server error: one WARNING line instead of
+    # Django's "ERROR Service Unavailable" for every refused write (a client retrying every
+    # second would fill the error log during a transfer).
+    log.warning("Write refused while the hub's data is being moved: %s %s", request.method, request.path_info)
+    response._has_been_logged = True  # type: ignore[attr-defined]  # Django's log_response skips it
     return response
 
 

@@ -1,9 +1,9 @@
 """docs/engine.md's first integration, done in a real browser (Debian's chromium via Playwright)
-the way the page tells it, on a hub running as real processes (`hub_setup`, then `serve`: gunicorn
-and a django-q2 cluster, tests/system/conftest.py): two database connections (SQLite tables under
-the test's temporary directory) tested from their pages, two collections whose projects and fields
-are picked from the tools, an integration with a route and its per-field table, the Run action —
-then a row inserted in one table arrives in the other, carried by the hub's worker.
+the way the page tells it, on a hub running as real processes (a HUB_HOME as `hub_setup` leaves it,
+then `serve`: gunicorn and a django-q2 cluster, tests/system/conftest.py): two database connections
+(SQLite tables under the test's temporary directory) tested from their pages, two collections
+whose projects and fields are picked from the tools, an integration with a route and its per-field
+table, the Run action — then a row inserted in one table arrives in the other, carried by the hub's worker.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 import pytest
 
 from integrations.connectors.database.schema import create_work_item_table
-from tests.system.conftest import ADMIN_PASSWORD, ADMIN_USER, hub_env, running_hub
+from tests.system.conftest import ADMIN_PASSWORD, ADMIN_USER, hub_env, hub_template, running_hub
 
 pytestmark = [pytest.mark.browser, pytest.mark.system]
-__all__ = ["hub_env", "running_hub"]  # the fixtures this test uses
+__all__ = ["hub_env", "hub_template", "running_hub"]  # the fixtures this test uses
 
 
 def _table(path) -> str:

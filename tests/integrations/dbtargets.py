@@ -64,12 +64,13 @@ def mariadb_available() -> tuple[bool, str]:
 
 
 @contextmanager
-def fresh_postgres_db(prefix: str = "hubt") -> Iterator[str]:
+def fresh_postgres_db(prefix: str = "hubt", template: str = "") -> Iterator[str]:
+    """A new database; with ``template``, a copy of that (idle) database (tests/system/hub_template.py)."""
     ok, reason = postgres_available()
     require_service(ok, reason)
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = _pg_admin()
-    admin.execute(f'CREATE DATABASE "{name}"')
+    admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     try:
         yield _with_db(POSTGRES_URL, name)
     finally:

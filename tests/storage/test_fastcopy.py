@@ -13,7 +13,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connections, transaction
 
 from notifications.models import AuditEvent, BackgroundJob
-from storage import fastcopy, services
+from storage import checksum, fastcopy, services
 from storage.transfer import snapshot_sqlite
 from tests.storage.sample import AWKWARD, fill
 
@@ -50,9 +50,9 @@ def test_batch_encoding_escapes_every_value_and_falls_back_when_data_holds_a_sep
 
 
 def test_jsonb_rendering_orders_keys_as_postgresql_and_prints_exact_numbers():
-    assert fastcopy.render_jsonb('{"bb": 1, "a": 2, "é": 3, "ab": [1.50, -0.0, 1e-7, 2E+3, null, true]}') == \
+    assert checksum.render_jsonb('{"bb": 1, "a": 2, "é": 3, "ab": [1.50, -0.0, 1e-7, 2E+3, null, true]}') == \
         '{"a": 2, "ab": [1.50, 0.0, 0.0000001, 2000, null, true], "bb": 1, "é": 3}'
-    assert fastcopy.render_jsonb(b'"tab\\t \\u20ac \\u0001 /"') == '"tab\\t € \\u0001 /"'
+    assert checksum.render_jsonb(b'"tab\\t \\u20ac \\u0001 /"') == '"tab\\t € \\u0001 /"'
 
 
 @pytest.fixture
@@ -81,9 +81,13 @@ def test_fast_copy_verifies_and_its_checksum_catches_a_changed_missing_or_extra_
     expected = {}
     session = fastcopy.postgres_bulk_session(alias, [m._meta.db_table for m in models]) if vendor == "postgresql" \
         else fastcopy.mysql_bulk_session(alias)
-    with transaction.atomic(using=alias), session:
+    with fastcopy.SourceChecksums(snapshot, vendor, models) as child:
+        with transaction.atomic(using=alias), session:
+            for model in models:
+                copied = fastcopy.copy_table(source, alias, vendor, model, lambda n: None)
+                assert copied == model._base_manager.count()
         for model in models:
-            expected[model] = fastcopy.copy_table(source, alias, vendor, model, lambda n: None)
+            expected[model] = child.get(model._meta.db_table)
     assert expected[AuditEvent].rows == AuditEvent.objects.count()
     for model in models:
         assert fastcopy.target_checksum(alias, vendor, model) == expected[model], model
@@ -124,4 +128,50 @@ def test_jsonb_rendering_matches_postgresql(pg_target):
     with alias_for(entry) as alias, connections[alias].cursor() as cursor:
         for text in texts:
             cursor.execute("SELECT %s::jsonb::text", [text])
-            assert fastcopy.render_jsonb(text) == cursor.fetchone()[0], text
+            assert checksum.render_jsonb(text) == cursor.fetchone()[0], text
+
+
+@pytest.mark.django_db
+def test_the_checksum_child_reports_why_it_stopped(tmp_path):
+    """A snapshot the child cannot read fails the verification with the child's reason, not a hang."""
+    missing = str(tmp_path / "gone.sqlite3")
+    with fastcopy.SourceChecksums(missing, "postgresql", [AuditEvent]) as child:
+        with pytest.raises(RuntimeError, match="Computing the source checksums stopped.*unable to open"):
+            child.get(AuditEvent._meta.db_table)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("tiny_target", ["pg_target"], indirect=True)
+def test_indexes_are_rebuilt_beside_the_copy_and_a_failure_stops_the_builder(tiny_target, tmp_path):
+    """Outside a caller's transaction each table's indexes are built on a second connection as
+    soon as the table is reported copied; the session ends with the migrations' exact catalog.
+    A failure inside the session stops the builder (no thread or connection left behind)."""
+    import threading
+
+    vendor, alias = tiny_target
+    fill()
+    snapshot = snapshot_sqlite({}, tmp_path / "snap.sqlite3")["NAME"]
+    source = fastcopy.open_source(snapshot)
+    models = [get_user_model(), AuditEvent, BackgroundJob]
+    names = [m._meta.db_table for m in models]
+    with connections[alias].cursor() as cursor:
+        catalog = fastcopy._pg_catalog(cursor, names)
+    assert catalog[1], "the tables have secondary indexes to rebuild"
+    with fastcopy.postgres_bulk_session(alias, names) as table_copied:
+        for model in models:
+            with transaction.atomic(using=alias):
+                fastcopy.copy_table(source, alias, vendor, model, lambda n: None)
+            table_copied(model._meta.db_table)
+            assert any(t.name == "hub-index-builder" for t in threading.enumerate())
+    assert not any(t.name == "hub-index-builder" for t in threading.enumerate())
+    with connections[alias].cursor() as cursor:
+        assert fastcopy._pg_catalog(cursor, names) == catalog
+
+    with connections[alias].cursor() as cursor:
+        cursor.execute(f'TRUNCATE {", ".join(connections[alias].ops.quote_name(n) for n in names)} CASCADE')
+    with pytest.raises(RuntimeError, match="stop here"):
+        with fastcopy.postgres_bulk_session(alias, names) as table_copied:
+            table_copied(names[0])
+            raise RuntimeError("stop here")
+    assert not any(t.name == "hub-index-builder" for t in threading.enumerate())
+    source.close()

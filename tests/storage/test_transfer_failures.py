@@ -1,15 +1,28 @@
-"""A transfer that fails or is aborted mid-copy leaves the hub whole (PostgreSQL target):
+"""A transfer that fails or is aborted mid-copy leaves the hub whole.
+
+PostgreSQL target:
 
 * the user aborts (Activity's / the API's abort) while a table is being copied;
 * the connection to the target drops (its backends are ended with ``pg_terminate_backend``);
 * the target's disk is full — stood in for by a trigger on one target table that raises
   SQLSTATE 53100 (``disk_full``), the error PostgreSQL gives when it cannot extend a file
-  (a real full disk or a tablespace quota cannot be made here);
+  (a real full disk or a tablespace quota cannot be made here).
 
-each time the hub goes on with its internal database, untouched and complete, processing resumes,
+MariaDB target:
+
+* the connection to the target drops (the transfer's sessions are ended with ``KILL CONNECTION``);
+* the target's disk is full — stood in for by a table that cannot grow: after the migrations,
+  one target table is made a MyISAM table of MAX_ROWS=1, AVG_ROW_LENGTH=1 (its data file then
+  holds at most 64 KB; its foreign keys are dropped first, as MyISAM has none), so the server
+  itself stops the ``LOAD DATA LOCAL`` half way with ER_RECORD_FILE_FULL (1114, "The table … is
+  full") — the error InnoDB gives when the disk or its tablespace is full (errno 28, "No space
+  left on device", is logged beside it on the server). Filling a real filesystem would need a
+  mount on the database server's machine.
+
+Each time the hub goes on with its internal database, untouched and complete, processing resumes,
 Activity says what happened and what to do, and cleanup removes only the tables this hub's
-transfer created. Then a transfer succeeds and verifies, and the "same database, new location"
-save refuses a location that reaches another database.
+transfer created. Then a transfer succeeds and verifies, and (PostgreSQL) the "same database,
+new location" save refuses a location that reaches another database.
 """
 
 from __future__ import annotations
@@ -67,64 +80,122 @@ def _fill_the_disk(entry: dict) -> None:
                        "EXECUTE FUNCTION hub_test_disk_full()")
 
 
+def _maria(entry: dict):
+    import MySQLdb
+
+    conn = MySQLdb.connect(host=entry["HOST"], port=int(entry["PORT"] or 3306), user=entry["USER"],
+                           password=entry["PASSWORD"], database=entry["NAME"])
+    conn.autocommit(True)
+    return conn
+
+
+def _kill_maria_connections(entry: dict) -> None:
+    conn = _maria(entry)
+    try:
+        cursor = conn.cursor()
+        cursor.execute("SELECT id FROM information_schema.processlist WHERE db = %s AND id <> CONNECTION_ID()",
+                       [entry["NAME"]])
+        sessions = [row[0] for row in cursor.fetchall()]
+        for session in sessions:
+            cursor.execute(f"KILL CONNECTION {int(session)}")
+    finally:
+        conn.close()
+    assert sessions  # the transfer's connection to the target
+
+
+def _cap_maria_table(entry: dict) -> None:
+    """FAIL_AT as a table whose data file cannot grow past 64 KB (see the module's docstring)."""
+    conn = _maria(entry)
+    try:
+        cursor = conn.cursor()
+        cursor.execute("SELECT table_name, constraint_name FROM information_schema.referential_constraints "
+                       "WHERE constraint_schema = %s AND (table_name = %s OR referenced_table_name = %s)",
+                       [entry["NAME"], FAIL_AT, FAIL_AT])
+        for table, constraint in cursor.fetchall():
+            cursor.execute(f"ALTER TABLE `{table}` DROP FOREIGN KEY `{constraint}`")
+        cursor.execute(f"ALTER TABLE `{FAIL_AT}` ENGINE=MyISAM MAX_ROWS=1 AVG_ROW_LENGTH=1")
+        cursor.execute("SELECT max_data_length FROM information_schema.tables WHERE table_schema = %s "
+                       "AND table_name = %s", [entry["NAME"], FAIL_AT])
+        assert cursor.fetchone()[0] == 65535
+    finally:
+        conn.close()
+
+
+AFTER_SCHEMA = (_fill_the_disk, _cap_maria_table)
+
+
 def _counts() -> dict[str, int]:
     return {m._meta.db_table: m._base_manager.count() for m in tables.transfer_models()
             if m._meta.db_table not in BOOKKEEPING}
 
 
-def test_abort_dropped_connection_and_full_disk_leave_the_hub_whole(pg_target, pg_target2, monkeypatch):
-    fill()
-    entry = services.entry_from_input(pg_target)[1]
-    with _pg(entry) as target:
-        target.execute("CREATE TABLE customer_own_table (id int)")  # not the hub's: cleanup leaves it
-    before = _counts()
-    mishap = {"do": None}
-    # The mishaps strike when the transfer says it starts copying FAIL_AT (whichever copy path it
-    # takes); the full disk's trigger is made just after the migrations, before any copying.
+@pytest.fixture
+def mishap(monkeypatch):
+    """``mishap["do"] = (what, entry)``: ``what(entry)`` strikes when the transfer says it starts
+    copying FAIL_AT (whichever copy path it takes) — or, for the full disks, just after the
+    migrations, before any copying (their tables must exist first)."""
+    planned: dict = {}
     real_beat, real_migrate = TransferJob.beat, transfer.migrate_target
 
     def beat(self, phase):
-        if phase == f"copying {FAIL_AT}" and mishap.get("do") in (_abort, _drop_connection):
-            mishap.pop("do")(entry)
+        if phase == f"copying {FAIL_AT}" and planned.get("do") and planned["do"][0] not in AFTER_SCHEMA:
+            what, entry = planned.pop("do")
+            what(entry)
         return real_beat(self, phase)
 
     def migrate_target(target_entry):
         real_migrate(target_entry)
-        if mishap.get("do") is _fill_the_disk:
-            mishap.pop("do")(entry)
+        if planned.get("do") and planned["do"][0] in AFTER_SCHEMA:
+            what, entry = planned.pop("do")
+            what(entry)
 
     monkeypatch.setattr(TransferJob, "beat", beat)
     monkeypatch.setattr(transfer, "migrate_target", migrate_target)
+    return planned
+
+
+def _leaves_the_hub_whole(target: dict, mishap: dict, what, status: str, words: str) -> None:
+    """One failed (or aborted) transfer: the hub whole, Activity's words, cleanup, in that order."""
+    entry = services.entry_from_input(target)[1]
+    before = _counts()
+    mishap["do"] = (what, entry)
+    job = services.start_transfer(target, CONFIRM, None)  # the job runs inline in tests
+    job.refresh_from_db()
+
+    assert "do" not in mishap, "the mishap did not happen"
+    assert job.status == status, job.error + job.log
+    told = job.error if status == BackgroundJob.Status.FAILED else job.log
+    assert words in told, told
+    assert "The hub goes on with the internal database, untouched and complete" in told
+    assert "run cleanup" in told
+    # The hub: still on its internal database, all of it there, processing and writes resumed.
+    assert not (Path(settings.HUB_DB_DIR) / database.ACTIVE_FILE).exists()
+    assert _counts() == before
+    assert AuditEvent.objects.filter(action="sample.change").count() == 40
+    assert pause.read() is None and pause.reason() is None and write_guard.frozen_reason() is None
+    assert not list((Path(settings.HUB_DB_DIR) / "backups").glob("*.partial*"))
+    # The target holds the transfer's partial tables; cleanup drops those and nothing else.
+    assert services.test(target).contents == "partial"
+    with pytest.raises(ValidationError, match="cleanup"):
+        services.start_transfer(target, CONFIRM, None)
+    dropped = services.cleanup(target, None)
+    assert "notifications_auditevent" in dropped and "customer_own_table" not in dropped
+    with alias_for(entry) as alias:
+        assert tables.existing_tables(alias) == {"customer_own_table"}
+
+
+def test_abort_dropped_connection_and_full_disk_leave_the_hub_whole(pg_target, pg_target2, mishap, monkeypatch):
+    fill()
+    entry = services.entry_from_input(pg_target)[1]
+    with _pg(entry) as target:
+        target.execute("CREATE TABLE customer_own_table (id int)")  # not the hub's: cleanup leaves it
     expected = {
         _abort: (BackgroundJob.Status.CANCELLED, f"Transfer aborted while copying {FAIL_AT}"),
         _drop_connection: (BackgroundJob.Status.FAILED, "The connection to a database was lost while "),
         _fill_the_disk: (BackgroundJob.Status.FAILED, "The target database ran out of space while copying "),
     }
-    for do, (status, words) in expected.items():
-        mishap["do"] = do
-        job = services.start_transfer(pg_target, CONFIRM, None)  # the job runs inline in tests
-        job.refresh_from_db()
-
-        assert "do" not in mishap, "the mishap did not happen"
-        assert job.status == status, job.error + job.log
-        told = job.error if status == BackgroundJob.Status.FAILED else job.log
-        assert words in told, told
-        assert "The hub goes on with the internal database, untouched and complete" in told
-        assert "run cleanup" in told
-        # The hub: still on its internal database, all of it there, processing and writes resumed.
-        assert not (Path(settings.HUB_DB_DIR) / database.ACTIVE_FILE).exists()
-        assert _counts() == before
-        assert AuditEvent.objects.filter(action="sample.change").count() == 40
-        assert pause.read() is None and pause.reason() is None and write_guard.frozen_reason() is None
-        assert not list((Path(settings.HUB_DB_DIR) / "backups").glob("*.partial*"))
-        # The target holds the transfer's partial tables; cleanup drops those and nothing else.
-        assert services.test(pg_target).contents == "partial"
-        with pytest.raises(ValidationError, match="cleanup"):
-            services.start_transfer(pg_target, CONFIRM, None)
-        dropped = services.cleanup(pg_target, None)
-        assert "notifications_auditevent" in dropped and "customer_own_table" not in dropped
-        with alias_for(entry) as alias:
-            assert tables.existing_tables(alias) == {"customer_own_table"}
+    for what, (status, words) in expected.items():
+        _leaves_the_hub_whole(pg_target, mishap, what, status, words)
 
     done = services.start_transfer(pg_target, CONFIRM, None)
     done.refresh_from_db()
@@ -144,3 +215,27 @@ def test_abort_dropped_connection_and_full_disk_leave_the_hub_whole(pg_target, p
     same_by_another_name = {**pg_target, "location": pg_target["location"].replace("127.0.0.1", "localhost")}
     services.relocate(same_by_another_name, CONFIRM, None)
     assert json.loads((Path(settings.HUB_DB_DIR) / database.ACTIVE_FILE).read_text())["entry"]["HOST"] == "localhost"
+
+
+def test_dropped_connection_and_full_table_on_mariadb_leave_the_hub_whole(maria_target, mishap):
+    fill()
+    # Enough audit rows that the capped table's 64 KB cannot hold them.
+    AuditEvent.objects.bulk_create([AuditEvent(action="filler", target=f"row:{n}", details={"text": "x" * 300})
+                                    for n in range(400)])
+    entry = services.entry_from_input(maria_target)[1]
+    conn = _maria(entry)
+    conn.cursor().execute("CREATE TABLE customer_own_table (id int)")  # not the hub's: cleanup leaves it
+    conn.close()
+    _leaves_the_hub_whole(maria_target, mishap, _kill_maria_connections, BackgroundJob.Status.FAILED,
+                          f"The connection to a database was lost while copying {FAIL_AT}")
+    _leaves_the_hub_whole(maria_target, mishap, _cap_maria_table, BackgroundJob.Status.FAILED,
+                          f"The target database ran out of space while copying {FAIL_AT}")
+    job = BackgroundJob.objects.filter(kind=TransferJob.kind).order_by("-pk").first()
+    assert "is full" in job.error and "Give it more space" in job.error, job.error
+
+    done = services.start_transfer(maria_target, CONFIRM, None)
+    done.refresh_from_db()
+    assert done.status == BackgroundJob.Status.SUCCEEDED, done.error + done.log
+    assert done.result["verified"] is True
+    with alias_for(entry) as alias:
+        assert AuditEvent.objects.using(alias).filter(action="filler").count() == 400

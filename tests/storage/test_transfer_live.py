@@ -63,7 +63,12 @@ def test_transfer_from_internal_copies_verifies_and_switches(request, target_fix
         assert user.pk > max(get_user_model().objects.values_list("pk", flat=True))
         assert get_user_model().objects.using(alias).filter(username="admin1").exists()
         assert connections[alias].introspection.table_names().count("hub_transfer_marker") == 0
-        from django_q.models import Task
+        from django_q.models import OrmQ, Task
+
+        # django-q2's queue ids go on far past the source's (tables.leave_queue_ids_behind), and
+        # the placeholder that moved them is gone.
+        assert not OrmQ.objects.using(alias).filter(key="hub_transfer_marker").exists()
+        assert OrmQ.objects.using(alias).create(key="after", payload="").pk > tables.QUEUE_ID_GAP
 
         from integrations.models import RepositoryConnection
 

@@ -25,15 +25,15 @@ def lease_state(hub: Hub) -> dict:
     return json.loads(done.stdout[done.stdout.index("{"):])["instance_lease"]
 
 
-def test_takeover_and_override_between_two_installations(tmp_path: Path, hub_env: dict[str, str]):
-    with fresh_postgres_db("hublease") as hub_db, fresh_postgres_db("left") as left_url, \
+def test_takeover_and_override_between_two_installations(tmp_path: Path, hub_env: dict[str, str],
+                                                         postgres_hub_template: str):
+    # The hub database: a copy of the session's migrated one (tests/system/hub_template.py).
+    with fresh_postgres_db("hublease", template=postgres_hub_template) as hub_db, fresh_postgres_db("left") as left_url, \
             fresh_postgres_db("right") as right_url:
         common = dict(hub_env, DATABASE_URL=hub_db, HUB_INSTANCE_LEASE_CHECK_SECONDS="1", HUB_WORKERS="2",
                       HUB_ENGINE_LEASE_SECONDS="5")
         a = Hub(home=tmp_path / "a", env=dict(common, HUB_HOME=str(tmp_path / "a")), log=tmp_path / "a.log")
         b = Hub(home=tmp_path / "b", env=dict(common, HUB_HOME=str(tmp_path / "b")), log=tmp_path / "b.log")
-        done = a.manage("migrate", "--no-input")
-        assert done.returncode == 0, done.stdout + done.stderr
         prepare_process_hub(a)
         b.env["HUB_LICENSE_TRUSTED_KEYS"] = a.env["HUB_LICENSE_TRUSTED_KEYS"]
         b.env["HUB_MASTER_PASSWORD"] = SYSTEM_MASTER_PASSWORD  # the vault (in the shared database) needs it

@@ -24,6 +24,7 @@ from tests.fakes.jira_api import JiraApi
 from tests.integrations.connectors.redmine.conftest import live_redmine  # noqa: F401  (the live Redmine fixture)
 from tests.ready import prepare_process_hub
 from tests.system.conftest import ROOT, Hub, free_port
+from tests.system.hub_template import seed_home
 from tests.system.proctree import kill_tree
 
 pytestmark = pytest.mark.system
@@ -95,10 +96,11 @@ def _checked(run: subprocess.CompletedProcess) -> str:
 
 
 @pytest.fixture
-def ready_hub(tmp_path: Path, hub_env: dict[str, str]) -> Iterator[ReadyHub]:
-    """hub_setup, a master password and a test license, then ``manage.py serve`` (not yet started)."""
+def ready_hub(tmp_path: Path, hub_env: dict[str, str], hub_template: Path) -> Iterator[ReadyHub]:
+    """hub_setup (the session's template, copied: tests/system/hub_template.py), a master password and a
+    test license, then ``manage.py serve`` (not yet started)."""
     hub = ReadyHub(home=tmp_path / "home", env=hub_env, log=tmp_path / "hub.log")
-    _checked(hub.manage("hub_setup", "--no-input"))
+    seed_home(hub_template, hub.home)
     prepare_process_hub(hub)  # the real commands: masterpassword set, license apply
     try:
         yield hub
