@@ -38,7 +38,7 @@ class StorageConfig(AppConfig):
             key="storage-transfer", reason=pause.reason, issue_key="storage.transfer-running",
             issue_title="Processing paused for a database transfer", health=False))
         conditions.register(conditions.Condition(
-            key="instance-lease", reason=lease.reason, issue_key="storage.instance-lease-lost",
+            key="instance-lease", reason=lease.reason, issue_key="storage.instance-lease-lost", hands_over=True,
             issue_title="Another hub installation took this database (instance lease lost)",
             healthy_message=lambda: "This installation holds the database's instance lease."))
         # While a transfer runs, writes are refused (or wait) everywhere but in the storage views,

@@ -16,6 +16,15 @@ The rules, evaluated by every process at most every ``HUB_INSTANCE_LEASE_CHECK_S
 * it held the lease and someone else holds it now → it lost the lease: it stops processing
   and its Settings, API and health say so and offer to override (take it back) or to point
   it at another database. A restart does not take the lease back; only an override does.
+
+Work follows the lease. Each installation has its own django-q2 queue (tasktop_hub/queue.py),
+and django-q2's scheduler in every running cluster fires the due schedules whose ``cluster`` is
+its own name (or NULL). So whenever the lease is taken (first start, takeover, override,
+transfer) the hub's schedules are given to the holder's cluster in the same transaction, and the
+holder re-asserts that at each renewal (a schedule created meanwhile, e.g. by a ``migrate`` run
+from the other installation, is corrected within ``RENEW_SECONDS``). A cluster without the lease
+thus fires no schedule; its workers skip what is still in its own queue, and the engine's
+dispatcher, which re-enqueues itself, ends its turn there (``Condition.hands_over``).
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
+from tasktop_hub import queue as hub_queue
 from tasktop_hub.home import write_private_file
 
 LOCAL_FILE = "instance-lease.json"
@@ -67,6 +77,20 @@ def _record_local(database_id: str, state: str) -> None:
         write_private_file(_local_path(), json.dumps(local).encode())
 
 
+def schedules_follow(holder: str, using: str = "default") -> int:
+    """Give the hub's schedules to the holder's cluster (see the module's doc); how many moved.
+
+    Every schedule whose cluster is unset or one of the hub's queue names (current or legacy)
+    follows; one pinned by an operator to another cluster is left alone."""
+    from django.db.models import Q
+    from django_q.models import Schedule
+
+    name = hub_queue.cluster_name(holder)
+    ours = Q(cluster__isnull=True) | Q(cluster="") | Q(cluster=hub_queue.LEGACY_NAME) \
+        | Q(cluster__startswith=f"{hub_queue.PREFIX}-")
+    return Schedule.objects.using(using).filter(ours).exclude(cluster=name).update(cluster=name)
+
+
 def database_identity() -> str:
     """This database's identity, created the first time the hub runs on it."""
     from storage.models import DatabaseIdentity
@@ -98,6 +122,7 @@ def evaluate() -> str | None:
         try:
             with transaction.atomic():
                 InstanceLease.objects.create(pk=1, taken_at=now, renewed_at=now, how="start", **holder_fields())
+                schedules_follow(me)
         except IntegrityError:
             return evaluate()  # another process of some installation was first; judge again
         _record_local(database_id, "held")
@@ -106,11 +131,16 @@ def evaluate() -> str | None:
         if local != "held":
             _record_local(database_id, "held")
         if (now - row.renewed_at).total_seconds() > RENEW_SECONDS:
-            InstanceLease.objects.filter(pk=1, holder=me).update(renewed_at=now)
+            with transaction.atomic():
+                if InstanceLease.objects.filter(pk=1, holder=me).update(renewed_at=now):
+                    schedules_follow(me)
         return None
     if local is None:  # a new installation starting on this database: it takes the lease
-        taken = InstanceLease.objects.filter(pk=1, generation=row.generation).update(
-            generation=row.generation + 1, taken_at=now, renewed_at=now, how="takeover", **holder_fields())
+        with transaction.atomic():
+            taken = InstanceLease.objects.filter(pk=1, generation=row.generation).update(
+                generation=row.generation + 1, taken_at=now, renewed_at=now, how="takeover", **holder_fields())
+            if taken:
+                schedules_follow(me)
         if not taken:
             return evaluate()
         _record_local(database_id, "held")
@@ -158,6 +188,7 @@ def override() -> dict[str, Any]:
             row.taken_at = row.renewed_at = now
             row.how = "override"
             row.save()
+        schedules_follow(settings.HUB_INSTALLATION_ID)
     _record_local(database_id, "held")
     forget()
     return status()

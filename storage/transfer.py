@@ -435,6 +435,7 @@ class TransferJob(jobs.Job):
             now = timezone.now()
             InstanceLease.objects.using(dst).create(pk=1, taken_at=now, renewed_at=now, how="transfer",
                                                     **lease.holder_fields())
+            lease.schedules_follow(settings.HUB_INSTALLATION_ID, using=dst)
             with connections[dst].cursor() as cursor:
                 cursor.execute(f"DROP TABLE {connections[dst].ops.quote_name(MARKER)}")
         with connections[dst].cursor() as cursor:

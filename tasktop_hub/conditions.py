@@ -49,6 +49,9 @@ class Condition:
     setup: SetupStep | None = None
     health: bool = True
     blocks: bool = True  # False: it only raises an Activity issue; processing goes on
+    # True: while it holds, another installation processes on this database (the instance lease):
+    # this one hands over its singletons (the engine's dispatcher) instead of waiting it out.
+    hands_over: bool = False
     healthy_message: Callable[[], str] = lambda: "OK"
 
 
@@ -81,6 +84,16 @@ def processing_blocked_reason() -> str | None:
         reason = condition.reason()
         if reason:
             return reason
+    return None
+
+
+def handed_over_reason() -> str | None:
+    """Why another installation does this one's processing now (see ``Condition.hands_over``), or None."""
+    for condition in _conditions.values():
+        if condition.hands_over:
+            reason = condition.reason()
+            if reason:
+                return reason
     return None
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import environ
 
 from tasktop_hub import database as hub_database
+from tasktop_hub import queue as hub_queue
 from tasktop_hub.home import ensure_private_dir, load_or_create_secret_key, resolve_home
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -162,8 +163,10 @@ LOGIN_URL = "/admin/login/"
 # django-q2. retry must exceed every task's timeout or a long task runs twice; failures are
 # acknowledged once (max_attempts 1) because retries are the engine's own business.
 HUB_TASK_TIMEOUT = env.int("HUB_TASK_TIMEOUT", default=3600)
+HUB_INSTALLATION_ID = hub_database.installation_id(HUB_HOME)
+# Each installation has its own queue (and worker stats) on a shared database: tasktop_hub/queue.py.
 Q_CLUSTER = {
-    "name": "tasktop_hub",
+    "name": hub_queue.cluster_name(HUB_INSTALLATION_ID),
     "orm": "default",
     "workers": env.int("HUB_WORKERS", default=2),
     "timeout": HUB_TASK_TIMEOUT,
@@ -186,7 +189,6 @@ HUB_WORKER_STALE_SECONDS = env.int("HUB_WORKER_STALE_SECONDS", default=60)
 HUB_TRANSFER_HEARTBEAT_SECONDS = env.int("HUB_TRANSFER_HEARTBEAT_SECONDS", default=30)
 HUB_TRANSFER_DRAIN_SECONDS = env.float("HUB_TRANSFER_DRAIN_SECONDS", default=300.0)
 HUB_INSTANCE_LEASE_CHECK_SECONDS = env.float("HUB_INSTANCE_LEASE_CHECK_SECONDS", default=2.0)
-HUB_INSTALLATION_ID = hub_database.installation_id(HUB_HOME)
 # Sync engine: how long a run's lease lasts without renewal (a killed worker's lease expires
 # after this), and how far back each change detection re-reads to catch late timestamps.
 HUB_ENGINE_LEASE_SECONDS = env.int("HUB_ENGINE_LEASE_SECONDS", default=60)

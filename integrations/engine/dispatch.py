@@ -30,7 +30,7 @@ from integrations.models import Integration
 from settings_app.hublog import levels
 from settings_app.services import effective_settings, get_settings
 from tasktop_hub import shutdown
-from tasktop_hub.conditions import processing_blocked_reason
+from tasktop_hub.conditions import handed_over_reason, processing_blocked_reason
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,13 @@ def _run_due(state: SyncState, interval: int, now) -> bool | str:  # noqa: ANN00
 
 def dispatcher_loop(enqueue_run: Enqueue, enqueue_scan: Enqueue, seconds: float = LOOP_SECONDS,
                     waiting: Waiting = _none_waiting) -> bool:
-    """Loop for ``seconds`` if this process wins the dispatcher lease. Returns whether it did."""
+    """Loop for ``seconds`` if this process wins the dispatcher lease. Returns whether it did.
+
+    An installation that lost the instance lease (another one processes on this database) neither
+    takes the dispatcher lease nor keeps it: its loop ends within a pass, so the holder's
+    dispatcher (kicked by its worker start or its every-minute schedule) gets the lease."""
+    if handed_over_reason():
+        return False
     owner = leases.new_owner()
     if not leases.acquire_named(DISPATCHER, owner, LEASE_SECONDS):
         return False
@@ -117,6 +123,10 @@ def dispatcher_loop(enqueue_run: Enqueue, enqueue_scan: Enqueue, seconds: float 
             if shutdown.requested():
                 log.info("The worker cluster is stopping; the dispatcher loop ends its turn.")
                 return True
+            handed_over = handed_over_reason()
+            if handed_over:
+                log.info("The dispatcher loop ends and hands over: %s", handed_over)
+                return False  # no successor: this installation no longer processes here
             if not leases.acquire_named(DISPATCHER, owner, LEASE_SECONDS):
                 log.warning("Dispatcher lease lost; stopping this loop.")
                 return True

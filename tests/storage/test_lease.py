@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from storage import lease, services
@@ -92,3 +94,56 @@ def test_the_settings_screen_and_health_explain_the_lost_lease_and_offer_the_ove
     assert health.status_code == 503
     check = health.json()["checks"]["instance-lease"]
     assert check["ok"] is False and "took this database's instance lease" in check["message"]
+
+
+def _clusters() -> dict[str, str | None]:
+    from django_q.models import Schedule
+
+    return dict(Schedule.objects.values_list("name", "cluster"))
+
+
+def test_the_hub_schedules_follow_the_lease_holder(installation):
+    """django-q2 fires a schedule in the cluster it names: only the holder's cluster may."""
+    from django_q.models import Schedule
+
+    from tasktop_hub.queue import cluster_name
+
+    Schedule.objects.update(cluster=None)  # as an older hub left them
+    Schedule.objects.create(name="pinned", func="thirdparty.tick", schedule_type=Schedule.MINUTES, minutes=5,
+                            cluster="reports")  # an operator's own cluster: not the hub's to move
+    installation("A")
+    lease.reason()  # first start
+    hub = {name for name in _clusters() if name != "pinned"}
+    assert hub and {_clusters()[n] for n in hub} == {cluster_name("A")}
+    installation("B")
+    lease.reason()  # takeover
+    assert {_clusters()[n] for n in hub} == {cluster_name("B")}
+    installation("A")
+    services.override("I understand, B is stopped", None)
+    assert {_clusters()[n] for n in hub} == {cluster_name("A")}
+    assert _clusters()["pinned"] == "reports"
+    # A schedule created meanwhile for another cluster (a migrate run by B) comes back at renewal.
+    Schedule.objects.filter(name__in=hub).update(cluster=cluster_name("B"))
+    InstanceLease.objects.update(renewed_at=InstanceLease.objects.get().renewed_at - timedelta(minutes=5))
+    lease.forget()
+    assert lease.reason() is None
+    assert {_clusters()[n] for n in hub} == {cluster_name("A")}
+
+
+def test_without_the_lease_the_engine_dispatcher_hands_over(installation):
+    """The dispatcher re-enqueues itself: an installation that lost the lease must neither keep
+    nor take its named lease, or the holder's dispatcher would never get it."""
+    from integrations.engine import dispatch, leases
+    from integrations.engine.models import EngineLease
+
+    installation("A")
+    lease.reason()
+    installation("B")
+    lease.reason()
+    installation("A")
+    assert conditions.handed_over_reason() and "took this database" in conditions.handed_over_reason()
+    assert dispatch.dispatcher_loop(lambda i: None, lambda i: None, seconds=5) is False
+    assert not EngineLease.objects.filter(name=dispatch.DISPATCHER).exclude(owner="").exists()
+    installation("B")
+    assert conditions.handed_over_reason() is None
+    assert leases.acquire_named(dispatch.DISPATCHER, "b", 10)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,6 +18,16 @@ from integrations.connectors.database import DatabaseConnector
 from integrations.connectors.database.schema import create_work_item_table
 from tests.integrations.dbtargets import fresh_mariadb_db, fresh_postgres_db
 from tests.system.conftest import ROOT, Hub
+
+# django-q2's "Q Cluster <words> [<queue>] running.": the queue is the installation's own
+# (tasktop_hub/queue.py), "tasktop_hub-<8 hex>".
+CLUSTER_RUNNING = re.compile(r"\[tasktop_hub-[0-9a-f]{8}\] running\.")
+
+
+def clusters_running_in(log: Path) -> int:
+    """How many times a cluster logging to ``log`` reported running."""
+    return len(CLUSTER_RUNNING.findall(log.read_text())) if log.exists() else 0
+
 
 FIELDS = ["summary", "status", "assignee", "priority"]
 CONFIGURE = """
@@ -53,7 +64,7 @@ class Worker:
                                         env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
     def clusters_running(self) -> int:
-        return self.log.read_text().count("[tasktop_hub] running.") if self.log.exists() else 0
+        return clusters_running_in(self.log)
 
     def start_and_wait_running(self, timeout: float = 120) -> None:
         """Start, and return once the new cluster reports running: a kill after this lands at a

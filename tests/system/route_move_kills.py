@@ -23,7 +23,7 @@ from pathlib import Path
 from integrations.connectors.database import DatabaseConnector
 from integrations.connectors.database.schema import create_work_item_table
 from tests.system.conftest import Hub
-from tests.system.engine_procs import table
+from tests.system.engine_procs import clusters_running_in, table
 
 FIELDS = ["summary", "status", "assignee", "priority"]
 
@@ -109,7 +109,7 @@ def state(hub: Hub) -> dict:
 
 
 def _running(worker) -> int:
-    return worker.log.read_text().count("[tasktop_hub] running.") if worker.log.exists() else 0
+    return clusters_running_in(worker.log)
 
 
 def wait(predicate: Callable[[], object], timeout: float, what: str, log: Path) -> None:

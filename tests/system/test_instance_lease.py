@@ -1,10 +1,14 @@
 """Two real installations (separate HUB_HOMEs, their own workers) on one PostgreSQL database,
 with work flowing: a new installation takes the instance lease and the previous one stops
-processing; an override takes it back and the other stops."""
+processing; an override takes it back and the other stops. Each installation has its own
+django-q2 queue (tasktop_hub/queue.py) and the schedules follow the lease (storage/lease.py), so
+each processes while it holds the lease, and their runs never overlap."""
 
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,6 +27,28 @@ def lease_state(hub: Hub) -> dict:
     done = hub.manage("storage", "status", "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads(done.stdout[done.stdout.index("{"):])["instance_lease"]
+
+
+GRACE = timedelta(seconds=10)
+RUN_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \w+ \d+ [\w.]+: Run of integration (\d+) "
+                      r"(started|ended) \(lease ([^)]*)\)")
+
+
+def runs(log: Path) -> list[tuple[datetime, datetime]]:
+    """The (start, end) of every integration run one installation's worker logged; one still going
+    ends now."""
+    started: dict[str, datetime] = {}
+    out = []
+    for line in log.read_text().splitlines() if log.exists() else []:
+        match = RUN_LINE.match(line)
+        if not match:
+            continue
+        at = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S,%f")
+        if match.group(3) == "started":
+            started[match.group(4)] = at
+        elif match.group(4) in started:
+            out.append((started.pop(match.group(4)), at))
+    return out + [(at, datetime.max) for at in started.values()]
 
 
 def test_takeover_and_override_between_two_installations(tmp_path: Path, hub_env: dict[str, str],
@@ -49,32 +75,50 @@ def test_takeover_and_override_between_two_installations(tmp_path: Path, hub_env
             wait(lambda: len(pairs(a)) == 5, 150, "installation A syncs", a.log)
             assert lease_state(a)["held_by_this_installation"]
 
-            # B starts on the same database: it takes the lease; A stops processing.
+            # B starts on the same database: it takes the lease; A stops processing. Both workers
+            # keep running with work flowing: only B may process it.
             worker_b.start()
             wait(lambda: lease_state(b)["held_by_this_installation"], 60, "B takes the lease", b.log)
+            b_holds = datetime.now()
             assert "took this database's instance lease" in lease_state(a)["lost_reason"]
-            worker_b.stop()
             for n in range(3):
                 left.create("ALPHA", {"summary": f"while B holds {n}", "status": "New"}, hub_key="")
-            # A's worker is still running, but without the lease it processes nothing: the
-            # new rows stay unpaired until A overrides.
-            wait(lambda: "Nothing is processed" in a.log.read_text() or "instance lease" in a.log.read_text()
-                 or len(pairs(a)) == 5, 30, "A notices", a.log)
-            assert len(pairs(a)) == 5
+            wait(lambda: len(pairs(a)) == 8, 150, "B processes the new rows", b.log)
+            assert runs(b.log), "B never ran the integration"
 
-            # A overrides (after the seed's warning); it processes again and B has lost the lease.
+            # A overrides (after the seed's warning), with B still running: A processes again and
+            # B, having lost the lease, does not.
             refused = a.manage("storage", "override")
             assert refused.returncode != 0 and "--yes" in refused.stderr
+            a_overrides = datetime.now()
             done = a.manage("storage", "override", "--yes")
             assert done.returncode == 0, done.stdout + done.stderr
-            wait(lambda: len(pairs(a)) == 8, 150, "A processes again after the override", a.log)
+            a_holds = datetime.now()
             state_b = lease_state(b)
             assert not state_b["held_by_this_installation"] and "took this database" in state_b["lost_reason"]
-            # B restarting does not take the lease back (only an override would).
-            worker_b.start()
             left.create("ALPHA", {"summary": "after override", "status": "New"}, hub_key="")
-            wait(lambda: len(pairs(a)) == 9, 150, "A keeps processing with B running", a.log)
+            wait(lambda: len(pairs(a)) == 9, 150, "A processes again after the override, B running", a.log)
             assert lease_state(a)["held_by_this_installation"]
+            # B restarting does not take the lease back (only an override would).
+            worker_b.stop()
+            worker_b.start()
+            left.create("ALPHA", {"summary": "after B restarted", "status": "New"}, hub_key="")
+            wait(lambda: len(pairs(a)) == 10, 150, "A keeps processing with B restarted", a.log)
+            assert lease_state(a)["held_by_this_installation"]
+
+            # Never at the same time. The engine's run lease alone keeps two runs of one integration
+            # apart, so what shows the instance lease is who starts runs: the installation without it
+            # starts none. GRACE covers a check made just before the lease changed hands (each
+            # process re-reads the lease at most every HUB_INSTANCE_LEASE_CHECK_SECONDS=1) and a
+            # loaded machine's delay between that check and the run's first log line.
+            runs_a, runs_b = runs(a.log), runs(b.log)
+            assert not [r for r in runs_a if b_holds + GRACE < r[0] < a_overrides], (b_holds, a_overrides, runs_a)
+            assert not [r for r in runs_b if a_holds + GRACE < r[0]], (a_holds, runs_b)
+            assert [r for r in runs_a if r[0] > a_holds], "A never ran after the override"
+            overlaps = [(ra, rb) for ra in runs_a for rb in runs_b if ra[0] < rb[1] and rb[0] < ra[1]]
+            assert not overlaps, overlaps
+            # Neither cluster took the other's tasks (each signs with its own SECRET_KEY).
+            assert "BadSignature" not in a.log.read_text() + b.log.read_text()
         finally:
             worker_a.stop()
             worker_b.stop()

@@ -25,3 +25,13 @@ def test_every_declared_task_has_one_schedule_and_retired_ones_go():
 def test_a_task_outside_the_hub_cannot_be_declared():
     with pytest.raises(ValueError, match="not in one of the hub's packages"):
         periodic.register("x", "os.system", minutes=1)
+
+
+def test_a_new_schedule_has_this_installations_cluster_and_an_existing_one_keeps_its_own(settings):
+    Schedule.objects.all().delete()
+    periodic.sync_schedules()
+    assert set(Schedule.objects.values_list("cluster", flat=True)) == {settings.Q_CLUSTER["name"]}
+    # The lease holder (storage/lease.py) moved it to its cluster: a later migrate keeps that.
+    Schedule.objects.update(cluster="tasktop_hub-0000beef")
+    periodic.sync_schedules()
+    assert set(Schedule.objects.values_list("cluster", flat=True)) == {"tasktop_hub-0000beef"}

@@ -1,5 +1,6 @@
 """``manage.py qcluster``: django-q2's command, with the processing gate evaluated once in the
-cluster's parent process before it forks its workers, and a stop its long tasks can see.
+cluster's parent process before it forks its workers (with this installation's tasks queued under the
+old shared queue name moved into its own queue: tasktop_hub/queue.py), and a stop its long tasks can see.
 
 Each condition caches what it loads per process (the master password's scrypt unwrap costs
 about 1.6 s on a busy 2-core machine). Warmed here, every worker — and every worker the cluster
@@ -22,6 +23,7 @@ from django.db import connections
 from django_q.cluster import Cluster
 from django_q.management.commands.qcluster import Command as QCluster
 
+from tasktop_hub import queue as hub_queue
 from tasktop_hub import shutdown
 from tasktop_hub.conditions import processing_blocked_reason
 
@@ -40,6 +42,8 @@ class Command(QCluster):
             reason = processing_blocked_reason()
             if reason:
                 log.info("Processing is blocked at worker start: %s", reason)
+            # Tasks an older hub queued under the shared name go into this installation's queue.
+            hub_queue.adopt_legacy_tasks()
         finally:
             connections.close_all()  # forked workers must not share the parent's sockets
         # As django-q2's own command does, with the hub's cluster class.

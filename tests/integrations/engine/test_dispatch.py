@@ -184,3 +184,28 @@ def test_a_run_killed_holding_its_lease_is_retried_after_a_few_seconds_not_an_in
     sim.advance(30)
     dispatch.dispatch_once(enqueued.append, lambda i: None)
     assert len(enqueued) == 2
+
+
+def test_the_loop_ends_and_hands_over_when_another_installation_takes_over(db, sim, monkeypatch):
+    """Another installation took the instance lease mid-loop: the loop stops within a pass and
+    frees the dispatcher lease for the holder's dispatcher (no successor: see dispatcher_tick)."""
+    from tasktop_hub import conditions
+
+    state: dict[str, object] = {"reason": None, "passes": 0}
+
+    def one_pass(*args, **kwargs):
+        state["passes"] = int(state["passes"]) + 1
+        if state["passes"] == 2:
+            state["reason"] = "Another hub installation took this database's instance lease"
+        return []
+
+    monkeypatch.setattr(dispatch, "dispatch_once", one_pass)
+    conditions.register(conditions.Condition(key="test-hand-over", reason=lambda: state["reason"], issue_key="t",
+                                             issue_title="t", health=False, blocks=False, hands_over=True))
+    try:
+        assert dispatch.dispatcher_loop(lambda i: None, lambda i: None, seconds=60) is False
+        assert state["passes"] == 2
+        assert leases.acquire_named(dispatch.DISPATCHER, "the holder's dispatcher", 10)
+        assert dispatch.dispatcher_loop(lambda i: None, lambda i: None, seconds=60) is False  # nor takes it
+    finally:
+        conditions.unregister("test-hand-over")
