@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import admin, messages
@@ -7,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from notifications import services
+from notifications import jobs, services
 from notifications.models import ActivityError, ActivityIssue, AuditEvent, BackgroundJob
 from notifications.screen import integration_names
 from tasktop_hub.admin_paging import LargeTableAdminMixin, indexed_values_filter
@@ -99,6 +100,16 @@ class ActivityIssueAdmin(OnActivityScreen, ReadOnlyAdmin):
 class BackgroundJobAdmin(OnActivityScreen, LargeTableAdminMixin, ReadOnlyAdmin):
     list_display = ["title", "status", "progress_done", "progress_total", "started_at", "finished_at"]
     list_filter = ["status", indexed_values_filter("kind", "kind")]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ["parameters" if name == "params" else name for name in super().get_fields(request, obj)]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["parameters"]
+
+    @admin.display(description="params")
+    def parameters(self, obj: BackgroundJob) -> str:
+        return json.dumps(jobs.shown_params(obj.kind, obj.params), indent=2, sort_keys=True)
 
 
 @admin.register(AuditEvent)

@@ -48,6 +48,8 @@ class Job:
     started_by: ClassVar[str] = roles.ADMINISTRATORS
     # Progress writes are throttled: a job may call progress() per row without a write per row.
     progress_interval: ClassVar[float] = 0.5
+    # Parameters the job needs but no screen or API shows (e.g. a sealed password): shown as SEALED.
+    sealed_params: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, record: BackgroundJob) -> None:
         self.record = record
@@ -122,6 +124,18 @@ def check_may_start(cls: type[Job], actor: AbstractBaseUser | AnonymousUser | No
         return
     raise PermissionDenied(f"Starting '{cls.title}' needs the {cls.started_by} role; "
                            f"you are in {roles.role_of(actor) or 'no role'}.")
+
+
+SEALED = "(sealed)"
+
+
+def shown_params(kind: str, params: Any) -> Any:
+    """A job's parameters as the API, the admin and the Activity screen show them: the values its
+    kind seals replaced by SEALED (they stay in the row, for the worker that runs it)."""
+    cls = _registry.get(kind)
+    if not cls or not cls.sealed_params or not isinstance(params, dict):
+        return params
+    return {k: (SEALED if k in cls.sealed_params and v else v) for k, v in params.items()}
 
 
 def enqueue(

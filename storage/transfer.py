@@ -233,6 +233,8 @@ def _bulk_session(alias: str, vendor: str, models: list, beat: Callable[[str], N
 class TransferJob(jobs.Job):
     kind = "storage_transfer"
     title = "Database transfer"
+    # Sealed under HUB_HOME/db's key, not the password itself; still nobody's business to read.
+    sealed_params = ("password_encrypted",)
 
     def validate(self, params: dict[str, Any]) -> dict[str, Any]:
         from django.core.exceptions import ValidationError

@@ -1,7 +1,10 @@
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from notifications import jobs
 from notifications.models import ActivityError, ActivityIssue, AuditEvent, BackgroundJob
 from tasktop_hub.api.fast_lists import Computed
 from tasktop_hub.api.serializers import StrictFieldsMixin
@@ -26,9 +29,16 @@ class ActivityIssueSerializer(serializers.ModelSerializer):
 
 class BackgroundJobSerializer(serializers.ModelSerializer):
     percent = serializers.FloatField(read_only=True, allow_null=True)
-    # The list builds its page from column values (tasktop_hub/api/fast_lists.py): 'percent' from these two.
+    params = serializers.SerializerMethodField()
+    # The list builds its page from column values (tasktop_hub/api/fast_lists.py): 'percent' from these
+    # two, 'params' with what its kind seals hidden.
     values_computed: ClassVar[dict[str, Computed]] = {
-        "percent": Computed(("progress_done", "progress_total"), BackgroundJob.percent_of)}
+        "percent": Computed(("progress_done", "progress_total"), BackgroundJob.percent_of),
+        "params": Computed(("kind", "params"), jobs.shown_params)}
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_params(self, obj: BackgroundJob) -> Any:
+        return jobs.shown_params(obj.kind, obj.params)
 
     class Meta:
         model = BackgroundJob

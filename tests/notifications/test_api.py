@@ -61,3 +61,37 @@ def test_each_job_kind_is_started_only_by_its_roles(role):
         allowed = roles.has_role(user, needed)
         # Allowed callers get past the check to the job's own validation (400 here) or a start (201).
         assert (response.status_code == 403) == (not allowed), (kind, role, response.status_code, response.json())
+
+
+@pytest.mark.django_db
+def test_a_jobs_sealed_parameters_are_shown_nowhere(staff, staff_client, user_client):
+    """A transfer's sealed password (ciphertext under HUB_HOME/db's key) stays in the row for the
+    worker; the jobs API (list and detail, every role) and the admin page show it as sealed."""
+    import base64
+
+    from django.test import Client
+
+    from notifications.models import BackgroundJob
+    from storage.transfer import TransferJob
+
+    sealed = "hubsealed-CIPHERTEXT-0123456789"
+    transfer = BackgroundJob.objects.create(kind=TransferJob.kind, title=TransferJob.title, params={
+        "target": {"vendor": "postgresql", "location": "db:5432/hub"}, "vendor": "postgresql",
+        "password_encrypted": sealed})
+    other = BackgroundJob.objects.create(kind="purge_activity", title="Purge", params={"older_than_days": 9})
+    pages = [client.get(url) for client in (staff_client, user_client)
+             for url in ("/api/v1/activity/jobs/", f"/api/v1/activity/jobs/{transfer.pk}/")]
+    admin = Client()
+    admin.force_login(staff)
+    pages.append(admin.get(f"/admin/notifications/backgroundjob/{transfer.pk}/change/"))
+    for page in pages:
+        assert page.status_code == 200
+        body = page.content.decode()
+        assert "(sealed)" in body
+        for encoded in (sealed, base64.b64encode(sealed.encode()).decode()):
+            assert encoded not in body
+    listed = {job["id"]: job["params"] for job in staff_client.get("/api/v1/activity/jobs/").json()["results"]}
+    assert listed[transfer.pk]["password_encrypted"] == "(sealed)"
+    assert listed[transfer.pk]["vendor"] == "postgresql"
+    assert listed[other.pk] == {"older_than_days": 9}
+    assert BackgroundJob.objects.get(pk=transfer.pk).params["password_encrypted"] == sealed  # the worker's copy
