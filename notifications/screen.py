@@ -154,4 +154,6 @@ def activity_context(request: HttpRequest) -> dict[str, Any]:
     elif tab.key == "jobs":
         context["cancellable"] = {job.pk for job in page.rows if jobs.may_cancel(job, user)}
         context["row_html"] = screen_rows.job_rows(request, page.rows, context["cancellable"], context["current_url"])
+        # The newest job when the page was built: the screen's poll says when a newer one starts.
+        context["newest_job"] = BackgroundJob.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     return context

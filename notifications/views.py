@@ -64,7 +64,8 @@ def cancel_job_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def job_progress_view(request: HttpRequest) -> JsonResponse:
-    """Status and progress of the jobs named in ``?ids=1,2,3`` (the jobs tab polls it every 2 s)."""
+    """Status and progress of the jobs named in ``?ids=1,2,3`` (the jobs tab polls it every 2 s), and
+    the newest job's id, so the screen can say that jobs started since it was loaded."""
     raw = [part for part in request.GET.get("ids", "").split(",") if part]
     if not all(part.isdigit() for part in raw) or len(raw) > PROGRESS_MAX_IDS:
         return JsonResponse({"detail": f"ids: up to {PROGRESS_MAX_IDS} job ids, separated by commas."}, status=400)
@@ -77,4 +78,4 @@ def job_progress_view(request: HttpRequest) -> JsonResponse:
         "percent": job.percent, "started_at": job.started_at.isoformat() if job.started_at else None,
         "finished_at": job.finished_at.isoformat() if job.finished_at else None, "error": job.error,
         "may_cancel": jobs.may_cancel(job, request.user),
-    } for job in found]})
+    } for job in found], "newest": BackgroundJob.objects.order_by("-pk").values_list("pk", flat=True).first()})

@@ -38,3 +38,12 @@ def test_filter_bulk_ignore_and_live_progress(admin_page, live_server):
     page.wait_for_function(f"""document.querySelector('tr[data-job="{job.pk}"] .figures').textContent"""
                            f""".includes('7 / 10')""", timeout=8000)
     assert page.locator(f'tr[data-job="{job.pk}"] progress').get_attribute("value") == "7"
+
+    # A job started after the page was loaded is announced without a reload; the link shows it.
+    assert page.locator("#activity-new-jobs").is_hidden()
+    later = BackgroundJob.objects.create(kind="purge_activity", title="Purge started later")
+    page.wait_for_selector("#activity-new-jobs", state="visible", timeout=8000)
+    assert page.locator(f'#activity-jobs tr[data-job="{later.pk}"]').count() == 0
+    page.click("#activity-new-jobs a")
+    page.wait_for_selector(f'#activity-jobs tr[data-job="{later.pk}"]', timeout=8000)
+    assert page.locator("#activity-new-jobs").is_hidden()

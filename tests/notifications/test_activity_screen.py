@@ -137,3 +137,13 @@ def test_cancel_stops_a_running_purge_between_chunks(staff, monkeypatch):
     assert "Cancelled on request" in record.log
     assert ActivityError.objects.count() == 15  # one chunk of 10 deleted, the rest kept
     assert record.progress_done == 10
+
+
+def test_the_progress_json_names_the_newest_job_even_with_no_job_asked(staff):
+    viewer = _client(roles.VIEWERS)
+    assert viewer.get("/admin/activity/jobs/progress/?ids=").json() == {"jobs": [], "newest": None}
+    first = BackgroundJob.objects.create(kind="purge_activity", title="Purge old Activity")
+    page = viewer.get(f"{SCREEN}?tab=jobs").content.decode()
+    assert f'data-newest="{first.pk}"' in page
+    second = BackgroundJob.objects.create(kind="purge_activity", title="Purge again")
+    assert viewer.get(f"/admin/activity/jobs/progress/?ids={first.pk}").json()["newest"] == second.pk
