@@ -7,7 +7,10 @@ Fills artifact pairs, pending work, Activity errors, background jobs and the aud
 minutes), then requests each page ``--repeats`` times through the whole stack — Django's test
 client, every middleware, the API's token authentication, role permission, paging and
 serializers, or the admin's session — and prints p50/p99 in milliseconds, the queries per request
-and the part of the time spent in SQL. Pages: the first, a deep one (a cursor near the end, from
+and the part of the time spent in SQL. Each page's first request is timed apart ("first": what a
+worker's first visit costs — templates compiled, caches filled — and the garbage collections
+those new long-lived objects set off), and the full (generation 2) garbage collections that fell
+within the timed requests are counted with the longest one. Pages: the first, a deep one (a cursor near the end, from
 the page's own ``next`` link format), filtered ones, and the admin changelists (page 1, the last
 page under the count cap, filtered). ``--db postgresql`` runs on a fresh database on
 127.0.0.1:5432 (``BENCH_POSTGRES_URL``), dropped afterwards; the default is SQLite in a temporary
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import gc
 import json
 import math
 import os
@@ -166,7 +170,39 @@ def cursor_at(model: Any, ordering: tuple[str, ...], depth: int, **filters: Any)
     return base64.urlsafe_b64encode(json.dumps({"p": values, "b": False}).encode()).decode().rstrip("=")
 
 
-def measure(client: Client, url: str, repeats: int, **headers: str) -> tuple[float, float, int, float, float]:
+class FullCollections:
+    """Python's full (generation 2) garbage collections while timing, and the longest of them."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append((time.perf_counter() - self._started) * 1000)
+
+    def __enter__(self) -> FullCollections:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+    def __str__(self) -> str:
+        return f"{len(self.pauses)} ({max(self.pauses):.0f})" if self.pauses else "0"
+
+
+def measure(client: Client, url: str, repeats: int, **headers: str
+            ) -> tuple[float, float, float, int, float, float, FullCollections]:
+    """The first request alone (what a worker's first visit to a page costs: templates compiled,
+    caches filled), then ``repeats`` more: p50, p99, queries, SQL and CPU of those."""
+    started = time.perf_counter()
+    assert client.get(url, **headers).status_code == 200, url
+    first = (time.perf_counter() - started) * 1000
     sql_ms: list[float] = []
 
     def timed(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
@@ -177,7 +213,7 @@ def measure(client: Client, url: str, repeats: int, **headers: str) -> tuple[flo
             sql_ms[-1] += (time.perf_counter() - started) * 1000
 
     times, cpu = [], []
-    with connection.execute_wrapper(timed):
+    with connection.execute_wrapper(timed), FullCollections() as collections:
         for _ in range(repeats):
             sql_ms.append(0.0)
             t0, c0 = time.perf_counter(), time.thread_time()
@@ -189,8 +225,8 @@ def measure(client: Client, url: str, repeats: int, **headers: str) -> tuple[flo
         client.get(url, **headers)
     times.sort()
     nearest_rank = math.ceil(0.99 * len(times)) - 1  # p99: of 100 requests, the second slowest
-    return (statistics.median(times), times[nearest_rank], len(queries),
-            statistics.median(sql_ms), statistics.median(cpu))
+    return (first, statistics.median(times), times[nearest_rank], len(queries),
+            statistics.median(sql_ms), statistics.median(cpu), collections)
 
 
 def profile(client: Client, url: str, top: int, **headers: str) -> None:
@@ -281,7 +317,8 @@ def main() -> None:
         ]
         print(f"\nhub database: {connection.vendor}; {n:,} rows per table; {ARGS.repeats} requests per page; "
               f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-        print("| Page | p50 ms | p99 ms | CPU ms (p50) | queries | SQL ms (p50) |\n|---|---:|---:|---:|---:|---:|")
+        print("| Page | first ms | p50 ms | p99 ms | CPU ms (p50) | queries | SQL ms (p50) | full GCs (longest ms) |\n"
+              "|---|---:|---:|---:|---:|---:|---:|---:|")
         pages: list[tuple[str, Client, str, dict[str, str]]] = []
         if ARGS.only in (None, "api"):
             pages += [(f"API {label}", api, url, {"HTTP_AUTHORIZATION": f"Token {token}"}) for label, url in api_pages]
@@ -291,8 +328,9 @@ def main() -> None:
             pages = [page for page in pages if any(text in page[0] for text in ARGS.page)]
         for label, client, url, headers in pages:
             reset_queries()
-            p50, p99, queries, sql, cpu = measure(client, url, ARGS.repeats, **headers)
-            print(f"| {label} | {p50:.1f} | {p99:.1f} | {cpu:.1f} | {queries} | {sql:.1f} |", flush=True)
+            first, p50, p99, queries, sql, cpu, collections = measure(client, url, ARGS.repeats, **headers)
+            print(f"| {label} | {first:.1f} | {p50:.1f} | {p99:.1f} | {cpu:.1f} | {queries} | {sql:.1f} | {collections} |",
+                  flush=True)
             if ARGS.profile:
                 profile(client, url, ARGS.profile, **headers)
         print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
