@@ -22,7 +22,7 @@ from tests.storage.conftest import as_input
 from tests.system.conftest import ADMIN_PASSWORD, ADMIN_USER
 
 pytestmark = [pytest.mark.system, pytest.mark.postgres]
-SEEDED = 20000
+SEEDED = 50000  # enough rows that the copy lasts long enough to be caught at it
 
 SEED = """
 from notifications.models import AuditEvent
@@ -79,6 +79,21 @@ def _transfer_worker_pid(hub):
     return state["pid"] if str(state.get("phase", "")).startswith("copying") else None
 
 
+def _copying_worker(hub, job_id, timeout):
+    """The pid of the worker copying job ``job_id``'s rows, watched every 20 ms: the copy of the
+    seeded rows takes well under a second on a quiet machine, so a coarser poll can miss it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pid = _transfer_worker_pid(hub)
+        if pid:
+            return pid
+        if not (hub.home / "db" / "transfer.json").exists() and _job(hub, job_id).get("status") in (
+                "succeeded", "failed", "cancelled"):
+            raise AssertionError(f"the transfer ended before it was seen copying: {_job(hub, job_id)}")
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for the transfer to start copying:\n{hub.log.read_text()[-3000:]}")
+
+
 def test_sigkill_keeps_the_internal_database_then_a_transfer_switches_web_and_worker(running_hub):
     """One hub for both halves (each start of a hub costs the suite a minute)."""
     hub = running_hub
@@ -87,8 +102,7 @@ def test_sigkill_keeps_the_internal_database_then_a_transfer_switches_web_and_wo
     with fresh_postgres_db("hubkill") as url:
         target = as_input(url)
         first = _transfer(hub, target)
-        pid = hub.wait_for(lambda: _transfer_worker_pid(hub), 120, "the transfer to start copying")
-        os.kill(pid, signal.SIGKILL)
+        os.kill(_copying_worker(hub, first, 120), signal.SIGKILL)
 
         def resumed():
             _, body = hub.request("GET", "/api/v1/storage/")
