@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -339,7 +339,8 @@ class TransferJob(jobs.Job):
         if source_vendor == "mysql":  # Django's MySQL default is READ COMMITTED: no snapshot
             source = {**source, "OPTIONS": {**source.get("OPTIONS", {}), "isolation_level": "repeatable read"}}
         empty_is_null = "oracle" in (source_vendor, vendor)
-        with alias_for(source, "hub_transfer_source") as src, alias_for(target, "hub_transfer_target") as dst:
+        with alias_for(source, "hub_transfer_source") as src, alias_for(target, "hub_transfer_target") as dst, \
+                ExitStack() as children:
             if tables.hub_table_names() & tables.existing_tables(dst):
                 raise TransferRefused("The target already holds tables with the hub's names. Test the connection: "
                                       "cleanup removes a failed transfer's tables.")
@@ -362,9 +363,9 @@ class TransferJob(jobs.Job):
                 fast = source_vendor == "sqlite" and vendor in fastcopy.VENDORS
                 sqlite_source = fastcopy.open_source(source["NAME"]) if fast else None
                 # The fast path's source checksums, computed by a child beside the copy.
-                expected = fastcopy.SourceChecksums(
+                expected = children.enter_context(fastcopy.SourceChecksums(
                     source["NAME"], vendor, [m for m in models if fastcopy.eligible(m)],
-                    preexec_fn=_die_with_parent if sys.platform == "linux" else None) if fast else None
+                    preexec_fn=_die_with_parent if sys.platform == "linux" else None)) if fast else None
                 try:
                     with _bulk_session(dst, vendor, models, self.beat) as table_copied:
                         for model in models:
@@ -383,10 +384,6 @@ class TransferJob(jobs.Job):
                                     done += bulk.write_table(dst, vendor, model, tables.read_rows(src, model), progress)
                             table_copied(model._meta.db_table)
                         rows_copied = time.monotonic()
-                except BaseException:
-                    if expected is not None:
-                        expected.close()
-                    raise
                 finally:
                     if sqlite_source is not None:
                         sqlite_source.close()
@@ -400,25 +397,21 @@ class TransferJob(jobs.Job):
                     for sql in connections[dst].ops.sequence_reset_sql(no_style(), models):
                         cursor.execute(sql)
                 mismatches = []
-                try:
-                    for model in models:
-                        table = model._meta.db_table
-                        left: tuple[int, object]
-                        right: tuple[int, object]
-                        if expected is not None and fastcopy.eligible(model):  # one aggregate query on the target
-                            fast_right = fastcopy.target_checksum(dst, vendor, model)
-                            fast_left = expected.get(table)
-                            left, right = (fast_left.rows, fast_left), (fast_right.rows, fast_right)
-                        else:  # both sides read and hashed here
-                            left = tables.table_checksum(src, model, empty_is_null)
-                            right = tables.table_checksum(dst, model, empty_is_null)
-                        if left != right:
-                            mismatches.append(f"{table} (source {left[0]} rows, target {right[0]} rows"
-                                              f"{'' if left[0] != right[0] else ', contents differ'})")
-                        self.progress(done, total, force=False)
-                finally:
-                    if expected is not None:
-                        expected.close()
+                for model in models:
+                    table = model._meta.db_table
+                    left: tuple[int, object]
+                    right: tuple[int, object]
+                    if expected is not None and fastcopy.eligible(model):  # one aggregate query on the target
+                        fast_right = fastcopy.target_checksum(dst, vendor, model)
+                        fast_left = expected.get(table)
+                        left, right = (fast_left.rows, fast_left), (fast_right.rows, fast_right)
+                    else:  # both sides read and hashed here
+                        left = tables.table_checksum(src, model, empty_is_null)
+                        right = tables.table_checksum(dst, model, empty_is_null)
+                    if left != right:
+                        mismatches.append(f"{table} (source {left[0]} rows, target {right[0]} rows"
+                                          f"{'' if left[0] != right[0] else ', contents differ'})")
+                    self.progress(done, total, force=False)
                 if mismatches:
                     raise RuntimeError("Verification failed: " + "; ".join(mismatches[:5]))
                 seconds["verify"] = time.monotonic() - started
